@@ -1,0 +1,269 @@
+"""Defaults, the run's tuning knobs, and PostingContext: the single source of truth for paths.
+
+`main()` builds one PostingContext (from a campaign folder, or for legacy root files) and passes
+it to every operation; nothing changes a path after that (the seed's "Implicit State" problem).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from postpilot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from postpilot.campaign import CampaignConfig
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} must be a whole number") from None
+
+
+class Config:
+    """File names and defaults. Paths are relative to the project root (POSTPILOT_HOME)."""
+
+    CAMPAIGNS_DIR = "campaigns"
+    ACCOUNTS_FILE = "accounts.txt"
+    STATE_FILE = "scheduler_state.json"
+    #: Legacy mode's job store at the project root (the prior system's parallel_progress.csv).
+    PROGRESS_FILE = "parallel_progress.db"
+    CAMPAIGN_PROGRESS_FILE = "progress.db"
+    CAPTIONS_FILE = "captions.csv"
+    VIDEOS_DIR = "videos"
+    CAMPAIGN_JSON = "campaign.json"
+    PROJECT_JSON = "postpilot.json"
+    STATE_DIR = ".postpilot"
+    LEDGER_FILE = "ledger.db"
+    OUTBOX_DIR = "outbox"
+    ARCHIVE_DIR = "archive"
+    LOGS_DIR = "logs"
+    CREDENTIALS_FILE = "credentials.json"
+    LEGACY_CAMPAIGN_NAME = "legacy"
+
+    MAX_POSTS_PER_ACCOUNT_PER_DAY = 1
+    MAX_ATTEMPTS = 3
+    TIMEZONE = "UTC"
+
+    @staticmethod
+    def project_root() -> Path:
+        """POSTPILOT_HOME, else the current directory, as an absolute path."""
+        return Path(os.environ.get("POSTPILOT_HOME") or os.getcwd()).resolve()
+
+    @staticmethod
+    def ledger_path(project_root: Path) -> Path:
+        """The project ledger shared by every campaign of the project."""
+        return project_root / Config.STATE_DIR / Config.LEDGER_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class RetryConfig:
+    """Multi-pass retry settings (the seed's --max-passes and --retry-delay)."""
+
+    max_passes: int = 3
+    #: Pause between passes.
+    retry_delay_seconds: float = 30.0
+    #: Backoff between attempts of one job (with jitter); capped.
+    backoff_base_seconds: float = 30.0
+    backoff_cap_seconds: float = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelConfig:
+    """Worker pool settings. Environment variables override the defaults (POSTPILOT_*)."""
+
+    num_workers: int = 3
+    #: Lease of a claim; the heartbeat renews it every lease/3.
+    lease_seconds: float = 60.0
+    #: A publish running longer than this is interrupted (its job becomes unconfirmed).
+    job_timeout_seconds: float = 1800.0
+    #: Grace period for running publishes after the first SIGINT/SIGTERM.
+    shutdown_timeout: float = 60.0
+    #: How many times a crashed worker is restarted in one pass.
+    max_worker_restarts: int = 3
+    #: Longest idle sleep of a worker waiting for a retry time or a busy account.
+    idle_poll_seconds: float = 2.0
+
+    @classmethod
+    def from_env(cls, num_workers: int = 3) -> ParallelConfig:
+        """Defaults, overridden by POSTPILOT_LEASE_SECONDS, POSTPILOT_JOB_TIMEOUT, ..."""
+        if num_workers < 1:
+            raise ConfigError(f"--workers must be at least 1 (got {num_workers})")
+        return cls(
+            num_workers=num_workers,
+            lease_seconds=float(_env_int("POSTPILOT_LEASE_SECONDS", 60)),
+            job_timeout_seconds=float(_env_int("POSTPILOT_JOB_TIMEOUT", 1800)),
+            shutdown_timeout=float(_env_int("POSTPILOT_SHUTDOWN_TIMEOUT", 60)),
+            max_worker_restarts=_env_int("POSTPILOT_MAX_WORKER_RESTARTS", 3),
+        )
+
+
+def get_config(num_workers: int = 3) -> ParallelConfig:
+    """The seed's name for building the worker configuration."""
+    return ParallelConfig.from_env(num_workers)
+
+
+@dataclass(frozen=True, slots=True)
+class PostingContext:
+    """Unified context for all posting operations.
+
+    The single source of truth for file paths and settings, whether running a campaign or in
+    legacy mode. Frozen: built once in main() and passed everywhere.
+    """
+
+    # Required paths
+    progress_file: str
+    accounts_file: str
+
+    # Optional paths (campaign mode)
+    state_file: str | None = None
+    videos_dir: str | None = None
+    captions_file: str | None = None
+
+    # Settings
+    max_posts_per_account_per_day: int = Config.MAX_POSTS_PER_ACCOUNT_PER_DAY
+
+    # Source info
+    campaign_name: str | None = None  # None = legacy mode
+    campaign_config: CampaignConfig | None = None
+
+    # postpilot additions
+    project_root: str = ""
+    timezone: str = Config.TIMEZONE
+    max_attempts: int = Config.MAX_ATTEMPTS
+    #: Legacy --accounts: used instead of accounts.txt when given.
+    accounts_override: tuple[str, ...] | None = None
+    #: The publisher block (campaign.json, or postpilot.json in legacy mode).
+    publisher: Mapping[str, Any] = field(default_factory=lambda: {"type": "outbox"})
+    #: A postgresql:// DSN for the distributed store; None = embedded SQLite.
+    store_dsn: str | None = None
+
+    @classmethod
+    def from_campaign(cls, campaign: CampaignConfig) -> PostingContext:
+        """Create context from a CampaignConfig."""
+        return cls(
+            progress_file=campaign.progress_file,
+            accounts_file=campaign.accounts_file,
+            state_file=campaign.state_file,
+            videos_dir=campaign.videos_dir,
+            captions_file=campaign.captions_file,
+            max_posts_per_account_per_day=campaign.max_posts_per_account_per_day,
+            campaign_name=campaign.name,
+            campaign_config=campaign,
+            project_root=campaign.project_root,
+            timezone=campaign.timezone,
+            max_attempts=campaign.max_attempts,
+            publisher=campaign.publisher,
+            store_dsn=os.environ.get("POSTPILOT_STORE") or campaign.store,
+        )
+
+    @classmethod
+    def legacy(
+        cls,
+        progress_file: str = Config.PROGRESS_FILE,
+        accounts_file: str = Config.ACCOUNTS_FILE,
+        state_file: str = Config.STATE_FILE,
+        max_posts_per_account_per_day: int = Config.MAX_POSTS_PER_ACCOUNT_PER_DAY,
+        *,
+        project_root: str | None = None,
+        accounts: tuple[str, ...] | None = None,
+        publisher: Mapping[str, Any] | None = None,
+        store_dsn: str | None = None,
+        timezone: str = Config.TIMEZONE,
+        max_attempts: int = Config.MAX_ATTEMPTS,
+    ) -> PostingContext:
+        """Create context for legacy (non-campaign) mode; relative paths resolve against the
+        project root."""
+        root = Path(project_root) if project_root else Config.project_root()
+        return cls(
+            progress_file=str(root / progress_file),
+            accounts_file=str(root / accounts_file),
+            state_file=str(root / state_file),
+            max_posts_per_account_per_day=max_posts_per_account_per_day,
+            campaign_name=None,
+            campaign_config=None,
+            project_root=str(root),
+            timezone=timezone,
+            max_attempts=max_attempts,
+            accounts_override=accounts,
+            publisher=publisher if publisher is not None else {"type": "outbox"},
+            store_dsn=os.environ.get("POSTPILOT_STORE") or store_dsn,
+        )
+
+    def get_accounts(self) -> list[str]:
+        """Load accounts from the appropriate source; raises ConfigError naming the file when
+        there are none."""
+        if self.campaign_config is not None:
+            accounts = self.campaign_config.get_accounts()
+        elif self.accounts_override is not None:
+            accounts = list(self.accounts_override)
+            if not accounts:
+                raise ConfigError("No accounts given with --accounts")
+        else:
+            from postpilot.campaign import read_accounts_file
+
+            accounts = read_accounts_file(Path(self.accounts_file)).accounts
+        if not accounts:
+            raise ConfigError(
+                f"No accounts found in {self.accounts_file}\n"
+                "  Add one account name per line (blank lines and # comments are ignored)"
+            )
+        return accounts
+
+    def is_campaign_mode(self) -> bool:
+        """Check if running in campaign mode."""
+        return self.campaign_name is not None
+
+    def describe(self) -> str:
+        """Human-readable description of this context."""
+        if self.campaign_name:
+            return f"campaign '{self.campaign_name}'"
+        return "legacy mode (root files)"
+
+    # -- derived paths (pure functions of the fields above) -------------------------------
+    @property
+    def store_name(self) -> str:
+        """The campaign name the job store is keyed by ("legacy" in legacy mode)."""
+        return self.campaign_name or Config.LEGACY_CAMPAIGN_NAME
+
+    @property
+    def base_dir(self) -> Path:
+        """The campaign folder, or the project root in legacy mode."""
+        if self.campaign_config is not None:
+            return Path(self.campaign_config.base_dir)
+        return Path(self.project_root)
+
+    @property
+    def ledger_file(self) -> Path:
+        """The project ledger (.postpilot/ledger.db)."""
+        return Config.ledger_path(Path(self.project_root))
+
+    @property
+    def archive_dir(self) -> Path:
+        """Where --reset-day archives go."""
+        return self.base_dir / Config.ARCHIVE_DIR
+
+    @property
+    def logs_dir(self) -> Path:
+        """Per-worker logs of this campaign (never shared with another campaign)."""
+        if self.campaign_config is not None:
+            return self.base_dir / Config.LOGS_DIR
+        return Path(self.project_root) / Config.LOGS_DIR / Config.LEGACY_CAMPAIGN_NAME
+
+    @property
+    def outbox_dir(self) -> Path:
+        """The outbox publisher's root folder."""
+        return Path(self.project_root) / Config.OUTBOX_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        """Project-level runtime state (.postpilot/)."""
+        return Path(self.project_root) / Config.STATE_DIR

@@ -1,0 +1,210 @@
+"""The job store contract: what every store (memory, SQLite, PostgreSQL) promises.
+
+A store is opened for one campaign's jobs and shares a project ledger with every other campaign
+of the project: daily success counters per (account, local day), the hashes of content already
+posted per account, per-account leases (one publish per account at a time, I2) and per-account
+blocks (needs re-auth, quota exhausted until a time).
+
+Every state change of a claimed job is a compare-and-set on its lease token (I7): a worker whose
+lease expired or was taken over gets False back and must not act on the job again.
+The transition rules themselves live in postpilot.jobs; stores only apply them atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from postpilot.jobs import Failure, Job, JobStatus, RetryPolicy
+
+#: Reasons an account cannot take work now (used in reports of blocked jobs).
+BLOCK_NEEDS_REAUTH = "needs_reauth"
+BLOCK_RATE_LIMIT = "rate_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """Everything a claim decision depends on besides the store's rows."""
+
+    worker_id: str
+    now: datetime
+    lease: timedelta
+    #: The campaign's max_posts_per_account_per_day (I3, counted across campaigns).
+    daily_limit: int
+    #: The local calendar day of `now` in the campaign's timezone (postpilot.jobs.local_day).
+    day: str
+    run_id: str = ""
+    #: When set, only jobs of these accounts may be claimed (accounts removed mid-day).
+    accounts: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """The ledger's view of one account."""
+
+    account: str
+    #: Holder of the account's publish lease: (campaign, job_id), or None when free.
+    leased_by: tuple[str, str] | None = None
+    lease_expires_at: datetime | None = None
+    #: "" when the account may publish; else BLOCK_NEEDS_REAUTH or BLOCK_RATE_LIMIT.
+    block: str = ""
+    #: For rate blocks: when the window resets. None with a block means until cleared.
+    blocked_until: datetime | None = None
+    block_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What recover_expired did: jobs back in the queue, jobs that need reconciling."""
+
+    released: Sequence[str] = field(default_factory=tuple)
+    unconfirmed: Sequence[str] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class JobStore(Protocol):
+    """One campaign's jobs plus the shared project ledger."""
+
+    #: The campaign this store holds (legacy mode uses the name "legacy").
+    campaign: str
+
+    # -- seeding and reading ------------------------------------------------------------
+    def insert_jobs(self, jobs: Iterable[Job]) -> int:
+        """Insert jobs whose job_id is absent; existing rows are untouched. Returns how many
+        were new. `campaign` of each job is overwritten with the store's campaign."""
+        ...
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        ...
+
+    def list_jobs(self, statuses: Iterable[JobStatus] | None = None) -> list[Job]:
+        """Jobs in seeding order (seq), optionally only those with the given statuses."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """{"total": n, <every JobStatus value>: n}, zeros included."""
+        ...
+
+    # -- the claim cycle ----------------------------------------------------------------
+    def claim(self, request: ClaimRequest) -> Job | None:
+        """Atomically take the first claimable job (lowest seq) and return it with a fresh
+        lease_token, or None when nothing is claimable now.
+
+        Claimable: status pending, or retrying with retry_at <= now; a non-empty account in
+        request.accounts (when given); the account not leased by any campaign (an expired
+        account lease counts as free), not blocked (rate blocks end at blocked_until), and its
+        successes on request.day across all campaigns below request.daily_limit. A job whose
+        content_sha256 was already posted to its account (by another job) is marked skipped
+        (error_type "duplicate_content") instead of claimed. Expired leases of this campaign
+        are recovered first, as recover_expired does.
+
+        The claim sets status=claimed, worker_id, claimed_at=now, run_id, lease_token,
+        lease_expires_at=now+lease, publish_started_at=None, and takes the account's lease.
+        """
+        ...
+
+    def heartbeat(self, job_id: str, token: str, now: datetime, lease: timedelta) -> bool:
+        """Extend the job's and its account's lease to now+lease. False if the token is not
+        the job's current token (the lease was lost: stop working on the job)."""
+        ...
+
+    def start_publish(self, job_id: str, token: str, now: datetime) -> bool:
+        """Record that the irreversible publish step is about to start. False (and nothing
+        written) when the token is stale or the lease already expired at `now`."""
+        ...
+
+    def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
+        """Replace the job's checkpoint (the publisher's resume handle) under the lease."""
+        ...
+
+    def complete(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """Record a confirmed publish: first the ledger (the account's count for `day` + 1,
+        the content hash as posted), then the job as success; release the account lease.
+        False, with nothing written, when the token is stale."""
+        ...
+
+    def fail(
+        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
+    ) -> Job | None:
+        """Apply postpilot.jobs.apply_failure under the token and release the account lease.
+        Returns the updated job, or None when the token is stale."""
+        ...
+
+    def release(self, job_id: str, token: str) -> bool:
+        """Give a claim back before its publish started (shutdown, lost account lease). A job
+        whose publish started is not released; use mark_unconfirmed. False if stale."""
+        ...
+
+    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
+        """The publish may have happened but its result is unknown: status unconfirmed."""
+        ...
+
+    def recover_expired(self, now: datetime) -> Recovery:
+        """Every claimed job of this campaign whose lease expired: back to pending/retrying if
+        its publish had not started, else unconfirmed. Releases their account leases."""
+        ...
+
+    def resolve_unconfirmed(
+        self,
+        job_id: str,
+        posted: bool,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """Settle an unconfirmed job (reconcile or operator): posted -> success with the ledger
+        updated as complete() does; not posted -> pending with its checkpoint kept so the
+        publisher can resume. False if the job is not unconfirmed."""
+        ...
+
+    # -- bulk operations ----------------------------------------------------------------
+    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
+        """Put failed jobs back (postpilot.jobs.is_rearmable / apply_rearm). Never touches
+        unconfirmed jobs. Returns how many."""
+        ...
+
+    def clear(self) -> int:
+        """Delete every job of this campaign (reset-day, after archiving). Refuses while a
+        job is claimed (StoreError). The ledger keeps its history."""
+        ...
+
+    # -- the ledger -----------------------------------------------------------------------
+    def daily_count(self, account: str, day: str) -> int:
+        """Successes of `account` on `day`, across every campaign of the project."""
+        ...
+
+    def is_posted(self, account: str, content_sha256: str) -> bool:
+        """Whether this content was already posted to this account (I4)."""
+        ...
+
+    def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
+        """The ledger's state of each named account (a free account included)."""
+        ...
+
+    def block_account(
+        self, account: str, block: str, reason: str, until: datetime | None = None
+    ) -> None:
+        """Stop claims for the account: until `until` (rate limits), or until cleared."""
+        ...
+
+    def unblock_account(self, account: str) -> None:
+        """Lift any block on the account (after re-authorizing it)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. The store must not be used afterwards."""
+        ...
