@@ -10,6 +10,9 @@
         │                            needs re-authorization; its other jobs wait
         ├── ContentError             the video or caption is refused: final, never retried
         ├── PermanentError           any other final refusal (4xx validation, forbidden)
+        ├── OutcomeUnknown           the irreversible step ran but its answer was lost (e.g.
+        │                            the connection dropped on the final response): the job
+        │                            becomes `unconfirmed` and only reconcile() may settle it
         └── LeaseLost                the job's lease is gone: stop, take no remote step
 
 Each error keeps the platform's raw error body (with secrets removed) and a one-line hint for the
@@ -102,3 +105,10 @@ class LeaseLost(PublishError):
 
     category = ErrorCategory.INFRASTRUCTURE
     error_type = "lease_lost"
+
+
+class OutcomeUnknown(PublishError):
+    """The publish may have happened; its result was lost. Reconcile before any retry."""
+
+    category = ErrorCategory.INFRASTRUCTURE
+    error_type = "unconfirmed"

@@ -1,0 +1,248 @@
+"""One orchestrator per campaign: an OS-level lock plus a registry file saying who holds it.
+
+The lock is an flock on `<campaign>/.postpilot-run.lock` (legacy mode: under `.postpilot/`): the
+kernel releases it when the holder dies, so a crash never leaves a stale lock (the prior system
+scanned the process list instead, bugs A5 and D6). The registry file next to it records pid,
+host, start time and worker pids, so a refused run can name the holder and --stop-all can find
+the processes to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from postpilot.config import Config, PostingContext
+from postpilot.errors import ConflictError
+
+LOCK_NAME = ".postpilot-run.lock"
+REGISTRY_NAME = ".postpilot-run.json"
+
+
+def _run_dir(ctx: PostingContext) -> Path:
+    if ctx.is_campaign_mode():
+        return ctx.base_dir
+    return ctx.state_dir
+
+
+def lock_path(ctx: PostingContext) -> Path:
+    """The campaign's run lock file."""
+    name = LOCK_NAME if ctx.is_campaign_mode() else f"{Config.LEGACY_CAMPAIGN_NAME}-run.lock"
+    return _run_dir(ctx) / name
+
+
+def registry_path(ctx: PostingContext) -> Path:
+    """The campaign's run registry file."""
+    name = REGISTRY_NAME if ctx.is_campaign_mode() else f"{Config.LEGACY_CAMPAIGN_NAME}-run.json"
+    return _run_dir(ctx) / name
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Who holds a campaign's run lock."""
+
+    pid: int
+    host: str
+    started_at: datetime
+    campaign: str
+    worker_pids: tuple[int, ...] = ()
+    command: str = ""
+
+    def describe(self) -> str:
+        """One line naming the holder, e.g. "PID 1234 on host x since 2026-11-28T14:00:00Z"."""
+        since = self.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"PID {self.pid} on host {self.host} since {since}"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["worker_pids"] = list(self.worker_pids)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunInfo:
+        """Parse a registry file's content."""
+        return cls(
+            pid=int(data["pid"]),
+            host=str(data.get("host", "")),
+            started_at=datetime.fromisoformat(str(data["started_at"])),
+            campaign=str(data.get("campaign", "")),
+            worker_pids=tuple(int(p) for p in data.get("worker_pids", [])),
+            command=str(data.get("command", "")),
+        )
+
+
+def _read_registry(ctx: PostingContext) -> RunInfo | None:
+    try:
+        return RunInfo.from_json(json.loads(registry_path(ctx).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_registry(ctx: PostingContext, info: RunInfo) -> None:
+    path = registry_path(ctx)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(info.to_json(), indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class RunLock:
+    """Hold the campaign's run lock for the life of a run (a context manager)."""
+
+    def __init__(self, ctx: PostingContext) -> None:
+        self._ctx = ctx
+        self._lock: FileLock | None = None
+        self.info: RunInfo | None = None
+
+    def acquire(self) -> RunInfo:
+        """Take the lock or raise ConflictError naming the holder."""
+        path = lock_path(self._ctx)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            holder = _read_registry(self._ctx)
+            who = holder.describe() if holder else "another process"
+            raise ConflictError(
+                f"Another orchestrator is running for {self._ctx.describe()}: {who}\n"
+                "  Wait for it to finish, or stop it with --stop-all"
+            ) from None
+        self._lock = lock
+        self.info = RunInfo(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=datetime.now(UTC),
+            campaign=self._ctx.store_name,
+            command=" ".join(sys.argv),
+        )
+        _write_registry(self._ctx, self.info)
+        return self.info
+
+    def set_worker_pids(self, pids: list[int]) -> None:
+        """Record the current worker pids for --stop-all."""
+        if self.info is None:
+            return
+        self.info = RunInfo(
+            pid=self.info.pid,
+            host=self.info.host,
+            started_at=self.info.started_at,
+            campaign=self.info.campaign,
+            worker_pids=tuple(pids),
+            command=self.info.command,
+        )
+        _write_registry(self._ctx, self.info)
+
+    def release(self) -> None:
+        """Remove the registry and release the lock."""
+        if self._lock is None:
+            return
+        with contextlib.suppress(OSError):
+            registry_path(self._ctx).unlink()
+        self._lock.release()
+        self._lock = None
+
+    def __enter__(self) -> RunInfo:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def check_for_running_orchestrators(ctx: PostingContext) -> list[RunInfo]:
+    """The run holding this campaign's lock, if any (empty list when free)."""
+    path = lock_path(ctx)
+    if not path.exists():
+        return []
+    probe = FileLock(str(path), timeout=0)
+    try:
+        probe.acquire()
+    except Timeout:
+        holder = _read_registry(ctx)
+        return [holder] if holder else [RunInfo(0, "?", datetime.now(UTC), ctx.store_name)]
+    probe.release()
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class StopReport:
+    """What --stop-all did."""
+
+    stopped: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"stopped": list(self.stopped), "others": list(self.others)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    remaining = [p for p in pids if _alive(p)]
+    while remaining and time.monotonic() < deadline:
+        time.sleep(0.1)
+        remaining = [p for p in remaining if _alive(p)]
+    return remaining
+
+
+def stop_all(ctx: PostingContext, timeout: float) -> StopReport:
+    """Stop this campaign's orchestrator and workers: SIGTERM, wait, then SIGKILL.
+
+    The orchestrator treats SIGTERM as a graceful shutdown (running publishes finish); what is
+    still alive after `timeout` is killed, and its interrupted publishes are settled by the next
+    run's recovery (lease expiry -> unconfirmed -> reconcile). Only processes recorded in this
+    campaign's registry are signalled; nothing else on the machine is touched.
+    """
+    holders = check_for_running_orchestrators(ctx)
+    if not holders or holders[0].pid <= 0:
+        return StopReport(others=[f"No orchestrator is running for {ctx.describe()}"])
+    info = holders[0]
+    if info.host != socket.gethostname():
+        return StopReport(others=[f"{info.describe()} runs on another host; stop it there"])
+    stopped: list[str] = []
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(info.pid, signal.SIGTERM)
+        stopped.append(f"Sent SIGTERM to orchestrator PID {info.pid}")
+    left = _wait_gone([info.pid], timeout)
+    if left:
+        for pid in [info.pid, *info.worker_pids]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                stopped.append(f"Killed PID {pid} (did not stop within {timeout:g}s)")
+        _wait_gone([info.pid, *info.worker_pids], 5.0)
+    else:
+        # Workers follow their orchestrator; kill any that outlived it.
+        for pid in _wait_gone(list(info.worker_pids), 5.0):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                stopped.append(f"Killed orphan worker PID {pid}")
+    stopped.append(f"Stopped {ctx.describe()} (orchestrator PID {info.pid})")
+    return StopReport(stopped=stopped)
