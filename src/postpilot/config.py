@@ -71,8 +71,11 @@ class RetryConfig:
     max_passes: int = 3
     #: Pause between passes.
     retry_delay_seconds: float = 30.0
-    #: Backoff between attempts of one job (with jitter); capped.
-    backoff_base_seconds: float = 30.0
+    #: Backoff between attempts of one job (with jitter); capped. POSTPILOT_BACKOFF_SECONDS
+    #: overrides the base (tests and impatient operators).
+    backoff_base_seconds: float = field(
+        default_factory=lambda: float(_env_int("POSTPILOT_BACKOFF_SECONDS", 30))
+    )
     backoff_cap_seconds: float = 1800.0
 
 

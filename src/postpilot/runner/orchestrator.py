@@ -1,0 +1,628 @@
+"""The orchestrator: one process per campaign run that supervises N worker processes.
+
+    lock -> recover expired leases -> reconcile unconfirmed jobs -> re-arm failed -> seed if the
+    day has no jobs -> passes (workers claim until nothing is claimable) -> report
+
+A pass ends when nothing is claimable and nothing is in flight. Between passes the orchestrator
+waits for the earliest retry time (bounded); jobs that cannot move in this run (daily limit,
+needs re-auth, a rate window that resets later) are reported with their reason, never looped on,
+so every run terminates (I5). Workers whose process dies have their claims settled at once:
+released when their publish had not started, unconfirmed when it had (I1, I6).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, Protocol
+
+from postpilot.config import ParallelConfig, PostingContext, RetryConfig
+from postpilot.errors import ConflictError, PostpilotError
+from postpilot.jobs import (
+    TERMINAL_STATUSES,
+    JobStatus,
+    is_claimable,
+    local_day,
+    utcnow,
+)
+from postpilot.publishers import build_publisher
+from postpilot.publishers.base import Publisher, ReconcileResult
+from postpilot.runner.locks import RunLock
+from postpilot.runner.worker import EXIT_DRAINED, EXIT_JOB_TIMEOUT, WorkerSpec
+from postpilot.store import open_store
+from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, JobStore
+
+log = logging.getLogger("postpilot.runner")
+
+#: Longest wait between passes for a retry time; later retries are reported, not waited for.
+MAX_RETRY_WAIT_SECONDS = 15 * 60.0
+SUPERVISE_TICK = 0.1
+
+
+class RunDisplay(Protocol):
+    """What the orchestrator shows while it runs (postpilot.report provides them)."""
+
+    def update(self, counts: dict[str, int], active_workers: int, pass_number: int) -> None:
+        """New counts."""
+
+    def event(self, message: str) -> None:
+        """Something happened worth a line."""
+
+    def close(self) -> None:
+        """The run is over."""
+
+
+class _LogDisplay:
+    """Fallback display: events go to the log."""
+
+    def update(self, counts: dict[str, int], active_workers: int, pass_number: int) -> None:
+        """Counts are reported in the summary only."""
+
+    def event(self, message: str) -> None:
+        """Log the event."""
+        log.info("%s", message)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+@dataclass
+class _Slot:
+    index: int
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    restart_at: float | None = None
+    done: bool = False
+    gave_up: bool = False
+    pump: threading.Thread | None = None
+
+
+@dataclass
+class _Shutdown:
+    signum: int | None = None
+    count: int = 0
+    deadline: float | None = None
+    event: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A job that cannot move in this run, and why."""
+
+    job_id: str
+    account: str
+    reason: str
+    until: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "job_id": self.job_id,
+            "account": self.account,
+            "reason": self.reason,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+class Orchestrator:
+    """Runs one campaign: see the module docstring."""
+
+    def __init__(
+        self,
+        ctx: PostingContext,
+        parallel: ParallelConfig,
+        retry: RetryConfig,
+        lock: RunLock,
+        display: RunDisplay,
+    ) -> None:
+        self.ctx = ctx
+        self.parallel = parallel
+        self.retry = retry
+        self.lock = lock
+        self.display = display
+        self.run_id = utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.shutdown = _Shutdown()
+        self.passes: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self._log_files: dict[int, IO[str]] = {}
+
+    # -- signals ------------------------------------------------------------------------
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.shutdown.count += 1
+        if self.shutdown.signum is None:
+            self.shutdown.signum = signum
+        self.shutdown.event.set()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- the run ------------------------------------------------------------------------
+    def run(
+        self, force_reseed: bool, retry_all_failed: bool, include_non_retryable: bool
+    ) -> dict[str, Any]:
+        """Do the run and return the results dict."""
+        store = open_store(self.ctx)
+        publisher = build_publisher(
+            self.ctx.publisher, Path(self.ctx.project_root), self.ctx.store_name
+        )
+        try:
+            with self._signals():
+                return self._run(
+                    store, publisher, force_reseed, retry_all_failed, include_non_retryable
+                )
+        finally:
+            publisher.close()
+            store.close()
+            for handle in self._log_files.values():
+                handle.close()
+
+    def _run(
+        self,
+        store: JobStore,
+        publisher: Publisher,
+        force_reseed: bool,
+        retry_all_failed: bool,
+        include_non_retryable: bool,
+    ) -> dict[str, Any]:
+        desc = self.ctx.describe()
+        self.display.event(f"Starting posting for {desc} (run {self.run_id})")
+        recovery = store.recover_expired(utcnow())
+        if recovery.released or recovery.unconfirmed:
+            self.display.event(
+                f"{desc}: recovered {len(recovery.released)} expired claims, "
+                f"{len(recovery.unconfirmed)} became unconfirmed"
+            )
+        reconciled = self._reconcile(store, publisher)
+        rearmed = store.rearm_failed(include_non_retryable) if retry_all_failed else 0
+        if rearmed:
+            self.display.event(f"{desc}: re-armed {rearmed} failed jobs")
+        seeded = 0
+        if store.counts()["total"] == 0 or force_reseed:
+            from postpilot.seeding import seed_store
+
+            result = seed_store(self.ctx, store, utcnow())
+            seeded = result.created
+            self.display.event(f"{desc}: seeded {seeded} jobs")
+            if store.counts()["total"] == 0:
+                return {
+                    "error": "no_jobs",
+                    "exit_code": 1,
+                    "campaign": self.ctx.campaign_name,
+                    "message": f"No jobs to run for {desc}: nothing could be seeded",
+                }
+
+        for pass_number in range(1, self.retry.max_passes + 1):
+            if self.shutdown.event.is_set():
+                break
+            started = time.monotonic()
+            before = store.counts()
+            self.display.event(
+                f"{desc}: pass {pass_number} starting with {self.parallel.num_workers} workers"
+            )
+            self._run_pass(store, pass_number)
+            after = store.counts()
+            self.passes.append(
+                {
+                    "pass_number": pass_number,
+                    "succeeded": after["success"] - before["success"],
+                    "failed": after["failed"] - before["failed"],
+                    "retrying": after["retrying"],
+                    "unconfirmed": after["unconfirmed"],
+                    "duration_seconds": round(time.monotonic() - started, 3),
+                }
+            )
+            if self.shutdown.event.is_set() or pass_number == self.retry.max_passes:
+                break
+            wait = self._wait_before_next_pass(store)
+            if wait is None:
+                break
+            self.display.event(
+                f"{desc}: waiting {wait:.1f}s for retries before pass {pass_number + 1}"
+            )
+            if self.shutdown.event.wait(wait):
+                break
+        return self._results(
+            store,
+            recovery_counts=(len(recovery.released), len(recovery.unconfirmed)),
+            reconciled=reconciled,
+            rearmed=rearmed,
+            seeded=seeded,
+        )
+
+    def _reconcile(self, store: JobStore, publisher: Publisher) -> dict[str, int]:
+        tally: Counter[str] = Counter()
+        for job in store.list_jobs([JobStatus.UNCONFIRMED]):
+            try:
+                answer = publisher.reconcile(job, job.checkpoint)
+            except PostpilotError as exc:
+                log.warning("%s: reconcile of %s failed: %s", self.ctx.describe(), job.job_id, exc)
+                tally["unknown"] += 1
+                continue
+            now = utcnow()
+            day = local_day(now, self.ctx.timezone)
+            if answer.result is ReconcileResult.POSTED:
+                store.resolve_unconfirmed(
+                    job.job_id,
+                    True,
+                    now,
+                    day=day,
+                    remote_id=answer.remote_id,
+                    remote_url=answer.url,
+                )
+            elif answer.result is ReconcileResult.NOT_POSTED:
+                store.resolve_unconfirmed(job.job_id, False, now, day=day)
+            tally[str(answer.result)] += 1
+        if tally:
+            self.display.event(f"{self.ctx.describe()}: reconciled unconfirmed jobs: {dict(tally)}")
+        return dict(tally)
+
+    # -- a pass ---------------------------------------------------------------------------
+    def _spec_file(self) -> Path:
+        logs = self.ctx.logs_dir
+        logs.mkdir(parents=True, exist_ok=True)
+        path = logs / f"run_{self.run_id}.spec.json"
+        if not path.exists():
+            WorkerSpec(
+                run_id=self.run_id,
+                campaign_name=self.ctx.campaign_name,
+                progress_file=self.ctx.progress_file,
+                project_root=self.ctx.project_root,
+                store_dsn=self.ctx.store_dsn,
+                publisher=dict(self.ctx.publisher),
+                timezone=self.ctx.timezone,
+                daily_limit=self.ctx.max_posts_per_account_per_day,
+                accounts=self.ctx.get_accounts(),
+                lease_seconds=self.parallel.lease_seconds,
+                job_timeout_seconds=self.parallel.job_timeout_seconds,
+                idle_poll_seconds=self.parallel.idle_poll_seconds,
+                backoff_base_seconds=self.retry.backoff_base_seconds,
+                backoff_cap_seconds=self.retry.backoff_cap_seconds,
+                extra_sys_path=[p for p in sys.path if p],
+            ).write(path)
+        return path
+
+    def _start(self, slot: _Slot, spec: Path) -> None:
+        handle = self._log_files.get(slot.index)
+        if handle is None:
+            # Kept open for the whole run (closed in run()); the pump thread appends to it.
+            log_file = self.ctx.logs_dir / f"worker_{slot.index}.log"
+            handle = log_file.open("a", encoding="utf-8")
+            self._log_files[slot.index] = handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "postpilot.runner.worker", str(spec), str(slot.index)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl+C reaches the orchestrator only; it decides
+        )
+        slot.proc, slot.restart_at = proc, None
+        slot.pump = threading.Thread(
+            target=_pump, args=(proc, handle, self.ctx.store_name, slot.index), daemon=True
+        )
+        slot.pump.start()
+
+    def _run_pass(self, store: JobStore, pass_number: int) -> None:
+        spec = self._spec_file()
+        slots = [_Slot(i) for i in range(self.parallel.num_workers)]
+        for slot in slots:
+            self._start(slot, spec)
+        self.lock.set_worker_pids([s.proc.pid for s in slots if s.proc])
+        last_update = 0.0
+        terminated = False
+        while True:
+            now_mono = time.monotonic()
+            for slot in slots:
+                self._supervise(store, slot, spec, now_mono)
+            if self.shutdown.event.is_set():
+                if not terminated:
+                    terminated = True
+                    self._stop_workers(slots)
+                elif self.shutdown.count >= 2 or (
+                    self.shutdown.deadline is not None and now_mono >= self.shutdown.deadline
+                ):
+                    self._kill_workers(store, slots)
+            active = sum(1 for s in slots if s.proc is not None and s.proc.poll() is None)
+            if now_mono - last_update >= 0.5:
+                self.display.update(store.counts(), active, pass_number)
+                last_update = now_mono
+            if all(s.done for s in slots):
+                break
+            time.sleep(SUPERVISE_TICK)
+        for slot in slots:
+            if slot.pump is not None:
+                slot.pump.join(timeout=5)
+        self.display.update(store.counts(), 0, pass_number)
+        self.lock.set_worker_pids([])
+        if all(s.gave_up for s in slots):
+            self.errors.append(f"pass {pass_number}: every worker crashed; see {self.ctx.logs_dir}")
+
+    def _supervise(self, store: JobStore, slot: _Slot, spec: Path, now_mono: float) -> None:
+        if slot.done:
+            return
+        if slot.proc is None:
+            if slot.restart_at is not None and now_mono >= slot.restart_at:
+                if self.shutdown.event.is_set():
+                    slot.done = True
+                else:
+                    self._start(slot, spec)
+                    self.lock.set_worker_pids([slot.proc.pid] if slot.proc else [])
+            return
+        code = slot.proc.poll()
+        if code is None:
+            return
+        slot.proc = None
+        self._settle_dead_worker(store, slot.index, code)
+        if code == EXIT_DRAINED or self.shutdown.event.is_set():
+            slot.done = True
+            return
+        if code == EXIT_JOB_TIMEOUT:
+            self.display.event(
+                f"{self.ctx.describe()}: worker {slot.index} hit the job timeout; restarting it"
+            )
+            slot.restart_at = now_mono
+            return
+        slot.restarts += 1
+        if slot.restarts > self.parallel.max_worker_restarts:
+            slot.done = slot.gave_up = True
+            self.display.event(
+                f"{self.ctx.describe()}: worker {slot.index} exited with code {code} "
+                f"{slot.restarts} times; giving up on it "
+                f"(log: {self.ctx.logs_dir / f'worker_{slot.index}.log'})"
+            )
+            return
+        delay = min(0.5 * 2 ** (slot.restarts - 1), 10.0)
+        self.display.event(
+            f"{self.ctx.describe()}: worker {slot.index} exited with code {code}; "
+            f"restart {slot.restarts}/{self.parallel.max_worker_restarts} in {delay:.1f}s"
+        )
+        slot.restart_at = now_mono + delay
+
+    def _settle_dead_worker(self, store: JobStore, index: int, code: int) -> None:
+        """A reaped worker holds no lease any more: settle its claims now, not at expiry."""
+        for job in store.list_jobs([JobStatus.CLAIMED]):
+            if job.run_id != self.run_id or job.worker_id != str(index):
+                continue
+            if job.publish_started_at is not None:
+                store.mark_unconfirmed(
+                    job.job_id,
+                    job.lease_token,
+                    utcnow(),
+                    f"worker {index} exited (code {code}) while publishing",
+                )
+                self.display.event(
+                    f"{self.ctx.describe()}: job {job.job_id} is unconfirmed "
+                    f"(worker {index} died while publishing)"
+                )
+            else:
+                store.release(job.job_id, job.lease_token)
+
+    def _stop_workers(self, slots: list[_Slot]) -> None:
+        name = signal.Signals(self.shutdown.signum or signal.SIGTERM).name
+        self.shutdown.deadline = time.monotonic() + self.parallel.shutdown_timeout
+        self.display.event(
+            f"{self.ctx.describe()}: {name} received: no new claims; running publishes have "
+            f"{self.parallel.shutdown_timeout:g}s to finish (send it again to stop now)"
+        )
+        for slot in slots:
+            slot.restart_at = None
+            if slot.proc is not None and slot.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    slot.proc.send_signal(signal.SIGTERM)
+            elif slot.proc is None:
+                slot.done = True
+
+    def _kill_workers(self, store: JobStore, slots: list[_Slot]) -> None:
+        for slot in slots:
+            if slot.proc is not None and slot.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    slot.proc.kill()
+                slot.proc.wait()
+        for slot in slots:
+            self._supervise(store, slot, Path(), time.monotonic())
+
+    # -- between passes -------------------------------------------------------------------
+    def _wait_before_next_pass(self, store: JobStore) -> float | None:
+        """Seconds to wait before the next pass, or None when no job can move in this run."""
+        now = utcnow()
+        movable, _blocked = self._classify(store, now)
+        if not movable:
+            return None
+        earliest = min(movable)
+        wait = max(self.retry.retry_delay_seconds, (earliest - now).total_seconds())
+        return wait if wait <= max(MAX_RETRY_WAIT_SECONDS, self.retry.retry_delay_seconds) else None
+
+    def _classify(self, store: JobStore, now: datetime) -> tuple[list[datetime], list[Blocked]]:
+        """When each waiting job may move, and the jobs that cannot move in this run."""
+        waiting = [
+            j for j in store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING, JobStatus.CLAIMED])
+        ]
+        accounts = {j.account for j in waiting if j.account}
+        states = store.account_states(accounts)
+        day = local_day(now, self.ctx.timezone)
+        allowed = set(self.ctx.get_accounts())
+        movable: list[datetime] = []
+        blocked: list[Blocked] = []
+        for job in waiting:
+            if job.status is JobStatus.CLAIMED:
+                movable.append(now)
+                continue
+            state = states.get(job.account)
+            if not job.account or job.account not in allowed:
+                blocked.append(
+                    Blocked(job.job_id, job.account, "account not in the campaign's accounts")
+                )
+            elif state is not None and state.block == BLOCK_NEEDS_REAUTH:
+                blocked.append(Blocked(job.job_id, job.account, "needs re-authorization"))
+            elif (
+                state is not None
+                and state.block == BLOCK_RATE_LIMIT
+                and (state.blocked_until is None or state.blocked_until > now)
+            ):
+                until = state.blocked_until
+                blocked.append(Blocked(job.job_id, job.account, "rate limit", until))
+                if until is not None:
+                    movable.append(until)
+            elif store.daily_count(job.account, day) >= self.ctx.max_posts_per_account_per_day:
+                blocked.append(Blocked(job.job_id, job.account, "daily limit reached"))
+            elif (
+                state is not None
+                and state.leased_by is not None
+                and state.leased_by[0] != self.ctx.store_name
+            ):
+                blocked.append(
+                    Blocked(
+                        job.job_id,
+                        job.account,
+                        f"account busy in campaign '{state.leased_by[0]}'",
+                        state.lease_expires_at,
+                    )
+                )
+                movable.append(now)
+            elif is_claimable(job, now):
+                movable.append(now)
+            elif job.retry_at is not None:
+                movable.append(job.retry_at)
+        return movable, blocked
+
+    # -- results --------------------------------------------------------------------------
+    def _results(
+        self,
+        store: JobStore,
+        *,
+        recovery_counts: tuple[int, int],
+        reconciled: dict[str, int],
+        rearmed: int,
+        seeded: int,
+    ) -> dict[str, Any]:
+        counts = store.counts()
+        jobs = store.list_jobs()
+        by_category = Counter(
+            j.error_category or "unknown" for j in jobs if j.status is JobStatus.FAILED
+        )
+        by_type = Counter(
+            j.error_type or "unknown"
+            for j in jobs
+            if j.status in (JobStatus.FAILED, JobStatus.RETRYING, JobStatus.UNCONFIRMED)
+        )
+        _movable, blocked = self._classify(store, utcnow())
+        unconfirmed = [
+            {"job_id": j.job_id, "account": j.account, "reason": j.error}
+            for j in jobs
+            if j.status is JobStatus.UNCONFIRMED
+        ]
+        retrying = [
+            {
+                "job_id": j.job_id,
+                "account": j.account,
+                "retry_at": j.retry_at.isoformat() if j.retry_at else None,
+                "error": j.error,
+            }
+            for j in jobs
+            if j.status is JobStatus.RETRYING
+        ]
+        interrupted = self.shutdown.signum is not None
+        if interrupted:
+            exit_code = 128 + int(self.shutdown.signum or signal.SIGTERM)
+        elif self.errors:
+            exit_code = 1
+        else:
+            exit_code = 0
+        results: dict[str, Any] = {
+            "campaign": self.ctx.campaign_name,
+            "context": self.ctx.describe(),
+            "run_id": self.run_id,
+            **counts,
+            "seeded": seeded,
+            "rearmed": rearmed,
+            "recovered": {"released": recovery_counts[0], "unconfirmed": recovery_counts[1]},
+            "reconciled": reconciled,
+            "retry_summary": {
+                "total_passes": len(self.passes),
+                "config": {
+                    "max_passes": self.retry.max_passes,
+                    "retry_delay_seconds": self.retry.retry_delay_seconds,
+                },
+                "passes": self.passes,
+            },
+            "failure_breakdown": {"by_category": dict(by_category), "by_type": dict(by_type)},
+            "blocked": [b.to_json() for b in blocked],
+            "unconfirmed_jobs": unconfirmed,
+            "retrying_jobs": retrying,
+            "complete": all(JobStatus(s) in TERMINAL_STATUSES for s in (j.status for j in jobs)),
+            "interrupted": interrupted,
+            "errors": list(self.errors),
+            "exit_code": exit_code,
+        }
+        if self.errors:
+            results["error"] = "workers_failed"
+        return results
+
+
+def _pump(proc: subprocess.Popen[bytes], handle: IO[str], campaign: str, index: int) -> None:
+    """Copy a worker's output into its log file, stamping every line with time and campaign."""
+    if proc.stdout is None:
+        return
+    for raw in iter(proc.stdout.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        stamp = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        handle.write(f"{stamp} [{campaign}] W{index} {line}\n")
+        handle.flush()
+    proc.stdout.close()
+
+
+def run_parallel_posting(
+    ctx: PostingContext,
+    num_workers: int = 3,
+    force_reseed: bool = False,
+    retry_all_failed: bool = True,
+    retry_include_non_retryable: bool = False,
+    retry_config: RetryConfig | None = None,
+    *,
+    display: RunDisplay | None = None,
+) -> dict[str, Any]:
+    """Main entry point for parallel posting (the seed's signature, plus a display).
+
+    Returns the results dict; "error" is set when the run could not do its job, and
+    "exit_code" is what the CLI should exit with (0 done, 1 failed, 130/143 interrupted).
+    """
+    parallel = ParallelConfig.from_env(num_workers)
+    retry = retry_config or RetryConfig()
+    shown: RunDisplay = display if display is not None else _LogDisplay()
+    lock = RunLock(ctx)
+    try:
+        lock.acquire()
+    except ConflictError as exc:
+        return {
+            "error": "orchestrator_conflict",
+            "conflicts": [str(exc).splitlines()[0]],
+            "message": str(exc),
+            "campaign": ctx.campaign_name,
+            "exit_code": 1,
+        }
+    try:
+        return Orchestrator(ctx, parallel, retry, lock, shown).run(
+            force_reseed, retry_all_failed, retry_include_non_retryable
+        )
+    finally:
+        shown.close()
+        lock.release()
