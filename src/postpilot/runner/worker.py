@@ -388,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_SPEC
     spec = WorkerSpec.read(Path(args[0]))
     sys.path[:0] = spec.extra_sys_path
+    # Lets a publisher tell a worker process from the orchestrator (which reconciles).
+    os.environ["POSTPILOT_WORKER_ID"] = args[1]
     logging.basicConfig(
         level=logging.INFO,
         format="%(levelname)s %(message)s",

@@ -1,0 +1,79 @@
+"""A test channel that records every publish it completes, to prove no job is published twice.
+
+Used as `{"type": "custom", "class": "tests.fakes.counting_publisher:CountingPublisher",
+"journal": "<file>", ...}`. Unlike the outbox it is deliberately NOT idempotent: calling publish
+twice for one job writes two journal lines, so a double publish by the run engine shows up.
+Knobs (all optional): latency_seconds (time between start_publish and the journal write: the
+window in which a kill leaves the outcome unknown), hang_jobs (job ids whose publish never
+returns), fail_jobs ({job_id: "transient"|"content"|"unknown"}), crash_worker_at_start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from postpilot.jobs import Job
+from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
+from postpilot.publishers.errors import ContentError, TransientError
+
+
+def read_journal(path: Path) -> list[str]:
+    """Job ids in the order their publish completed (one per completed publish)."""
+    if not path.exists():
+        return []
+    return [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+class CountingPublisher:
+    """See the module docstring."""
+
+    name = "counting"
+
+    def __init__(self, block: Mapping[str, Any]) -> None:
+        self.journal = Path(str(block["journal"]))
+        self.latency = float(block.get("latency_seconds", 0.0))
+        self.hang_jobs = set(block.get("hang_jobs", []))
+        self.fail_jobs: dict[str, str] = dict(block.get("fail_jobs", {}))
+
+    @classmethod
+    def from_config(cls, block: Mapping[str, Any], project_root: Path) -> CountingPublisher:
+        """Build from the campaign's publisher block."""
+        if block.get("crash_worker_at_start") and os.environ.get("POSTPILOT_WORKER_ID"):
+            os._exit(1)
+        return cls(block)
+
+    def publish(self, job: Job, account: Account, checkpoint: Checkpoint) -> Published:
+        """Record the publish in the journal after `latency` seconds."""
+        kind = self.fail_jobs.get(job.job_id)
+        if kind == "transient":
+            raise TransientError("HTTP 503 from the test channel")
+        if kind == "content":
+            raise ContentError("the test channel refuses this video")
+        if kind == "unknown":
+            raise RuntimeError("unexpected test channel failure")
+        checkpoint.start_publish()
+        if job.job_id in self.hang_jobs:
+            while True:
+                time.sleep(3600)
+        if self.latency:
+            time.sleep(self.latency)
+        with self.journal.open("a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(f"{job.job_id}\t{account.name}\t{os.getpid()}\t{time.time():.6f}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return Published(remote_id=f"remote-{job.job_id}")
+
+    def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:
+        """Posted exactly when the journal has the job."""
+        if job.job_id in read_journal(self.journal):
+            return Reconciled(ReconcileResult.POSTED, remote_id=f"remote-{job.job_id}")
+        return Reconciled(ReconcileResult.NOT_POSTED)
+
+    def close(self) -> None:
+        """Nothing to release."""
