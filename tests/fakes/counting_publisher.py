@@ -14,6 +14,7 @@ import fcntl
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,29 @@ from postpilot.publishers.errors import ContentError, TransientError
 
 def read_journal(path: Path) -> list[str]:
     """Job ids in the order their publish completed (one per completed publish)."""
+    return [entry.job_id for entry in read_entries(path)]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One completed publish: which job, which account, and when it ran."""
+
+    job_id: str
+    account: str
+    pid: int
+    started: float
+    finished: float
+
+
+def read_entries(path: Path) -> list[Entry]:
+    """Every completed publish in the journal."""
     if not path.exists():
         return []
-    return [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if line]
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        job_id, account, pid, started, finished = line.split("\t")
+        entries.append(Entry(job_id, account, int(pid), float(started), float(finished)))
+    return entries
 
 
 class CountingPublisher:
@@ -57,6 +78,7 @@ class CountingPublisher:
         if kind == "unknown":
             raise RuntimeError("unexpected test channel failure")
         checkpoint.start_publish()
+        started = time.time()
         if job.job_id in self.hang_jobs:
             while True:
                 time.sleep(3600)
@@ -64,7 +86,8 @@ class CountingPublisher:
             time.sleep(self.latency)
         with self.journal.open("a", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.write(f"{job.job_id}\t{account.name}\t{os.getpid()}\t{time.time():.6f}\n")
+            line = f"{job.job_id}\t{account.name}\t{os.getpid()}\t{started:.6f}\t{time.time():.6f}"
+            handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         return Published(remote_id=f"remote-{job.job_id}")

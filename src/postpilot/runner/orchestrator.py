@@ -137,6 +137,7 @@ class Orchestrator:
         self.passes: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self._log_files: dict[int, IO[str]] = {}
+        self._pids_changed = False
 
     # -- signals ------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -333,6 +334,9 @@ class Orchestrator:
             now_mono = time.monotonic()
             for slot in slots:
                 self._supervise(store, slot, spec, now_mono)
+            if self._pids_changed:
+                self._pids_changed = False
+                self.lock.set_worker_pids([s.proc.pid for s in slots if s.proc is not None])
             if self.shutdown.event.is_set():
                 if not terminated:
                     terminated = True
@@ -365,7 +369,7 @@ class Orchestrator:
                     slot.done = True
                 else:
                     self._start(slot, spec)
-                    self.lock.set_worker_pids([slot.proc.pid] if slot.proc else [])
+                    self._pids_changed = True
             return
         code = slot.proc.poll()
         if code is None:
