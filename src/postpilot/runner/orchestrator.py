@@ -466,6 +466,13 @@ class Orchestrator:
         allowed = set(self.ctx.get_accounts())
         movable: list[datetime] = []
         blocked: list[Blocked] = []
+        counted: dict[str, int] = {}
+
+        def daily(account: str) -> int:
+            if account not in counted:
+                counted[account] = store.daily_count(account, day)
+            return counted[account]
+
         for job in waiting:
             if job.status is JobStatus.CLAIMED:
                 movable.append(now)
@@ -486,7 +493,7 @@ class Orchestrator:
                 blocked.append(Blocked(job.job_id, job.account, "rate limit", until))
                 if until is not None:
                     movable.append(until)
-            elif store.daily_count(job.account, day) >= self.ctx.max_posts_per_account_per_day:
+            elif daily(job.account) >= self.ctx.max_posts_per_account_per_day:
                 blocked.append(Blocked(job.job_id, job.account, "daily limit reached"))
             elif (
                 state is not None

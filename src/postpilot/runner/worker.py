@@ -37,6 +37,7 @@ from postpilot.jobs import (
     JobStatus,
     RetryPolicy,
     classify_error,
+    is_claimable,
     local_day,
     utcnow,
 )
@@ -268,13 +269,28 @@ class Worker:
             )
             job = self.store.claim(request)
             if job is None:
-                if self.store.counts()[str(JobStatus.CLAIMED)] == 0:
+                if not self._work_in_flight(now):
                     return EXIT_DRAINED
-                # Another job is in flight: its end may free an account or a retry.
+                # A publish is in flight: its end may free an account or the job may retry.
                 self.stopping.wait(self._idle_delay(now))
                 continue
             self.process(job)
         return EXIT_DRAINED
+
+    def _work_in_flight(self, now: datetime) -> bool:
+        """Whether waiting can make something claimable in this pass: a claim of this campaign
+        is running, or a waiting job's account is busy publishing (possibly for another
+        campaign). Retry times and daily limits are the orchestrator's business between passes.
+        """
+        if self.store.counts()[str(JobStatus.CLAIMED)] > 0:
+            return True
+        waiting = self.store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING])
+        accounts = {j.account for j in waiting if j.account and is_claimable(j, now)}
+        states = self.store.account_states(accounts).values()
+        return any(
+            s.leased_by is not None and (s.lease_expires_at is None or s.lease_expires_at > now)
+            for s in states
+        )
 
     def _idle_delay(self, now: datetime) -> float:
         due = [
