@@ -42,7 +42,12 @@ from postpilot.publishers.base import Publisher, ReconcileResult
 from postpilot.runner.locks import RunLock
 from postpilot.runner.worker import EXIT_DRAINED, EXIT_JOB_TIMEOUT, WorkerSpec
 from postpilot.store import open_store
-from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, JobStore
+from postpilot.store.base import (
+    BLOCK_NEEDS_REAUTH,
+    BLOCK_RATE_LIMIT,
+    CoordinatedStore,
+    JobStore,
+)
 
 log = logging.getLogger("postpilot.runner")
 
@@ -138,6 +143,8 @@ class Orchestrator:
         self.errors: list[str] = []
         self._log_files: dict[int, IO[str]] = {}
         self._pids_changed = False
+        #: "orchestrator", or "worker_pool" when another host holds the role (PostgreSQL).
+        self.role = "orchestrator"
 
     # -- signals ------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -172,6 +179,8 @@ class Orchestrator:
                     store, publisher, force_reseed, retry_all_failed, include_non_retryable
                 )
         finally:
+            if self.role == "orchestrator" and isinstance(store, CoordinatedStore):
+                store.release_orchestrator()
             publisher.close()
             store.close()
             for handle in self._log_files.values():
@@ -187,18 +196,36 @@ class Orchestrator:
     ) -> dict[str, Any]:
         desc = self.ctx.describe()
         self.display.event(f"Starting posting for {desc} (run {self.run_id})")
+        if isinstance(store, CoordinatedStore) and not store.try_acquire_orchestrator():
+            # Another host orchestrates (seeding, reconcile, pass decisions): lend it workers.
+            self.role = "worker_pool"
+            self.display.event(
+                f"{desc}: another host is the orchestrator; joining as a worker pool "
+                f"with {self.parallel.num_workers} workers"
+            )
         recovery = store.recover_expired(utcnow())
         if recovery.released or recovery.unconfirmed:
             self.display.event(
                 f"{desc}: recovered {len(recovery.released)} expired claims, "
                 f"{len(recovery.unconfirmed)} became unconfirmed"
             )
-        reconciled = self._reconcile(store, publisher)
-        rearmed = store.rearm_failed(include_non_retryable) if retry_all_failed else 0
+        orchestrating = self.role == "orchestrator"
+        reconciled = self._reconcile(store, publisher) if orchestrating else {}
+        rearmed = 0
+        if orchestrating and retry_all_failed:
+            rearmed = store.rearm_failed(include_non_retryable)
         if rearmed:
             self.display.event(f"{desc}: re-armed {rearmed} failed jobs")
         seeded = 0
-        if store.counts()["total"] == 0 or force_reseed:
+        if not orchestrating and store.counts()["total"] == 0:
+            return {
+                "error": "no_jobs",
+                "exit_code": 1,
+                "campaign": self.ctx.campaign_name,
+                "role": self.role,
+                "message": f"No jobs for {desc} yet: the orchestrator host has not seeded the day",
+            }
+        if orchestrating and (store.counts()["total"] == 0 or force_reseed):
             from postpilot.seeding import seed_store
 
             result = seed_store(self.ctx, store, utcnow())
@@ -562,6 +589,7 @@ class Orchestrator:
             "campaign": self.ctx.campaign_name,
             "context": self.ctx.describe(),
             "run_id": self.run_id,
+            "role": self.role,
             **counts,
             "seeded": seeded,
             "rearmed": rearmed,

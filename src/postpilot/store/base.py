@@ -208,3 +208,18 @@ class JobStore(Protocol):
     def close(self) -> None:
         """Release connections. The store must not be used afterwards."""
         ...
+
+
+@runtime_checkable
+class CoordinatedStore(Protocol):
+    """A store shared by several hosts (PostgreSQL) also elects one orchestrator per campaign
+    and keeps a worker registry, so --status can show every host's pool."""
+
+    def try_acquire_orchestrator(self) -> bool:
+        """Take the campaign's orchestrator role for this process's life; False if another
+        host holds it (this host then joins as a worker pool)."""
+        ...
+
+    def release_orchestrator(self) -> None:
+        """Give the role up (also released by the database when the session dies)."""
+        ...
