@@ -1,0 +1,496 @@
+"""The command line: the seed's flags and dispatch order, one PostingContext built once.
+
+    postpilot --list-campaigns
+    postpilot --campaign NAME|PATH --status | --seed-only | --run | ...
+    postpilot --status | --run ...            (legacy mode: the project root's files)
+
+Dispatch (the seed's, with postpilot's additions before --run): --list-campaigns first; then
+the context is built (campaign or legacy); then exactly one action, in this priority:
+--reset-day > --retry-all-failed > --status > --stop-all > --confirm > --import-progress >
+--export-csv > --seed-only > --run. Other actions given together are ignored with a warning.
+
+Exit codes: 0 done; 1 the operation failed (campaign missing, invalid or disabled, nothing
+seeded, a conflict, a missing progress store); 2 usage (bad flags, or no action at all: the help
+goes to stderr); 130/143 an interrupted run. Data goes to stdout (one JSON object with --json),
+messages and errors to stderr; bad input never prints a traceback and never changes a file.
+
+Paths given on the command line (--state-file, --export-csv, --import-progress, a campaign
+path) are relative to the current directory; files the project owns are relative to the
+project root (POSTPILOT_HOME, default the current directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from postpilot import log as logsetup
+from postpilot import operations, report
+from postpilot.config import Config, PostingContext, RetryConfig, get_config
+from postpilot.errors import (
+    CampaignDisabled,
+    CampaignNotFound,
+    ConfigError,
+    ConflictError,
+    PostpilotError,
+    StoreError,
+)
+
+log = logging.getLogger("postpilot.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+#: Actions in the order the seed dispatches them (the first one given wins).
+ACTIONS: tuple[tuple[str, str], ...] = (
+    ("reset_day", "--reset-day"),
+    ("retry_all_failed", "--retry-all-failed"),
+    ("status", "--status"),
+    ("stop_all", "--stop-all"),
+    ("confirm", "--confirm"),
+    ("import_progress", "--import-progress"),
+    ("export_csv", "--export-csv"),
+    ("seed_only", "--seed-only"),
+    ("run", "--run"),
+)
+CONFIRM_CHOICES = ("posted", "not-posted")
+MAX_WORKERS = 64
+
+
+# -- the parser -------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _workers(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_WORKERS} workers (got {value})")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds (got {text})")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the seed's flags and postpilot's additions."""
+    parser = argparse.ArgumentParser(
+        prog="postpilot",
+        description=(
+            "Publish campaigns of videos through parallel workers, never twice. "
+            "Give --campaign for a campaign folder; without it, legacy mode uses the "
+            "project root's accounts.txt and scheduler_state.json."
+        ),
+        epilog=(
+            "examples:\n"
+            "  postpilot --list-campaigns\n"
+            "  postpilot --campaign demo --run\n"
+            "  postpilot --campaign demo --status --json\n"
+            "  postpilot --campaign demo --reset-day\n"
+            "exit codes: 0 done, 1 failed, 2 usage, 130/143 interrupted run"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = parser.add_argument_group("what to work on")
+    where.add_argument(
+        "--campaign",
+        "-c",
+        metavar="NAME|PATH",
+        help="campaign name under campaigns/, or a campaign folder",
+    )
+    where.add_argument("--list-campaigns", action="store_true", help="list the campaigns and exit")
+    where.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help=f"legacy mode: the job source (default: <project>/{Config.STATE_FILE})",
+    )
+    where.add_argument(
+        "--accounts",
+        "-a",
+        metavar="LIST",
+        help="legacy mode: comma-separated accounts to use instead of accounts.txt",
+    )
+
+    actions = parser.add_argument_group("actions (one per call)")
+    actions.add_argument("--run", action="store_true", help="seed if needed, then publish")
+    actions.add_argument("--status", action="store_true", help="show progress and accounts")
+    actions.add_argument("--seed-only", action="store_true", help="create jobs without running")
+    actions.add_argument(
+        "--stop-all", action="store_true", help="stop this campaign's orchestrator and workers"
+    )
+    actions.add_argument(
+        "--reset-day",
+        action="store_true",
+        help="archive the jobs to archive/progress_YYYYMMDD.csv and start a new day",
+    )
+    actions.add_argument(
+        "--retry-all-failed", action="store_true", help="put failed jobs back to retrying"
+    )
+    actions.add_argument(
+        "--confirm",
+        nargs=2,
+        metavar=("JOB_ID", "{posted,not-posted}"),
+        help="settle an unconfirmed job: it was posted, or it was not",
+    )
+    actions.add_argument(
+        "--export-csv", metavar="PATH", help="write the jobs as the 17-column progress CSV"
+    )
+    actions.add_argument(
+        "--import-progress", metavar="PATH", help="add the jobs of a prior progress CSV"
+    )
+
+    options = parser.add_argument_group("options")
+    options.add_argument(
+        "--force-reseed",
+        action="store_true",
+        help="with --seed-only: seed even while jobs are pending (adds only new jobs)",
+    )
+    options.add_argument(
+        "--retry-include-non-retryable",
+        action="store_true",
+        help="with --retry-all-failed or --run: also retry account and content failures",
+    )
+    options.add_argument(
+        "--workers", "-w", type=_workers, default=3, metavar="N", help="workers (default 3)"
+    )
+    options.add_argument(
+        "--max-passes", type=_positive_int, default=3, metavar="N", help="passes (default 3)"
+    )
+    options.add_argument(
+        "--retry-delay",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="seconds between passes (default 30)",
+    )
+    options.add_argument(
+        "--json", action="store_true", help="print one JSON object with the result on stdout"
+    )
+    return parser
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flag values argparse cannot check itself (parser.error exits 2)."""
+    if args.confirm is not None and args.confirm[1] not in CONFIRM_CHOICES:
+        parser.error(
+            f"--confirm {args.confirm[0]} {args.confirm[1]}: the result must be "
+            f"{' or '.join(CONFIRM_CHOICES)}"
+        )
+    if args.confirm is not None and not args.confirm[0].strip():
+        parser.error("--confirm needs a job id")
+    if args.accounts is not None and not _account_list(args.accounts):
+        parser.error("--accounts needs at least one account name (comma-separated)")
+    if args.campaign is not None and not args.campaign.strip():
+        parser.error("--campaign needs a campaign name or folder")
+    for flag in ("export_csv", "import_progress", "state_file"):
+        value = getattr(args, flag)
+        if value is not None and not value.strip():
+            parser.error(f"--{flag.replace('_', '-')} needs a path")
+
+
+def _account_list(text: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for part in text.split(","):
+        if part.strip():
+            seen.setdefault(part.strip(), None)
+    return tuple(seen)
+
+
+# -- legacy mode settings ---------------------------------------------------------------------
+class ProjectSettings(BaseModel):
+    """<root>/postpilot.json: legacy mode's optional settings (campaigns use campaign.json)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    publisher: dict[str, Any] = Field(default_factory=lambda: {"type": "outbox"})
+    store: str | None = None
+    timezone: str = Config.TIMEZONE
+    max_posts_per_account_per_day: int = Field(default=Config.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
+    max_attempts: int = Field(default=Config.MAX_ATTEMPTS, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r} (use an IANA name such as 'UTC')"
+            ) from None
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _postgres_dsn(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// DSN (leave it out for the embedded store)")
+        return value
+
+
+def load_project_settings(root: Path) -> ProjectSettings:
+    """Read and validate <root>/postpilot.json (defaults when it does not exist)."""
+    path = root / Config.PROJECT_JSON
+    if not path.exists():
+        return ProjectSettings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    try:
+        return ProjectSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_settings_errors(path, exc)) from None
+
+
+def _settings_errors(path: Path, exc: ValidationError) -> str:
+    allowed = ", ".join(ProjectSettings.model_fields)
+    lines = [f"Invalid {path}:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  - unknown key '{key}' (allowed keys: {allowed})")
+        else:
+            lines.append(f"  - '{key}': {error['msg']}")
+    return "\n".join(lines)
+
+
+# -- the context ------------------------------------------------------------------------------
+def build_context(args: argparse.Namespace) -> PostingContext:
+    """The one PostingContext of this command: from the campaign, or for legacy root files."""
+    root = Config.project_root()
+    if args.campaign is not None:
+        logsetup.set_context(f"campaign '{args.campaign}'")
+        campaign = operations.load_campaign(args.campaign, root)
+        ctx = PostingContext.from_campaign(campaign)
+        logsetup.set_context(ctx.describe())
+        # The seed's "Campaign/Legacy Confusion" warnings.
+        if args.state_file is not None:
+            log.warning("--state-file ignored when --campaign is specified")
+        if args.accounts is not None:
+            log.warning("--accounts ignored when --campaign is specified (using campaign accounts)")
+        log.info("Loaded %s", ctx.describe())
+    else:
+        settings = load_project_settings(root)
+        state_file = (
+            str(Path(args.state_file).expanduser().resolve())
+            if args.state_file is not None
+            else Config.STATE_FILE
+        )
+        ctx = PostingContext.legacy(
+            state_file=state_file,
+            max_posts_per_account_per_day=settings.max_posts_per_account_per_day,
+            project_root=str(root),
+            accounts=_account_list(args.accounts) if args.accounts is not None else None,
+            publisher=settings.publisher,
+            store_dsn=settings.store,
+            timezone=settings.timezone,
+            max_attempts=settings.max_attempts,
+        )
+        logsetup.set_context(ctx.describe())
+        log.info("Running in %s (project %s)", ctx.describe(), root)
+    log.info("  Progress: %s", ctx.progress_file)
+    return ctx
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+def _chosen_actions(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [(dest, flag) for dest, flag in ACTIONS if getattr(args, dest) not in (None, False)]
+
+
+def _emit(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """Print an operation's result: JSON, or its message lines; exit 0 when it succeeded."""
+    if args.json:
+        report.print_json(result)
+    else:
+        report.render_lines(result.get("messages", []), report.make_console())
+    return EXIT_OK if result.get("ok", True) else EXIT_FAILED
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    # STEP 1: --list-campaigns needs no context.
+    if args.list_campaigns:
+        operations.list_campaigns_command(as_json=args.json)
+        return EXIT_OK
+
+    chosen = _chosen_actions(args)
+    if not chosen:
+        # Usage error: nothing to do. Validate the context first as the seed does, then help.
+        build_context(args)
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    # STEP 2: the one context.
+    ctx = build_context(args)
+    parallel_config = get_config(num_workers=args.workers)
+
+    # STEP 3: one action.
+    action, flag = chosen[0]
+    for _dest, other in chosen[1:]:
+        log.warning("%s ignored: only one action runs per call (%s was chosen)", other, flag)
+    if args.force_reseed and action not in ("seed_only", "run"):
+        log.warning("--force-reseed ignored: it only applies to --seed-only and --run")
+    if args.retry_include_non_retryable and action not in ("retry_all_failed", "run"):
+        log.warning(
+            "--retry-include-non-retryable ignored: it applies to --retry-all-failed and --run"
+        )
+
+    if action == "reset_day":
+        return _emit(args, operations.reset_day_data(ctx))
+    if action == "retry_all_failed":
+        return _emit(args, operations.retry_failed_data(ctx, args.retry_include_non_retryable))
+    if action == "status":
+        operations.show_status(ctx, parallel_config, as_json=args.json)
+        return EXIT_OK
+    if action == "stop_all":
+        return _emit(args, operations.stop_all_command(ctx, parallel_config))
+    if action == "confirm":
+        job_id, word = args.confirm
+        return _emit(args, operations.confirm_data(ctx, job_id, word == "posted"))
+    if action == "import_progress":
+        return _emit(args, operations.import_data(ctx, args.import_progress))
+    if action == "export_csv":
+        return _emit(args, operations.export_data(ctx, args.export_csv))
+    if action == "seed_only":
+        result = operations.seed_data(ctx, args.force_reseed)
+        if not result["ok"]:
+            log.error("No jobs seeded: %s", result["message"])
+        return _emit(args, result)
+    return _run(args, ctx)
+
+
+def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
+    # The seed's safety check: --force-reseed cannot rewrite a store that already has jobs.
+    if args.force_reseed and _has_progress(ctx):
+        raise operations.OperationFailed(
+            f"--force-reseed not allowed with existing progress file: {ctx.progress_file}\n"
+            "  Archive it with --reset-day first, or add new jobs with --seed-only --force-reseed"
+        )
+    retry_cfg = RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay)
+    display = report.make_run_display(ctx, json_mode=args.json)
+    results = operations.run_parallel_posting(
+        ctx,
+        num_workers=args.workers,
+        force_reseed=args.force_reseed,
+        retry_all_failed=True,
+        retry_include_non_retryable=args.retry_include_non_retryable,
+        retry_config=retry_cfg,
+        display=display,
+    )
+    if args.json:
+        report.print_json(results)
+    else:
+        report.render_run_summary(results, report.make_console())
+    if results.get("error"):
+        message = str(results.get("message") or results["error"])
+        for line in message.splitlines():
+            log.error("%s", line)
+    code = results.get("exit_code")
+    if isinstance(code, int):
+        return code
+    return EXIT_FAILED if results.get("error") else EXIT_OK
+
+
+def _has_progress(ctx: PostingContext) -> bool:
+    if ctx.store_dsn is None:
+        return Path(ctx.progress_file).exists()
+    from postpilot.store import open_store
+
+    store = open_store(ctx)
+    try:
+        return store.counts()["total"] > 0
+    finally:
+        store.close()
+
+
+# -- errors -----------------------------------------------------------------------------------
+def _error_kind(exc: BaseException) -> str:
+    kinds: tuple[tuple[type[BaseException], str], ...] = (
+        (CampaignNotFound, "campaign_not_found"),
+        (CampaignDisabled, "campaign_disabled"),
+        (ConfigError, "invalid_config"),
+        (ConflictError, "orchestrator_conflict"),
+        (operations.ProgressNotFound, "progress_not_found"),
+        (StoreError, "store_error"),
+        (PostpilotError, "operation_failed"),
+        (OSError, "os_error"),
+        (ValueError, "invalid_value"),
+    )
+    for cls, kind in kinds:
+        if isinstance(exc, cls):
+            return kind
+    return "internal_error"
+
+
+def _fail(args: argparse.Namespace | None, exc: BaseException) -> int:
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
+        message = f"{message}: {exc.filename}"
+    for line in message.splitlines():
+        log.error("%s", line)
+    if args is not None and args.json:
+        report.print_json(
+            {
+                "ok": False,
+                "error": _error_kind(exc),
+                "message": message,
+                "context": logsetup.current_context(),
+                "exit_code": EXIT_FAILED,
+            }
+        )
+    return EXIT_FAILED
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Parse, build the context once, run one action; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        _check_usage(parser, args)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    level = os.environ.get("POSTPILOT_LOG_LEVEL", "INFO").upper()
+    logsetup.setup_logging(level=logging.getLevelNamesMapping().get(level, logging.INFO))
+    try:
+        return _dispatch(parser, args)
+    except KeyboardInterrupt:
+        log.error("Interrupted")
+        return 130
+    except (PostpilotError, ValueError, OSError) as exc:
+        return _fail(args, exc)
+    except Exception as exc:  # a bug: say so without a wall of traceback, unless debugging
+        if os.environ.get("POSTPILOT_DEBUG"):
+            raise
+        log.error("Unexpected error (set POSTPILOT_DEBUG=1 for the traceback)")
+        return _fail(args, exc)
+    finally:
+        logsetup.teardown_logging()
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point (`postpilot`, `python -m postpilot`): exits with the code."""
+    sys.exit(run_cli(argv))

@@ -1,0 +1,769 @@
+"""The seed's ctx-taking operations: everything the command line does except the run itself.
+
+Each operation takes the PostingContext that main() built once (campaign or legacy mode) and
+returns a plain result dict: its data for `--json`, and `messages` (lines for a person). The
+seed's own names are kept as thin wrappers with the seed's return types (`seed_progress_file`
+-> int, `reset_day` -> (ok, message), `retry_all_failed` -> int, ...).
+
+Rules every operation follows:
+- validate first, change files last: a missing progress store is reported, never created, by
+  operations that only read or fix an existing store;
+- operations that rewrite the store wholesale (seeding, reset-day, import) hold the campaign's
+  run lock while they work, so they are refused, naming the holder, while a run is going on;
+- every message names the context (ctx.describe()).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from postpilot import report
+from postpilot.config import Config, ParallelConfig, PostingContext, RetryConfig
+from postpilot.errors import (
+    CampaignDisabled,
+    CampaignNotFound,
+    ConflictError,
+    PostpilotError,
+)
+from postpilot.jobs import ALL_STATUSES, JobStatus, local_day, utcnow
+
+if TYPE_CHECKING:
+    from postpilot.campaign import CampaignConfig
+    from postpilot.runner.orchestrator import RunDisplay
+    from postpilot.store.base import JobStore
+
+log = logging.getLogger("postpilot.operations")
+
+#: How many skipped videos or problems are named one by one before "... and N more".
+MAX_NAMED = 10
+
+
+class OperationFailed(PostpilotError):
+    """The operation could not be done (the command exits 1)."""
+
+
+class ProgressNotFound(OperationFailed):
+    """The context's progress store does not exist yet."""
+
+
+# -- the progress store ----------------------------------------------------------------------
+def progress_exists(ctx: PostingContext) -> bool:
+    """Whether the context's job store exists (a PostgreSQL store always does)."""
+    return ctx.store_dsn is not None or Path(ctx.progress_file).exists()
+
+
+def _require_progress(ctx: PostingContext) -> None:
+    if not progress_exists(ctx):
+        raise ProgressNotFound(
+            f"Progress file not found: {ctx.progress_file}\n"
+            "  Run with --seed-only or --run to create it"
+        )
+
+
+@contextlib.contextmanager
+def _open(ctx: PostingContext) -> Iterator[JobStore]:
+    from postpilot.store import open_store
+
+    store = open_store(ctx)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def _run_lock(ctx: PostingContext, action: str) -> Iterator[None]:
+    """Hold the campaign's run lock for a wholesale change; refuse while a run holds it."""
+    from postpilot.runner.locks import RunLock
+
+    lock = RunLock(ctx)
+    try:
+        lock.acquire()
+    except ConflictError as exc:
+        holder = str(exc).splitlines()[0]
+        raise ConflictError(
+            f"Cannot {action} for {ctx.describe()} while an orchestrator is running: {holder}\n"
+            "  Wait for it to finish, or stop it with --stop-all"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _base(ctx: PostingContext) -> dict[str, Any]:
+    return {"campaign": ctx.campaign_name, "context": ctx.describe()}
+
+
+def _zero_counts() -> dict[str, int]:
+    return {"total": 0, **{str(s): 0 for s in ALL_STATUSES}}
+
+
+# -- campaigns --------------------------------------------------------------------------------
+def _campaign_names(root: Path) -> tuple[list[str], list[str]]:
+    from postpilot.campaign import scan_campaigns
+
+    try:
+        valid, invalid = scan_campaigns(root)
+    except (PostpilotError, OSError):
+        return [], []
+    return [c.name for c in valid], [Path(folder).name for folder, _error in invalid]
+
+
+def resolve_campaign_folder(arg: str, root: Path) -> Path:
+    """`--campaign` as a name under <root>/campaigns first, then as a path (the seed's order)."""
+    text = arg.strip()
+    if not text:
+        raise CampaignNotFound("--campaign needs a campaign name or folder")
+    plain_name = "/" not in text and "\\" not in text and text not in {".", ".."}
+    if plain_name:
+        by_name = root / Config.CAMPAIGNS_DIR / text
+        if by_name.is_dir():
+            return by_name
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    looked = [str(root / Config.CAMPAIGNS_DIR / text)] if plain_name else []
+    looked.append(str(path.resolve()))
+    valid, invalid = _campaign_names(root)
+    lines = [f"Campaign folder not found: {text}", f"  Looked in: {' and '.join(looked)}"]
+    if valid or invalid:
+        lines.append("Available campaigns:")
+        lines += [f"  - {name}" for name in valid]
+        lines += [f"  - {name} (invalid: see --list-campaigns)" for name in invalid]
+    else:
+        lines.append(f"Available campaigns: none in {root / Config.CAMPAIGNS_DIR}")
+    raise CampaignNotFound("\n".join(lines))
+
+
+def load_campaign(arg: str, root: Path | None = None) -> CampaignConfig:
+    """The enabled campaign `arg` names; raises CampaignNotFound, CampaignDisabled or
+    ConfigError (invalid campaign) with the operator's message."""
+    from postpilot.campaign import CampaignConfig
+
+    project = root if root is not None else Config.project_root()
+    folder = resolve_campaign_folder(arg, project)
+    campaign = CampaignConfig.from_folder(folder, project_root=project)
+    if not campaign.enabled:
+        raise CampaignDisabled(
+            f"Campaign '{campaign.name}' is disabled\n"
+            "Enable it by setting 'enabled: true' in campaign.json\n"
+            f"  File: {Path(campaign.base_dir) / Config.CAMPAIGN_JSON}"
+        )
+    return campaign
+
+
+def load_campaign_or_exit(campaign_arg: str) -> CampaignConfig:
+    """The seed's helper: load the campaign or log why not and exit 1."""
+    try:
+        return load_campaign(campaign_arg)
+    except PostpilotError as exc:
+        for line in str(exc).splitlines():
+            log.error("%s", line)
+        raise SystemExit(1) from None
+
+
+def list_campaigns_data(root: Path | None = None) -> dict[str, Any]:
+    """Every campaign under <root>/campaigns, and the folders that are not valid campaigns."""
+    from postpilot.campaign import scan_campaigns
+
+    project = root if root is not None else Config.project_root()
+    valid, invalid = scan_campaigns(project)
+    campaigns: list[dict[str, Any]] = []
+    for c in valid:
+        try:
+            accounts: int | None = len(c.get_accounts())
+        except (PostpilotError, OSError):
+            accounts = 0
+        campaigns.append(
+            {
+                "name": c.name,
+                "enabled": c.enabled,
+                "folder": str(c.base_dir),
+                "accounts": accounts,
+                "videos_dir": str(c.videos_dir),
+                "captions_file": str(c.captions_file),
+                "progress_file": str(c.progress_file),
+                "daily_limit": c.max_posts_per_account_per_day,
+                "timezone": c.timezone,
+            }
+        )
+    return {
+        "project_root": str(project),
+        "campaigns": campaigns,
+        "invalid": [{"folder": str(folder), "error": str(error)} for folder, error in invalid],
+    }
+
+
+def list_campaigns_command(as_json: bool = False) -> dict[str, Any]:
+    """The seed's --list-campaigns: print the listing (or how to create a campaign)."""
+    data = list_campaigns_data()
+    if as_json:
+        report.print_json(data)
+    else:
+        report.render_campaigns(data, report.make_console())
+    return data
+
+
+# -- status -----------------------------------------------------------------------------------
+@runtime_checkable
+class SupportsStatusBreakdown(Protocol):
+    """An optional store aggregate: (account, status, error_type, count) rows.
+
+    Stores that offer it let --status stay fast on very large campaigns; others are read job
+    by job."""
+
+    def status_breakdown(self) -> list[tuple[str, str, str, int]]:
+        """Counts grouped by account, status and error type."""
+        ...
+
+
+def _breakdown(store: JobStore) -> Iterable[tuple[str, str, str, int]]:
+    if isinstance(store, SupportsStatusBreakdown):
+        return store.status_breakdown()
+    grouped: Counter[tuple[str, str, str]] = Counter(
+        (job.account, str(job.status), job.error_type) for job in store.list_jobs()
+    )
+    return [(a, s, e, n) for (a, s, e), n in grouped.items()]
+
+
+def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything --status shows, as one JSON-ready dict (never tokens)."""
+    moment = now or utcnow()
+    problems: list[str] = []
+    try:
+        accounts = ctx.get_accounts()
+    except (PostpilotError, OSError) as exc:
+        accounts = []
+        problems.append(str(exc).splitlines()[0])
+    data: dict[str, Any] = {
+        **_base(ctx),
+        "progress_file": ctx.progress_file,
+        "store": "postgresql" if ctx.store_dsn else "sqlite",
+        "exists": progress_exists(ctx),
+        "accounts": len(accounts),
+        "counts": _zero_counts(),
+        "success_rate": None,
+        "per_account": {},
+        "per_error_type": {},
+        "blocked": [],
+        "busy": [],
+        "daily": {
+            "day": local_day(moment, ctx.timezone),
+            "timezone": ctx.timezone,
+            "limit": ctx.max_posts_per_account_per_day,
+            "total": 0,
+            "per_account": {},
+        },
+        "running": _running(ctx),
+        "campaign_info": _campaign_info(ctx),
+        "problems": problems,
+    }
+    if not data["exists"]:
+        return data
+    with _open(ctx) as store:
+        counts = store.counts()
+        data["counts"] = {**_zero_counts(), **counts}
+        data["success_rate"] = report.success_rate(counts)
+        per_account: dict[str, dict[str, int]] = {a: {} for a in accounts}
+        per_type: Counter[str] = Counter()
+        for account, status, error_type, n in _breakdown(store):
+            bucket = per_account.setdefault(account or "(unassigned)", {})
+            bucket[status] = bucket.get(status, 0) + n
+            if status in (JobStatus.FAILED, JobStatus.RETRYING, JobStatus.UNCONFIRMED):
+                per_type[error_type or "unknown"] += n
+        data["per_account"] = {a: dict(sorted(b.items())) for a, b in sorted(per_account.items())}
+        data["per_error_type"] = dict(sorted(per_type.items(), key=lambda kv: (-kv[1], kv[0])))
+        day = data["daily"]["day"]
+        daily = {a: store.daily_count(a, day) for a in accounts}
+        data["daily"]["per_account"] = daily
+        data["daily"]["total"] = sum(daily.values())
+        for account, state in sorted(store.account_states(accounts).items()):
+            active = state.block and (state.blocked_until is None or state.blocked_until > moment)
+            if active:
+                data["blocked"].append(
+                    {
+                        "account": account,
+                        "block": state.block,
+                        "reason": state.block_reason,
+                        "until": state.blocked_until.isoformat() if state.blocked_until else None,
+                    }
+                )
+            expires = state.lease_expires_at
+            if state.leased_by is not None and (expires is None or expires > moment):
+                data["busy"].append(
+                    {
+                        "account": account,
+                        "campaign": state.leased_by[0],
+                        "job_id": state.leased_by[1],
+                        "lease_expires_at": expires.isoformat() if expires else None,
+                    }
+                )
+    return data
+
+
+def _running(ctx: PostingContext) -> list[dict[str, Any]]:
+    from postpilot.runner.locks import check_for_running_orchestrators
+
+    try:
+        holders = check_for_running_orchestrators(ctx)
+    except OSError:
+        return []
+    return [{**h.to_json(), "describe": h.describe()} for h in holders]
+
+
+def _campaign_info(ctx: PostingContext) -> dict[str, Any] | None:
+    campaign = ctx.campaign_config
+    if campaign is None:
+        return None
+    return {
+        "name": ctx.campaign_name,
+        "base_dir": str(campaign.base_dir),
+        "videos_dir": ctx.videos_dir,
+        "captions_file": ctx.captions_file,
+        "accounts_file": ctx.accounts_file,
+        "daily_limit": ctx.max_posts_per_account_per_day,
+        "timezone": ctx.timezone,
+        "max_attempts": ctx.max_attempts,
+        "publisher": str(ctx.publisher.get("type", "outbox")),
+    }
+
+
+def show_status(
+    ctx: PostingContext, parallel_config: ParallelConfig, *, as_json: bool = False
+) -> dict[str, Any]:
+    """The seed's show_status: print the status (human or JSON) and return its data."""
+    del parallel_config  # the seed passes it; nothing in the status depends on it any more
+    data = status_data(ctx)
+    if as_json:
+        report.print_json(data)
+    else:
+        report.render_status(data, report.make_console())
+    return data
+
+
+# -- seeding ----------------------------------------------------------------------------------
+@dataclass
+class SeedOutcome:
+    """What --seed-only did."""
+
+    created: int = 0
+    refused: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcome:
+    """Seed the context's store (campaign captions, or legacy scheduler_state.json).
+
+    Refused while pending or claimed jobs exist unless force_reseed (seeding only ever adds
+    jobs whose id is absent), and refused while a run holds the campaign."""
+    from postpilot.seeding import seed_store
+
+    desc = ctx.describe()
+    ctx.get_accounts()  # fails, naming the file, before any store is created
+    with _run_lock(ctx, "seed"), _open(ctx) as store:
+        counts = store.counts()
+        if not force_reseed and (counts["pending"] > 0 or counts["claimed"] > 0):
+            refused = (
+                f"Progress file for {desc} has {counts['pending']} pending and "
+                f"{counts['claimed']} claimed jobs; not seeding\n"
+                "  Run them with --run, or add new jobs anyway with --seed-only --force-reseed"
+            )
+            log.warning("%s", refused)
+            return SeedOutcome(refused=refused, counts=counts)
+        result = seed_store(ctx, store, utcnow())
+        outcome = SeedOutcome(
+            created=result.created,
+            skipped=[(str(i), str(r)) for i, r in result.skipped],
+            problems=_match_problems(result.match_report),
+            counts=store.counts(),
+        )
+    _log_seed(ctx, outcome)
+    return outcome
+
+
+def _match_problems(match_report: object) -> list[str]:
+    """Readable lines for the captions↔videos match report (never silent)."""
+    if match_report is None:
+        return []
+    lines = getattr(match_report, "problems", None)
+    if callable(lines):
+        lines = lines()
+    if isinstance(lines, list | tuple):
+        return [str(line) for line in lines]
+    return []
+
+
+def _log_seed(ctx: PostingContext, outcome: SeedOutcome) -> None:
+    desc = ctx.describe()
+    for problem in outcome.problems:
+        log.warning("%s: %s", desc, problem)
+    if outcome.skipped:
+        reasons = Counter(reason for _id, reason in outcome.skipped)
+        summary = ", ".join(f"{reason} ({n})" for reason, n in reasons.most_common())
+        log.warning("%s: %d videos not seeded: %s", desc, len(outcome.skipped), summary)
+        for job_id, reason in outcome.skipped[:MAX_NAMED]:
+            log.info("%s:   %s: %s", desc, job_id, reason)
+        if len(outcome.skipped) > MAX_NAMED:
+            log.info("%s:   ... and %d more (see --json)", desc, len(outcome.skipped) - MAX_NAMED)
+
+
+def seed_data(ctx: PostingContext, force_reseed: bool = False) -> dict[str, Any]:
+    """--seed-only as a result dict; ok is False when nothing was seeded."""
+    outcome = seed_campaign(ctx, force_reseed)
+    messages: list[str] = []
+    if outcome.refused:
+        message = outcome.refused.splitlines()[0]
+    elif outcome.created:
+        message = f"Seeded {outcome.created} jobs for {ctx.describe()}"
+    else:
+        message = (
+            f"No jobs seeded for {ctx.describe()} "
+            f"({outcome.counts.get('total', 0)} jobs already in the store)"
+        )
+    messages.append(message)
+    return {
+        **_base(ctx),
+        "ok": outcome.created > 0,
+        "seeded": outcome.created,
+        "refused": bool(outcome.refused),
+        "skipped": [{"id": i, "reason": r} for i, r in outcome.skipped],
+        "problems": outcome.problems,
+        "counts": outcome.counts,
+        "message": message,
+        "messages": messages,
+    }
+
+
+def seed_progress_file(
+    ctx: PostingContext, parallel_config: ParallelConfig, force_reseed: bool = False
+) -> int:
+    """The seed's seed_progress_file: number of jobs seeded (0 when refused or nothing new)."""
+    del parallel_config  # seeding depends only on the context
+    return seed_campaign(ctx, force_reseed).created
+
+
+# -- reset-day --------------------------------------------------------------------------------
+@runtime_checkable
+class SupportsSnapshot(Protocol):
+    """An optional store ability: write a consistent copy of the job store to `path`."""
+
+    def snapshot(self, path: Path) -> None:
+        """Write the copy (e.g. SQLite's VACUUM INTO)."""
+        ...
+
+
+def reset_day_data(ctx: PostingContext, archive_dir: str | Path | None = None) -> dict[str, Any]:
+    """Archive the day's jobs, then empty the store, so that --run or --seed-only seeds anew.
+
+    The archive is `<archive>/progress_YYYYMMDD[_n].csv` (the prior 17-column format, for
+    spreadsheets) plus a snapshot of the job store next to it (`.db`, SQLite only). The day is
+    the local day in the campaign's timezone. Refused while a run holds the campaign, while a
+    job is claimed, and while a job is unconfirmed (it may have been posted: archiving it would
+    lose the chance to reconcile it)."""
+    from postpilot.store.csv_io import archive_csv_path, export_csv
+
+    desc = ctx.describe()
+    _require_progress(ctx)
+    target_dir = Path(archive_dir) if archive_dir is not None else ctx.archive_dir
+    now = utcnow()
+    with _run_lock(ctx, "reset the day"):
+        with _open(ctx) as store:
+            store.recover_expired(now)
+            counts = store.counts()
+            if counts["claimed"]:
+                raise OperationFailed(
+                    f"Cannot reset {desc}: {counts['claimed']} jobs are claimed by live workers"
+                )
+            if counts["unconfirmed"]:
+                raise OperationFailed(
+                    f"Cannot reset {desc}: {counts['unconfirmed']} jobs are unconfirmed "
+                    "(they may have been posted)\n"
+                    "  Resolve them first: --run reconciles them with the publisher, or "
+                    "--confirm JOB_ID posted|not-posted"
+                )
+            target_dir.mkdir(parents=True, exist_ok=True)
+            csv_path = archive_csv_path(target_dir, local_day(now, ctx.timezone))
+            archived = export_csv(store.list_jobs(), csv_path)
+            snapshot: Path | None = None
+            if isinstance(store, SupportsSnapshot):
+                snapshot = csv_path.with_suffix(".db")
+                store.snapshot(snapshot)
+        if snapshot is None and ctx.store_dsn is None:
+            # The store is closed and we hold the run lock: the file (and any WAL left behind)
+            # is a consistent copy.
+            snapshot = csv_path.with_suffix(".db")
+            _copy_sqlite(Path(ctx.progress_file), snapshot)
+        with _open(ctx) as store:
+            cleared = store.clear()
+    message = f"Reset complete for {desc}: archived {archived} jobs to {csv_path}"
+    messages = [message]
+    if snapshot is not None:
+        messages.append(f"  Store snapshot: {snapshot}")
+    messages.append("  Run with --run (or --seed-only) to seed the new day")
+    return {
+        **_base(ctx),
+        "ok": True,
+        "archived": archived,
+        "cleared": cleared,
+        "archive_csv": str(csv_path),
+        "snapshot": str(snapshot) if snapshot else None,
+        "counts_before": counts,
+        "message": message,
+        "messages": messages,
+    }
+
+
+def _copy_sqlite(source: Path, dest: Path) -> None:
+    shutil.copy2(source, dest)
+    for suffix in ("-wal",):
+        extra = source.with_name(source.name + suffix)
+        if extra.exists():
+            shutil.copy2(extra, dest.with_name(dest.name + suffix))
+
+
+def reset_day(ctx: PostingContext, archive_dir: str | None = None) -> tuple[bool, str]:
+    """The seed's reset_day: (success, message)."""
+    try:
+        data = reset_day_data(ctx, archive_dir)
+    except (PostpilotError, OSError) as exc:
+        return False, str(exc)
+    return True, str(data["message"])
+
+
+# -- retry-all-failed -------------------------------------------------------------------------
+def retry_failed_data(ctx: PostingContext, include_non_retryable: bool = False) -> dict[str, Any]:
+    """Put failed jobs back to retrying (unconfirmed jobs are never touched)."""
+    desc = ctx.describe()
+    _require_progress(ctx)
+    with _open(ctx) as store:
+        before = store.counts()
+        log.info(
+            "Retrying failed jobs for %s (current: %d failed, %d retrying)",
+            desc,
+            before["failed"],
+            before["retrying"],
+        )
+        count = store.rearm_failed(include_non_retryable)
+        after = store.counts()
+    if count:
+        message = f"Reset {count} failed jobs to retrying for {desc}"
+        detail = f"  Now: {after['failed']} failed, {after['retrying']} retrying"
+    else:
+        message = f"No failed jobs to retry for {desc}"
+        left = after["failed"]
+        detail = (
+            f"  {left} failed jobs are not retryable (account or content errors); "
+            "add --retry-include-non-retryable to retry them too"
+            if left and not include_non_retryable
+            else ""
+        )
+    return {
+        **_base(ctx),
+        "ok": True,
+        "rearmed": count,
+        "include_non_retryable": include_non_retryable,
+        "counts_before": before,
+        "counts_after": after,
+        "message": message,
+        "messages": [message, *([detail] if detail else [])],
+    }
+
+
+def retry_all_failed(ctx: PostingContext, include_non_retryable: bool = False) -> int:
+    """The seed's retry_all_failed: how many jobs were reset to retrying."""
+    return int(retry_failed_data(ctx, include_non_retryable)["rearmed"])
+
+
+# -- stop-all ---------------------------------------------------------------------------------
+def stop_all_command(ctx: PostingContext, parallel_config: ParallelConfig) -> dict[str, Any]:
+    """Stop this context's orchestrator and workers (only those in its run registry)."""
+    from postpilot.runner.locks import stop_all
+
+    stopped = stop_all(ctx, timeout=parallel_config.shutdown_timeout + 5.0)
+    lines = [*stopped.stopped, *stopped.others]
+    return {
+        **_base(ctx),
+        "ok": True,
+        **stopped.to_json(),
+        "message": lines[0] if lines else "",
+        "messages": lines,
+    }
+
+
+# -- confirm ----------------------------------------------------------------------------------
+def confirm_data(ctx: PostingContext, job_id: str, posted: bool) -> dict[str, Any]:
+    """Settle an unconfirmed job by the operator's word: posted -> success (the ledger counts
+    it), not posted -> pending (the next run publishes it, resuming from its checkpoint)."""
+    desc = ctx.describe()
+    _require_progress(ctx)
+    now = utcnow()
+    with _open(ctx) as store:
+        job = store.get(job_id)
+        if job is None:
+            raise OperationFailed(f"No job '{job_id}' in {desc}")
+        if job.status is not JobStatus.UNCONFIRMED:
+            raise OperationFailed(
+                f"Job '{job_id}' of {desc} is {job.status}, not unconfirmed; "
+                "only unconfirmed jobs can be confirmed"
+            )
+        if not store.resolve_unconfirmed(job_id, posted, now, day=local_day(now, ctx.timezone)):
+            raise OperationFailed(f"Job '{job_id}' of {desc} changed meanwhile; try again")
+        settled = store.get(job_id)
+    status = str(settled.status) if settled else ""
+    word = "posted" if posted else "not posted"
+    message = f"Job '{job_id}' of {desc} confirmed as {word}: now {status}"
+    return {
+        **_base(ctx),
+        "ok": True,
+        "job_id": job_id,
+        "posted": posted,
+        "status": status,
+        "message": message,
+        "messages": [message],
+    }
+
+
+def confirm_job(ctx: PostingContext, job_id: str, posted: bool) -> str:
+    """Settle an unconfirmed job; returns the message."""
+    return str(confirm_data(ctx, job_id, posted)["message"])
+
+
+# -- export / import --------------------------------------------------------------------------
+def export_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
+    """Write the jobs as the prior 17-column progress CSV."""
+    from postpilot.store.csv_io import export_csv
+
+    desc = ctx.describe()
+    target = Path(path).expanduser().resolve()
+    _require_progress(ctx)
+    if target.is_dir():
+        raise OperationFailed(f"--export-csv {path}: is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise OperationFailed(f"--export-csv {path}: folder {target.parent} does not exist")
+    if ctx.store_dsn is None and target == Path(ctx.progress_file).resolve():
+        raise OperationFailed(f"--export-csv {path}: that is the job store of {desc}")
+    with _open(ctx) as store:
+        count = export_csv(store.list_jobs(), target)
+    message = f"Exported {count} jobs of {desc} to {target}"
+    return {
+        **_base(ctx),
+        "ok": True,
+        "exported": count,
+        "path": str(target),
+        "message": message,
+        "messages": [message],
+    }
+
+
+def export_progress(ctx: PostingContext, path: str | Path) -> int:
+    """How many jobs were exported."""
+    return int(export_data(ctx, path)["exported"])
+
+
+def import_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
+    """Add the jobs of a prior progress CSV (13 to 17 columns) whose ids are not in the store;
+    unknown columns and suspicious rows are reported, never silently dropped."""
+    from postpilot.store.csv_io import import_csv
+
+    desc = ctx.describe()
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise OperationFailed(f"--import-progress {path}: file not found")
+    parsed = import_csv(source, ctx.store_name)  # validates the whole file before any write
+    try:
+        accounts = set(ctx.get_accounts())
+    except (PostpilotError, OSError):
+        accounts = set()
+    foreign = sorted({j.account for j in parsed.jobs if j.account and j.account not in accounts})
+    with _run_lock(ctx, "import jobs"), _open(ctx) as store:
+        created = store.insert_jobs(parsed.jobs)
+        counts = store.counts()
+    existing = len(parsed.jobs) - created
+    message = f"Imported {created} jobs into {desc} from {source}"
+    messages = [message]
+    if existing:
+        messages.append(f"  {existing} jobs were already in the store and left unchanged")
+    if parsed.unknown_columns:
+        messages.append(
+            f"  Unknown columns kept out of the store: {', '.join(parsed.unknown_columns)}"
+        )
+    messages += [f"  Warning: {w}" for w in parsed.warnings[:MAX_NAMED]]
+    if len(parsed.warnings) > MAX_NAMED:
+        messages.append(f"  ... and {len(parsed.warnings) - MAX_NAMED} more warnings (see --json)")
+    if foreign:
+        messages.append(
+            f"  {len(foreign)} accounts are not in {ctx.accounts_file}; their jobs will not "
+            f"run: {', '.join(foreign[:MAX_NAMED])}"
+        )
+    return {
+        **_base(ctx),
+        "ok": True,
+        "imported": created,
+        "already_present": existing,
+        "rows": len(parsed.jobs),
+        "unknown_columns": list(parsed.unknown_columns),
+        "warnings": list(parsed.warnings),
+        "accounts_not_in_campaign": foreign,
+        "counts": counts,
+        "message": message,
+        "messages": messages,
+    }
+
+
+def import_progress(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
+    """Import a prior progress CSV; returns the summary dict."""
+    return import_data(ctx, path)
+
+
+# -- the run ----------------------------------------------------------------------------------
+def run_parallel_posting(
+    ctx: PostingContext,
+    num_workers: int = 3,
+    force_reseed: bool = False,
+    retry_all_failed: bool = True,
+    retry_include_non_retryable: bool = False,
+    retry_config: RetryConfig | None = None,
+    *,
+    display: RunDisplay | None = None,
+) -> dict[str, Any]:
+    """The seed's run_parallel_posting (postpilot.runner.orchestrator), imported on first use
+    so that quick commands such as --status never load the runner."""
+    from postpilot.runner.orchestrator import run_parallel_posting as run
+
+    return run(
+        ctx,
+        num_workers=num_workers,
+        force_reseed=force_reseed,
+        retry_all_failed=retry_all_failed,
+        retry_include_non_retryable=retry_include_non_retryable,
+        retry_config=retry_config,
+        display=display,
+    )
+
+
+__all__ = [
+    "OperationFailed",
+    "ProgressNotFound",
+    "confirm_job",
+    "export_progress",
+    "import_progress",
+    "list_campaigns_command",
+    "load_campaign_or_exit",
+    "reset_day",
+    "retry_all_failed",
+    "run_parallel_posting",
+    "seed_progress_file",
+    "show_status",
+    "stop_all_command",
+]

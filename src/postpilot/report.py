@@ -1,0 +1,514 @@
+"""What people and programs see: status, campaign lists, the live run display, run summaries.
+
+Operations return plain dicts; this module only renders them. One renderer per view draws rich
+tables when the console is a terminal and the prior system's plain text otherwise (pipes, logs,
+CI), so a script that greps `Success rate:` keeps working. `--json` output is one JSON object
+per command on stdout (`print_json`); the live run display never writes to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from postpilot.config import PostingContext
+from postpilot.log import shared_console
+
+RULE = "=" * 60
+#: The counts every status and summary shows, in this order, with their plain-text labels.
+COUNT_LABELS: tuple[tuple[str, str], ...] = (
+    ("total", "Total jobs"),
+    ("pending", "Pending"),
+    ("claimed", "In-progress"),
+    ("retrying", "Retrying"),
+    ("success", "Success"),
+    ("failed", "Failed"),
+    ("skipped", "Skipped"),
+    ("unconfirmed", "Unconfirmed"),
+)
+#: Longest list of jobs a summary prints before "... and N more" (JSON has them all).
+MAX_LISTED = 20
+
+
+# -- plumbing ------------------------------------------------------------------------------
+def make_console(stream: TextIO | None = None) -> Console:
+    """A console on `stream` (default stdout); rich styling only when it is a terminal."""
+    out = stream if stream is not None else sys.stdout
+    return Console(file=out, highlight=False, soft_wrap=True)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def to_json(data: Mapping[str, Any]) -> str:
+    """The JSON text of one result object."""
+    return json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
+
+
+def print_json(data: Mapping[str, Any], stream: TextIO | None = None) -> None:
+    """Write one JSON object (a command's whole result) to stdout."""
+    out = stream if stream is not None else sys.stdout
+    out.write(to_json(data) + "\n")
+    out.flush()
+
+
+def _line(console: Console, text: str = "") -> None:
+    """One line of literal text: no markup, no highlighting (captions may contain brackets)."""
+    if console.is_terminal:
+        console.print(text, markup=False, highlight=False, emoji=False)
+    else:
+        console.out(text, highlight=False)
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def success_rate(counts: Mapping[str, int]) -> float | None:
+    """success / (success + failed), or None when nothing has finished yet (the seed's rule)."""
+    done = counts.get("success", 0) + counts.get("failed", 0)
+    return round(counts.get("success", 0) / done, 4) if done else None
+
+
+def _breakdown(per_status: Mapping[str, int]) -> str:
+    order = [key for key, _label in COUNT_LABELS if key != "total"]
+    parts = [f"{per_status[s]} {s}" for s in order if per_status.get(s)]
+    return ", ".join(parts) or "no jobs"
+
+
+# -- --status ------------------------------------------------------------------------------
+def render_status(data: Mapping[str, Any], console: Console) -> None:
+    """The seed's status sections: header, counts, success rate, per account, per error type,
+    blocked accounts, today's posts, campaign info."""
+    _line(console)
+    _line(console, RULE)
+    _line(console, f"PARALLEL POSTING STATUS - {data['context']}")
+    _line(console, RULE)
+    _line(console)
+    if not data.get("exists", True):
+        _line(console, f"Progress file not found: {data['progress_file']}")
+        _line(console, "  Run with --seed-only or --run to create it")
+    else:
+        _render_progress(data, console)
+    for problem in data.get("problems", []):
+        _line(console, f"  Warning: {problem}")
+    info = data.get("campaign_info")
+    if info:
+        _line(console)
+        _line(console, "Campaign Info:")
+        _line(console, f"  Name: {info['name']}")
+        _line(console, f"  Folder: {info['base_dir']}")
+        _line(console, f"  Videos: {info['videos_dir']}")
+        _line(console, f"  Captions: {info['captions_file']}")
+        _line(console, f"  Accounts: {data['accounts']}")
+        _line(console, f"  Daily limit: {info['daily_limit']} posts/account ({info['timezone']})")
+        _line(console, f"  Publisher: {info['publisher']}")
+    else:
+        _line(console)
+        _line(console, f"Accounts: {data['accounts']}")
+    running = data.get("running") or []
+    _line(console)
+    if running:
+        for run in running:
+            _line(console, f"Running: {run['describe']}")
+    else:
+        _line(console, "Running: no orchestrator")
+    _line(console, RULE)
+
+
+def _render_progress(data: Mapping[str, Any], console: Console) -> None:
+    counts: Mapping[str, int] = data["counts"]
+    rate = data.get("success_rate")
+    _line(console, f"Progress ({data['progress_file']}):")
+    if console.is_terminal:
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_column("what")
+        table.add_column("n", justify="right")
+        for key, label in COUNT_LABELS:
+            table.add_row(label, str(counts.get(key, 0)))
+        if rate is not None:
+            table.add_row("Success rate", _pct(rate))
+        console.print(table)
+    else:
+        for key, label in COUNT_LABELS:
+            _line(console, f"  {label + ':':<13} {counts.get(key, 0)}")
+        if rate is not None:
+            _line(console, f"  Success rate: {_pct(rate)}")
+
+    daily = data.get("daily") or {}
+    per_day: Mapping[str, int] = daily.get("per_account", {})
+    per_account: Mapping[str, Mapping[str, int]] = data.get("per_account", {})
+    blocked = {b["account"]: b for b in data.get("blocked", [])}
+    limit = daily.get("limit")
+    if per_account:
+        _line(console)
+        title = "Per-account"
+        if daily:
+            title += f" (today {daily['day']}: posts/limit {limit})"
+        if console.is_terminal:
+            table = Table(title=title, title_justify="left")
+            for column in ("Account", "Jobs", "Today", "Blocked"):
+                table.add_column(column)
+            for account, per_status in per_account.items():
+                block = blocked.get(account)
+                table.add_row(
+                    account,
+                    _breakdown(per_status),
+                    f"{per_day.get(account, 0)}/{limit}",
+                    _block_text(block) if block else "",
+                    style="red" if block else None,
+                )
+            console.print(table)
+        else:
+            _line(console, f"  {title}:")
+            for account, per_status in per_account.items():
+                block = blocked.get(account)
+                extra = f"  [{_block_text(block)}]" if block else ""
+                today = f"; today {per_day.get(account, 0)}/{limit}" if daily else ""
+                _line(console, f"    {account}: {_breakdown(per_status)}{today}{extra}")
+    extra_blocked = [b for a, b in blocked.items() if a not in per_account]
+    if extra_blocked:
+        _line(console)
+        _line(console, "  Blocked accounts:")
+        for block in extra_blocked:
+            _line(console, f"    {block['account']}: {_block_text(block)}")
+    per_type: Mapping[str, int] = data.get("per_error_type", {})
+    if per_type:
+        _line(console)
+        if console.is_terminal:
+            table = Table(title="Per-error-type", title_justify="left")
+            table.add_column("Error type")
+            table.add_column("Jobs", justify="right")
+            for error_type, n in per_type.items():
+                table.add_row(error_type, str(n))
+            console.print(table)
+        else:
+            _line(console, "  Per-error-type:")
+            for error_type, n in per_type.items():
+                _line(console, f"    {error_type}: {n}")
+
+
+def _block_text(block: Mapping[str, Any]) -> str:
+    text = str(block.get("block", ""))
+    if block.get("until"):
+        text += f" until {block['until']}"
+    if block.get("reason"):
+        text += f": {block['reason']}"
+    return text
+
+
+# -- --list-campaigns ------------------------------------------------------------------------
+def render_campaigns(data: Mapping[str, Any], console: Console) -> None:
+    """The seed's campaign listing (or its help text when there are none), plus the folders
+    that are not valid campaigns and why."""
+    campaigns: Sequence[Mapping[str, Any]] = data.get("campaigns", [])
+    invalid: Sequence[Mapping[str, Any]] = data.get("invalid", [])
+    if not campaigns:
+        _line(console)
+        _line(console, "No campaigns found in campaigns/ directory")
+        _line(console, "Create a campaign folder with:")
+        _line(console, "  - accounts.txt (one account per line)")
+        _line(console, "  - captions.csv (filename,post_caption columns)")
+        _line(console, "  - videos/ subfolder with .mp4 files")
+    else:
+        _line(console)
+        _line(console, RULE)
+        _line(console, "AVAILABLE CAMPAIGNS")
+        _line(console, RULE)
+        for c in campaigns:
+            status = "ENABLED" if c["enabled"] else "DISABLED"
+            _line(console)
+            _line(console, f"  {c['name']} [{status}]")
+            _line(console, f"    Accounts:     {c['accounts']}")
+            _line(console, f"    Videos:       {c['videos_dir']}")
+            _line(console, f"    Captions:     {c['captions_file']}")
+            _line(console, f"    Progress:     {c['progress_file']}")
+            _line(console, f"    Daily limit:  {c['daily_limit']} posts/account")
+    if invalid:
+        _line(console)
+        _line(console, "INVALID CAMPAIGN FOLDERS (not usable until fixed)")
+        for item in invalid:
+            lines = str(item["error"]).splitlines() or [""]
+            _line(console, f"  {item['folder']}: {lines[0]}")
+            for more in lines[1:]:
+                _line(console, f"    {more.strip()}")
+    if campaigns:
+        _line(console)
+        _line(console, RULE)
+        _line(console, "Usage: postpilot --campaign <name> --run")
+        _line(console, RULE)
+        _line(console)
+
+
+# -- generic results -----------------------------------------------------------------------
+def render_lines(lines: Sequence[str], console: Console) -> None:
+    """A command's human result: one message per line."""
+    for text in lines:
+        _line(console, text)
+
+
+# -- the run summary -----------------------------------------------------------------------
+def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
+    """The final summary of a run: counts, each pass, failures by type, blocked and
+    unconfirmed jobs with their reasons, how the run ended."""
+    context = results.get("context") or results.get("campaign") or ""
+    _line(console)
+    _line(console, RULE)
+    _line(console, f"FINAL RESULTS - {context}")
+    _line(console, RULE)
+    if results.get("error") and "total" not in results:
+        _line(console, f"Run did not start: {results.get('message') or results['error']}")
+        for conflict in results.get("conflicts", []):
+            _line(console, f"  {conflict}")
+        _line(console, RULE)
+        return
+    counts = {key: int(results.get(key, 0)) for key, _label in COUNT_LABELS}
+    if console.is_terminal:
+        table = Table(show_header=True, title=None)
+        for _key, label in COUNT_LABELS:
+            table.add_column(label, justify="right")
+        table.add_row(*(str(counts[key]) for key, _label in COUNT_LABELS))
+        console.print(table)
+    else:
+        for key, label in COUNT_LABELS:
+            _line(console, f"  {label + ':':<13} {counts[key]}")
+    rate = success_rate(counts)
+    if rate is not None:
+        _line(console, f"  Success rate: {_pct(rate)}")
+    for key, label in (("seeded", "Seeded"), ("rearmed", "Re-armed failed jobs")):
+        if results.get(key):
+            _line(console, f"  {label}: {results[key]}")
+
+    passes: Sequence[Mapping[str, Any]] = (results.get("retry_summary") or {}).get("passes", [])
+    if passes:
+        _line(console)
+        _line(console, f"Passes ({len(passes)}):")
+        for p in passes:
+            _line(
+                console,
+                f"  Pass {p.get('pass_number')}: {p.get('succeeded', 0)} succeeded, "
+                f"{p.get('failed', 0)} failed, {p.get('retrying', 0)} retrying, "
+                f"{p.get('unconfirmed', 0)} unconfirmed ({p.get('duration_seconds', 0)}s)",
+            )
+    by_type: Mapping[str, int] = (results.get("failure_breakdown") or {}).get("by_type", {})
+    if by_type:
+        _line(console)
+        _line(console, "Failures by error type:")
+        for error_type, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])):
+            _line(console, f"  {error_type}: {n}")
+    _render_job_list(
+        console,
+        "Blocked jobs (cannot move in this run)",
+        results.get("blocked", []),
+        lambda b: (
+            f"{b['job_id']} ({b['account']}): {b['reason']}"
+            + (f" until {b['until']}" if b.get("until") else "")
+        ),
+    )
+    _render_job_list(
+        console,
+        "Unconfirmed jobs (resolve with --confirm JOB_ID posted|not-posted)",
+        results.get("unconfirmed_jobs", []),
+        lambda u: f"{u['job_id']} ({u['account']}): {u.get('reason', '')}",
+    )
+    _render_job_list(
+        console,
+        "Retrying jobs (next --run picks them up)",
+        results.get("retrying_jobs", []),
+        lambda r: f"{r['job_id']} ({r['account']}) at {r.get('retry_at')}: {r.get('error', '')}",
+    )
+    for error in results.get("errors", []):
+        _line(console, f"Error: {error}")
+    _line(console)
+    if results.get("interrupted"):
+        _line(console, f"Interrupted: exit code {results.get('exit_code')}")
+    elif results.get("complete"):
+        _line(console, "All jobs are finished.")
+    _line(console, RULE)
+
+
+def _render_job_list(
+    console: Console, title: str, items: Sequence[Mapping[str, Any]], fmt: Any
+) -> None:
+    if not items:
+        return
+    _line(console)
+    _line(console, f"{title} ({len(items)}):")
+    for item in items[:MAX_LISTED]:
+        first = str(fmt(item)).splitlines()
+        _line(console, f"  {first[0] if first else ''}")
+    if len(items) > MAX_LISTED:
+        _line(console, f"  ... and {len(items) - MAX_LISTED} more (see --json)")
+
+
+# -- the live run display --------------------------------------------------------------------
+class RunDisplay(Protocol):
+    """What the orchestrator calls while it runs."""
+
+    def update(self, counts: Mapping[str, int], active_workers: int, pass_number: int) -> None:
+        """New counts."""
+
+    def event(self, message: str) -> None:
+        """Something worth a line happened."""
+
+    def close(self) -> None:
+        """The run is over."""
+
+
+def _summary_text(counts: Mapping[str, int], active_workers: int, pass_number: int) -> str:
+    return (
+        f"pass {pass_number}: {counts.get('success', 0)} success, "
+        f"{counts.get('failed', 0)} failed, {counts.get('retrying', 0)} retrying, "
+        f"{counts.get('pending', 0)} pending, {counts.get('unconfirmed', 0)} unconfirmed, "
+        f"{active_workers} active workers"
+    )
+
+
+class PlainRunDisplay:
+    """Timestamped lines naming the context; a count line only when the counts changed and at
+    most every `min_interval` seconds, plus a heartbeat line every `heartbeat` seconds."""
+
+    def __init__(
+        self,
+        context: str,
+        stream: TextIO,
+        *,
+        min_interval: float = 2.0,
+        heartbeat: float = 30.0,
+    ) -> None:
+        self._context = context
+        self._stream = stream
+        self._min_interval = min_interval
+        self._heartbeat = heartbeat
+        self._last_text = ""
+        self._last_at = float("-inf")
+        self._pending_text = ""
+
+    def _write(self, message: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for text in message.splitlines() or [""]:
+            self._stream.write(f"{stamp} INFO    [{self._context}] {text}\n")
+        self._stream.flush()
+
+    def update(self, counts: Mapping[str, int], active_workers: int, pass_number: int) -> None:
+        """Print the counts if they changed (rate-limited) or as a periodic heartbeat."""
+        text = _summary_text(counts, active_workers, pass_number)
+        now = time.monotonic()
+        elapsed = now - self._last_at
+        changed = text != self._last_text
+        if (changed and elapsed >= self._min_interval) or elapsed >= self._heartbeat:
+            self._write(text)
+            self._last_text, self._last_at, self._pending_text = text, now, ""
+        elif changed:
+            self._pending_text = text
+
+    def event(self, message: str) -> None:
+        """Print the event."""
+        self._write(message)
+
+    def close(self) -> None:
+        """Print the last counts if they were held back by the rate limit."""
+        if self._pending_text and self._pending_text != self._last_text:
+            self._write(self._pending_text)
+            self._last_text, self._pending_text = self._pending_text, ""
+
+
+class RichRunDisplay:
+    """A live progress bar with success, failed, retrying, pending and active workers; events
+    print above it."""
+
+    def __init__(self, context: str, console: Console) -> None:
+        self._context = context
+        self._console = console
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task(escape(context), total=None, detail="starting")
+        self._progress.start()
+        self._closed = False
+
+    def update(self, counts: Mapping[str, int], active_workers: int, pass_number: int) -> None:
+        """Move the bar: finished = success + failed + skipped + unconfirmed."""
+        finished = sum(counts.get(k, 0) for k in ("success", "failed", "skipped", "unconfirmed"))
+        detail = (
+            f"[green]✓ {counts.get('success', 0)}[/] [red]✗ {counts.get('failed', 0)}[/] "
+            f"[yellow]↻ {counts.get('retrying', 0)}[/] … {counts.get('pending', 0)} pending  "
+            f"workers {active_workers}  pass {pass_number}"
+        )
+        self._progress.update(
+            self._task, total=counts.get("total") or None, completed=finished, detail=detail
+        )
+
+    def event(self, message: str) -> None:
+        """Print the event above the bar."""
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        self._console.print(f"{stamp} [{self._context}] {message}", markup=False, highlight=False)
+
+    def close(self) -> None:
+        """Stop the live display (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._progress.stop()
+
+
+class _QuietRunDisplay(PlainRunDisplay):
+    """--json runs: events and occasional counts go to stderr, never to stdout."""
+
+
+def make_run_display(
+    ctx: PostingContext, *, json_mode: bool, stream: TextIO | None = None
+) -> RunDisplay:
+    """The display for a run: rich on a terminal, plain lines otherwise; stderr by default, and
+    never stdout in json_mode (stdout then carries only the results object)."""
+    out = stream if stream is not None else sys.stderr
+    if json_mode and out is sys.stdout:
+        out = sys.stderr
+    if not json_mode and _isatty(out):
+        console = shared_console() if out is sys.stderr else None
+        if console is None:
+            console = Console(file=out)
+        return RichRunDisplay(ctx.describe(), console)
+    if json_mode:
+        return _QuietRunDisplay(ctx.describe(), out, min_interval=10.0, heartbeat=60.0)
+    return PlainRunDisplay(ctx.describe(), out)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
