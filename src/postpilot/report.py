@@ -28,6 +28,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from postpilot.config import PostingContext
 from postpilot.log import shared_console
@@ -85,6 +86,11 @@ def _line(console: Console, text: str = "") -> None:
         console.print(text, markup=False, highlight=False, emoji=False)
     else:
         console.out(text, highlight=False)
+
+
+def _cells(*values: object) -> list[Text]:
+    """Table cells as literal text (data may contain [brackets] that look like markup)."""
+    return [Text(str(v)) for v in values]
 
 
 def _pct(rate: float | None) -> str:
@@ -152,9 +158,9 @@ def _render_progress(data: Mapping[str, Any], console: Console) -> None:
         table.add_column("what")
         table.add_column("n", justify="right")
         for key, label in COUNT_LABELS:
-            table.add_row(label, str(counts.get(key, 0)))
+            table.add_row(*_cells(label, counts.get(key, 0)))
         if rate is not None:
-            table.add_row("Success rate", _pct(rate))
+            table.add_row(*_cells("Success rate", _pct(rate)))
         console.print(table)
     else:
         for key, label in COUNT_LABELS:
@@ -179,10 +185,12 @@ def _render_progress(data: Mapping[str, Any], console: Console) -> None:
             for account, per_status in per_account.items():
                 block = blocked.get(account)
                 table.add_row(
-                    account,
-                    _breakdown(per_status),
-                    f"{per_day.get(account, 0)}/{limit}",
-                    _block_text(block) if block else "",
+                    *_cells(
+                        account,
+                        _breakdown(per_status),
+                        f"{per_day.get(account, 0)}/{limit}",
+                        _block_text(block) if block else "",
+                    ),
                     style="red" if block else None,
                 )
             console.print(table)
@@ -207,7 +215,7 @@ def _render_progress(data: Mapping[str, Any], console: Console) -> None:
             table.add_column("Error type")
             table.add_column("Jobs", justify="right")
             for error_type, n in per_type.items():
-                table.add_row(error_type, str(n))
+                table.add_row(*_cells(error_type, n))
             console.print(table)
         else:
             _line(console, "  Per-error-type:")
@@ -294,7 +302,7 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
         table = Table(show_header=True, title=None)
         for _key, label in COUNT_LABELS:
             table.add_column(label, justify="right")
-        table.add_row(*(str(counts[key]) for key, _label in COUNT_LABELS))
+        table.add_row(*_cells(*(counts[key] for key, _label in COUNT_LABELS)))
         console.print(table)
     else:
         for key, label in COUNT_LABELS:
