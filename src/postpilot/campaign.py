@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from postpilot.config import Config
-from postpilot.errors import CampaignDisabled, CampaignNotFound, ConfigError
+from postpilot.errors import CampaignNotFound, ConfigError
 from postpilot.publishers import PUBLISHER_TYPES
 
 #: Video file suffixes (compared lower-case, so .MP4 and .Mov count too).
@@ -638,15 +638,6 @@ class CampaignConfig:
         """Videos paired with captions, with everything that did not pair."""
         return match_videos(self.load_captions(), Path(self.videos_dir))
 
-    def ensure_enabled(self) -> None:
-        """Raise CampaignDisabled (the seed's message) when campaign.json disables it."""
-        if not self.enabled:
-            raise CampaignDisabled(
-                f"Campaign '{self.name}' is disabled\n"
-                f'  Enable it by setting "enabled": true in '
-                f"{Path(self.base_dir) / Config.CAMPAIGN_JSON}"
-            )
-
 
 def scan_campaigns(
     project_root: str | Path | None = None,
@@ -654,26 +645,3 @@ def scan_campaigns(
     """Module-level form of CampaignConfig.scan_campaigns."""
     return CampaignConfig.scan_campaigns(project_root)
 
-
-def find_campaign(arg: str, project_root: str | Path | None = None) -> CampaignConfig:
-    """Resolve --campaign: a name under <root>/campaigns/ first, then a folder path.
-
-    CampaignNotFound lists the available campaigns."""
-    root = Path(project_root).resolve() if project_root else Config.project_root()
-    by_name = root / Config.CAMPAIGNS_DIR / arg
-    if arg and by_name.is_dir():
-        return CampaignConfig.from_folder(by_name, root)
-    as_path = Path(arg).expanduser()
-    if arg and as_path.is_dir():
-        return CampaignConfig.from_folder(as_path, root)
-    valid, invalid = CampaignConfig.scan_campaigns(root)
-    names = [c.name for c in valid] + [f"{name} (invalid)" for name, _ in invalid]
-    available = (
-        "\n".join(f"  - {n}" for n in names)
-        if names
-        else f"  (none: create a folder under {root / Config.CAMPAIGNS_DIR})"
-    )
-    raise CampaignNotFound(
-        f"Campaign folder not found: {arg}\n  Looked for {by_name} and {as_path.absolute()}\n"
-        f"Available campaigns:\n{available}"
-    )

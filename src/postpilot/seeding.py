@@ -1,0 +1,374 @@
+"""Seeding: which new jobs a campaign (or a legacy scheduler_state.json) adds to the job store.
+
+`plan_jobs` is pure and deterministic (no shuffle: the prior system's `random.shuffle` made two
+seedings of the same folder differ). `seed_store` is the one I/O entry point: it reads the folder,
+asks the store, plans, and inserts. Locking and the "refuse while jobs are pending" guard belong
+to the caller (operations.seed_campaign).
+
+Assignment rules (fixing the prior system's B1a, B7, D8, D10):
+- videos are taken in the given order (sorted by relative path); accounts round-robin in file
+  order with one cursor across videos;
+- an account's room today = daily_limit - posts it already made today - its open jobs, where
+    posts today = max(ledger count for today, this store's successes completed today)
+      (the ledger already counts this store's successes of today, across every campaign, so
+      the two are not added; the max only guards against a ledger that lost rows), and
+    open jobs  = this store's jobs of the account that are pending, claimed, retrying or
+      unconfirmed (each may still become a post today).
+  Successes from earlier days do not use today's room (the limit is per calendar day, I3);
+  failed and skipped jobs never posted, so they do not count either;
+- an account with a failed job of category `account` (terminated, suspended, ...) or blocked in
+  the ledger for re-authorization gets no new job (D10);
+- content already posted to an account (I4), or already planned for it in this seeding, is never
+  assigned to it again;
+- a video no account can take is skipped with its reason and seeding continues (B7); a job is
+  never created without an account (B1a);
+- a job id already in the store is skipped (insert-if-absent).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING, NamedTuple
+
+from postpilot.campaign import MatchReport, compute_sha256
+from postpilot.config import Config
+from postpilot.errors import ConfigError
+from postpilot.jobs import ErrorCategory, Job, JobStatus, local_day
+from postpilot.store.base import BLOCK_NEEDS_REAUTH
+
+if TYPE_CHECKING:
+    from postpilot.config import PostingContext
+    from postpilot.store.base import JobStore
+
+#: Job statuses that may still become a post (they hold a place in the account's daily room).
+OPEN_STATUSES = frozenset(
+    {JobStatus.PENDING, JobStatus.CLAIMED, JobStatus.RETRYING, JobStatus.UNCONFIRMED}
+)
+
+REASON_IN_STORE = "already in the store"
+REASON_DUPLICATE_ID = "same job id as an earlier video in this seeding"
+REASON_NO_ACCOUNTS = "no account can take new jobs"
+REASON_DAILY_LIMIT = "every account reached its daily limit"
+REASON_POSTED = "already posted (or planned) to every account with room left today"
+REASON_MISSING_VIDEO = "video file not found"
+REASON_UNREADABLE = "video file cannot be read"
+
+#: Statuses of scheduler_state.json jobs that are imported (the others are done or running).
+LEGACY_IMPORTED_STATUSES = frozenset({"pending", "retrying"})
+
+
+class SeedVideo(NamedTuple):
+    """A video to seed. An empty content_sha256 is computed on demand (see plan_jobs)."""
+
+    video_path: str
+    #: The job id's base: the video's file name (campaign) or the state job's id (legacy).
+    filename: str
+    caption: str
+    content_sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedPlan:
+    """New jobs in seeding order, and every video that got none with the reason."""
+
+    jobs: list[Job]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (account, why) for accounts that get no new job at all.
+    excluded_accounts: list[tuple[str, str]] = field(default_factory=list)
+    #: Each account's room for new jobs before this plan.
+    capacity: dict[str, int] = field(default_factory=dict)
+
+
+def account_capacity(
+    accounts: Sequence[str],
+    existing: Sequence[Job],
+    daily_counts: Mapping[str, int],
+    daily_limit: int,
+    *,
+    day: str | None = None,
+    timezone: str = Config.TIMEZONE,
+) -> dict[str, int]:
+    """Room for new jobs per account today (the module docstring explains the formula)."""
+    open_jobs: dict[str, int] = defaultdict(int)
+    success_today: dict[str, int] = defaultdict(int)
+    for job in existing:
+        if job.status in OPEN_STATUSES:
+            open_jobs[job.account] += 1
+        elif (
+            job.status is JobStatus.SUCCESS
+            and day is not None
+            and job.completed_at is not None
+            and local_day(job.completed_at, timezone) == day
+        ):
+            success_today[job.account] += 1
+    room: dict[str, int] = {}
+    for account in accounts:
+        posted = max(daily_counts.get(account, 0), success_today[account])
+        room[account] = max(0, daily_limit - posted - open_jobs[account])
+    return room
+
+
+def plan_jobs(
+    campaign: str,
+    accounts: list[str],
+    videos: Sequence[SeedVideo],
+    *,
+    existing: Sequence[Job],
+    daily_counts: Mapping[str, int],
+    is_posted: Callable[[str, str], bool],
+    daily_limit: int,
+    max_attempts: int,
+    job_id_suffix: str,
+    day: str | None = None,
+    timezone: str = Config.TIMEZONE,
+    excluded: Mapping[str, str] | None = None,
+    hash_content: Callable[[SeedVideo], str] | None = None,
+) -> SeedPlan:
+    """The jobs to add, deterministically (same inputs, same plan).
+
+    `day`/`timezone` let successes already in the store count against today's room (else only
+    `daily_counts`, the ledger, does). `excluded` maps accounts to why they get nothing.
+    `hash_content` computes a missing content hash only for videos that may be assigned, so a
+    campaign whose accounts are all full is not read byte by byte."""
+    excluded_accounts: dict[str, str] = dict(excluded or {})
+    for job in existing:
+        if (
+            job.status is JobStatus.FAILED
+            and job.error_category == str(ErrorCategory.ACCOUNT)
+            and job.account not in excluded_accounts
+        ):
+            excluded_accounts[job.account] = (
+                f"its job {job.job_id} failed with an account error "
+                f"({job.error_type or 'account'}); fix the account, then --retry-all-failed"
+            )
+    candidates = [a for a in dict.fromkeys(accounts) if a and a not in excluded_accounts]
+    room = account_capacity(
+        candidates, existing, daily_counts, daily_limit, day=day, timezone=timezone
+    )
+    initial_room = dict(room)
+    existing_ids = {job.job_id for job in existing}
+    # Content an account already has in this store (posted or about to be): never twice (I4).
+    taken = {
+        (job.account, job.content_sha256)
+        for job in existing
+        if job.content_sha256 and job.status not in (JobStatus.FAILED, JobStatus.SKIPPED)
+    }
+    posted_cache: dict[tuple[str, str], bool] = {}
+    seq = max((job.seq for job in existing), default=0)
+    planned_ids: set[str] = set()
+    jobs: list[Job] = []
+    skipped: list[tuple[str, str]] = []
+    cursor = 0
+    remaining = sum(room.values())
+
+    def already_has(account: str, sha: str) -> bool:
+        if not sha:
+            return False
+        if (account, sha) in taken:
+            return True
+        key = (account, sha)
+        if key not in posted_cache:
+            posted_cache[key] = is_posted(account, sha)
+        return posted_cache[key]
+
+    for video in videos:
+        job_id = f"{video.filename}{job_id_suffix}"
+        if job_id in existing_ids:
+            skipped.append((job_id, REASON_IN_STORE))
+            continue
+        if job_id in planned_ids:
+            skipped.append((job_id, REASON_DUPLICATE_ID))
+            continue
+        if not candidates:
+            skipped.append((job_id, REASON_NO_ACCOUNTS))
+            continue
+        if remaining <= 0:
+            skipped.append((job_id, REASON_DAILY_LIMIT))
+            continue
+        sha = video.content_sha256
+        if not sha and hash_content is not None:
+            try:
+                sha = hash_content(video)
+            except OSError as exc:
+                skipped.append((job_id, f"{REASON_UNREADABLE}: {exc.strerror or exc}"))
+                continue
+        chosen = None
+        for step in range(len(candidates)):
+            account = candidates[(cursor + step) % len(candidates)]
+            if room[account] > 0 and not already_has(account, sha):
+                chosen = account
+                cursor = (cursor + step + 1) % len(candidates)
+                break
+        if chosen is None:
+            skipped.append((job_id, REASON_POSTED))
+            continue
+        room[chosen] -= 1
+        remaining -= 1
+        seq += 1
+        planned_ids.add(job_id)
+        if sha:
+            taken.add((chosen, sha))
+        jobs.append(
+            Job(
+                job_id=job_id,
+                account=chosen,
+                video_path=video.video_path,
+                caption=video.caption,
+                status=JobStatus.PENDING,
+                max_attempts=max_attempts,
+                campaign=campaign,
+                seq=seq,
+                content_sha256=sha,
+            )
+        )
+    return SeedPlan(
+        jobs=jobs,
+        skipped=skipped,
+        excluded_accounts=[(a, why) for a, why in excluded_accounts.items() if a in accounts],
+        capacity=initial_room,
+    )
+
+
+# -- legacy scheduler_state.json -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StateJob:
+    """The part of a legacy scheduler job that seeding uses."""
+
+    id: str
+    video_path: str
+    caption: str
+    status: str
+    #: The scheduler's own assignment; ignored (accounts come from accounts.txt / --accounts).
+    account: str = ""
+
+
+def load_scheduler_state(path: Path) -> list[StateJob]:
+    """The pending and retrying jobs of a scheduler_state.json, in file order.
+
+    Accepts both known variants (`saved_at` and `last_saved`, extra keys anywhere); ConfigError
+    naming the file on invalid JSON, a missing `jobs` list or a job without id/video_path."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Legacy state file not found: {path}\n"
+            "  Give the legacy scheduler's file with --state-file, or use --campaign NAME"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+        raise ConfigError(f'{path}: expected a JSON object with a "jobs" list')
+    jobs: list[StateJob] = []
+    for index, raw in enumerate(data["jobs"]):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: jobs[{index}] must be an object")
+        status = raw.get("status", "")
+        if status not in LEGACY_IMPORTED_STATUSES:
+            continue
+        job_id, video_path = raw.get("id"), raw.get("video_path")
+        caption, account = raw.get("caption", ""), raw.get("account", "")
+        if not isinstance(job_id, str) or not job_id.strip():
+            raise ConfigError(f"{path}: jobs[{index}] key 'id' must be a non-empty string")
+        if not isinstance(video_path, str) or not video_path.strip():
+            raise ConfigError(f"{path}: jobs[{index}] key 'video_path' must be a non-empty string")
+        if not isinstance(caption, str):
+            raise ConfigError(f"{path}: jobs[{index}] key 'caption' must be a string")
+        jobs.append(
+            StateJob(
+                id=job_id.strip(),
+                video_path=video_path.strip(),
+                caption=caption.strip(),
+                status=status,
+                account=account if isinstance(account, str) else "",
+            )
+        )
+    return jobs
+
+
+def legacy_video_path(video_path: str, project_root: Path) -> Path:
+    """A state file's video path on this machine: backslashes become slashes, relative paths are
+    relative to the project root. Windows absolute paths stay as given (they will not exist)."""
+    if PureWindowsPath(video_path).drive:
+        return Path(video_path)
+    path = Path(video_path.replace("\\", "/"))
+    return path if path.is_absolute() else project_root / path
+
+
+# -- the I/O entry point ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    """What seed_store did."""
+
+    created: int
+    skipped: list[tuple[str, str]]
+    match_report: MatchReport | None = None
+    #: Jobs planned (created may be lower if another process inserted the same ids meanwhile).
+    planned: int = 0
+    excluded_accounts: list[tuple[str, str]] = field(default_factory=list)
+    #: Videos considered (matched videos, or importable state jobs).
+    considered: int = 0
+
+
+def seed_store(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResult:
+    """Plan and insert the jobs of ctx's campaign (or legacy state file) into `store`."""
+    accounts = ctx.get_accounts()
+    day = local_day(now, ctx.timezone)
+    existing = store.list_jobs()
+    daily_counts = {account: store.daily_count(account, day) for account in accounts}
+    excluded = {
+        account: "blocked until re-authorized"
+        for account, state in store.account_states(accounts).items()
+        if state.block == BLOCK_NEEDS_REAUTH
+    }
+    report: MatchReport | None = None
+    pre_skipped: list[tuple[str, str]] = []
+    videos: list[SeedVideo] = []
+    if ctx.campaign_config is not None:
+        report = ctx.campaign_config.match_videos()
+        videos = [SeedVideo(m.video_path, m.filename, m.caption) for m in report.matched]
+        suffix = f"_{ctx.store_name}"
+    else:
+        root = Path(ctx.project_root) if ctx.project_root else Config.project_root()
+        state_file = Path(ctx.state_file) if ctx.state_file else root / Config.STATE_FILE
+        for state_job in load_scheduler_state(state_file):
+            path = legacy_video_path(state_job.video_path, root)
+            if not path.is_file():
+                pre_skipped.append((state_job.id, f"{REASON_MISSING_VIDEO}: {path}"))
+                continue
+            videos.append(SeedVideo(str(path), state_job.id, state_job.caption))
+        suffix = ""
+    plan = plan_jobs(
+        ctx.store_name,
+        accounts,
+        videos,
+        existing=existing,
+        daily_counts=daily_counts,
+        is_posted=store.is_posted,
+        daily_limit=ctx.max_posts_per_account_per_day,
+        max_attempts=ctx.max_attempts,
+        job_id_suffix=suffix,
+        day=day,
+        timezone=ctx.timezone,
+        excluded=excluded,
+        hash_content=lambda video: compute_sha256(video.video_path),
+    )
+    created = store.insert_jobs(plan.jobs) if plan.jobs else 0
+    return SeedResult(
+        created=created,
+        skipped=pre_skipped + plan.skipped,
+        match_report=report,
+        planned=len(plan.jobs),
+        excluded_accounts=plan.excluded_accounts,
+        considered=len(videos) + len(pre_skipped),
+    )
