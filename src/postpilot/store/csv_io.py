@@ -1,0 +1,249 @@
+"""The prior system's 17-column progress CSV: export, import, and reset-day archive names.
+
+The CSV is no longer the job store (C1, C2, C5 in the reference); it stays as the format people
+open in a spreadsheet and as the reset-day archive. Export writes atomically (a temp file in the
+same folder, fsync, os.replace) with the csv module's default dialect, so multi-line captions and
+errors are quoted and survive a round trip. Lease tokens, lease expiry and publisher checkpoints
+are never exported: they are live coordination data, and a checkpoint may hold a session URL.
+
+Import accepts the schema drift seen in real archives (13 to 17 known columns, extra columns such
+as `platform`) and refuses to guess on corrupt rows (fields shifted by badly quoted multi-line
+text, unknown statuses): such rows are reported with their line number and not imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from postpilot.errors import ConfigError
+from postpilot.jobs import DEFAULT_MAX_ATTEMPTS, Job, JobStatus
+
+#: The prior ProgressTracker.COLUMNS, in order.
+COLUMNS: tuple[str, ...] = (
+    "job_id",
+    "account",
+    "video_path",
+    "caption",
+    "status",
+    "worker_id",
+    "claimed_at",
+    "completed_at",
+    "error",
+    "attempts",
+    "max_attempts",
+    "retry_at",
+    "error_type",
+    "error_category",
+    "pass_number",
+    "run_id",
+    "video_id",
+)
+
+#: Columns a file must have to be a progress CSV at all.
+REQUIRED_COLUMNS: tuple[str, ...] = ("job_id", "account", "video_path", "caption", "status")
+
+_TIME_COLUMNS = ("claimed_at", "completed_at", "retry_at")
+
+
+def _fmt_time(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _row(job: Job) -> list[str]:
+    return [
+        job.job_id,
+        job.account,
+        job.video_path,
+        job.caption,
+        str(job.status),
+        job.worker_id,
+        _fmt_time(job.claimed_at),
+        _fmt_time(job.completed_at),
+        job.error,
+        str(job.attempts),
+        str(job.max_attempts),
+        _fmt_time(job.retry_at),
+        job.error_type,
+        job.error_category,
+        "" if job.pass_number is None else str(job.pass_number),
+        job.run_id,
+        job.video_id,
+    ]
+
+
+def export_csv(jobs: Iterable[Job], path: Path) -> int:
+    """Write `jobs` as a 17-column progress CSV at `path`, atomically. Returns the row count."""
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for job in jobs:
+                writer.writerow(_row(job))
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """The importable jobs of a progress CSV, and what was not imported or not understood."""
+
+    jobs: list[Job]
+    #: Header columns that are not progress columns (their values are not imported).
+    unknown_columns: list[str] = field(default_factory=list)
+    #: One line per row not imported or changed on the way in, with its line number.
+    warnings: list[str] = field(default_factory=list)
+
+
+class _BadRow(ValueError):
+    """A field that cannot be what its column says (the row is corrupt)."""
+
+
+def _parse_time(column: str, text: str) -> datetime | None:
+    if not text.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise _BadRow(f"{column} {text[:40]!r} is not an ISO timestamp") from None
+    # The prior system wrote naive timestamps; they are read as UTC (documented choice).
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _parse_int(column: str, text: str, default: int | None) -> int | None:
+    if not text.strip():
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise _BadRow(f"{column} {text[:40]!r} is not a whole number") from None
+
+
+def import_csv(path: Path, campaign: str) -> ImportResult:
+    """Read a prior progress CSV into jobs of `campaign` (nothing is written anywhere).
+
+    Missing trailing columns take their defaults; `claimed` rows come in as `pending` (no
+    live lease can exist for them); a repeated job_id keeps its first row."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            records: list[tuple[int, list[str]]] = []
+            start = 1
+            for record in reader:
+                records.append((start, record))
+                start = reader.line_num + 1  # line_num is the record's last physical line
+    except FileNotFoundError:
+        raise ConfigError(f"Progress CSV not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except csv.Error as exc:
+        raise ConfigError(f"{path}: not a readable CSV file: {exc}") from None
+    if not records:
+        raise ConfigError(f"{path} is empty: expected a header with {', '.join(COLUMNS)}")
+    _, header = records[0]
+    names = [h.strip() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ConfigError(
+            f"{path}: not a progress CSV: missing column(s) {', '.join(missing)}; "
+            f"columns found: {', '.join(names) or '(none)'}"
+        )
+    unknown = [n for n in names if n not in COLUMNS]
+    index = {name: i for i, name in reversed(list(enumerate(names)))}
+    jobs: list[Job] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    statuses = {str(s) for s in JobStatus}
+    for line, record in records[1:]:
+        if not record or all(not value.strip() for value in record):
+            continue
+        if len(record) != len(names):
+            warnings.append(
+                f"line {line}: {len(record)} fields where the header has {len(names)} "
+                "(shifted columns, probably an unquoted multi-line field); not imported"
+            )
+            continue
+
+        def get(column: str, record: list[str] = record) -> str:
+            i = index.get(column)
+            return record[i] if i is not None else ""
+
+        job_id = get("job_id").strip()
+        status = get("status").strip()
+        if not job_id:
+            warnings.append(f"line {line}: empty job_id; not imported")
+            continue
+        if status not in statuses:
+            warnings.append(
+                f"line {line}: job {job_id} has unknown status {status[:40]!r}; not imported"
+            )
+            continue
+        if job_id in seen:
+            warnings.append(f"line {line}: job {job_id} appears again; the first row is kept")
+            continue
+        try:
+            claimed_at, completed_at, retry_at = (_parse_time(c, get(c)) for c in _TIME_COLUMNS)
+            attempts = _parse_int("attempts", get("attempts"), 0)
+            max_attempts = _parse_int("max_attempts", get("max_attempts"), DEFAULT_MAX_ATTEMPTS)
+            pass_number = _parse_int("pass_number", get("pass_number"), None)
+        except _BadRow as exc:
+            warnings.append(f"line {line}: job {job_id}: {exc}; not imported")
+            continue
+        job_status = JobStatus(status)
+        if job_status is JobStatus.CLAIMED:
+            warnings.append(f"line {line}: job {job_id} was claimed; imported as pending")
+            job_status, claimed_at = JobStatus.PENDING, None
+        seen.add(job_id)
+        jobs.append(
+            Job(
+                job_id=job_id,
+                account=get("account").strip(),
+                video_path=get("video_path"),
+                caption=get("caption"),
+                status=job_status,
+                worker_id=get("worker_id").strip(),
+                claimed_at=claimed_at,
+                completed_at=completed_at,
+                error=get("error"),
+                attempts=attempts or 0,
+                max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
+                retry_at=retry_at,
+                error_type=get("error_type").strip(),
+                error_category=get("error_category").strip(),
+                pass_number=pass_number,
+                run_id=get("run_id").strip(),
+                video_id=get("video_id").strip(),
+                campaign=campaign,
+                seq=len(jobs) + 1,
+            )
+        )
+    return ImportResult(jobs=jobs, unknown_columns=unknown, warnings=warnings)
+
+
+def archive_csv_path(archive_dir: Path, day: date | str) -> Path:
+    """`progress_YYYYMMDD.csv` in `archive_dir`, or `_1`, `_2`, ... when that day is taken
+    (by a CSV or by a db snapshot of the same name)."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    stem = f"progress_{day:%Y%m%d}"
+    n = 0
+    while True:
+        name = stem if n == 0 else f"{stem}_{n}"
+        if not any((archive_dir / f"{name}{ext}").exists() for ext in (".csv", ".db")):
+            return archive_dir / f"{name}.csv"
+        n += 1
