@@ -360,6 +360,8 @@ class SeedOutcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: The captions<->videos match counts (campaign mode).
+    match: dict[str, int] | None = None
 
 
 def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcome:
@@ -382,26 +384,19 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
             log.warning("%s", refused)
             return SeedOutcome(refused=refused, counts=counts)
         result = seed_store(ctx, store, utcnow())
+        report_ = result.match_report
         outcome = SeedOutcome(
             created=result.created,
-            skipped=[(str(i), str(r)) for i, r in result.skipped],
-            problems=_match_problems(result.match_report),
+            skipped=list(result.skipped),
+            problems=[
+                *(report_.problems() if report_ is not None else []),
+                *(f"account {a} gets no jobs: {why}" for a, why in result.excluded_accounts),
+            ],
             counts=store.counts(),
+            match=report_.counts() if report_ is not None else None,
         )
     _log_seed(ctx, outcome)
     return outcome
-
-
-def _match_problems(match_report: object) -> list[str]:
-    """Readable lines for the captions↔videos match report (never silent)."""
-    if match_report is None:
-        return []
-    lines = getattr(match_report, "problems", None)
-    if callable(lines):
-        lines = lines()
-    if isinstance(lines, list | tuple):
-        return [str(line) for line in lines]
-    return []
 
 
 def _log_seed(ctx: PostingContext, outcome: SeedOutcome) -> None:
@@ -439,6 +434,7 @@ def seed_data(ctx: PostingContext, force_reseed: bool = False) -> dict[str, Any]
         "refused": bool(outcome.refused),
         "skipped": [{"id": i, "reason": r} for i, r in outcome.skipped],
         "problems": outcome.problems,
+        "match": outcome.match,
         "counts": outcome.counts,
         "message": message,
         "messages": messages,
@@ -696,7 +692,8 @@ def import_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
         messages.append(f"  {existing} jobs were already in the store and left unchanged")
     if parsed.unknown_columns:
         messages.append(
-            f"  Unknown columns kept out of the store: {', '.join(parsed.unknown_columns)}"
+            "  Unknown columns (their values were not imported): "
+            + ", ".join(parsed.unknown_columns)
         )
     messages += [f"  Warning: {w}" for w in parsed.warnings[:MAX_NAMED]]
     if len(parsed.warnings) > MAX_NAMED:
