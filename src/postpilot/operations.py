@@ -372,7 +372,8 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
     from postpilot.seeding import seed_store
 
     desc = ctx.describe()
-    ctx.get_accounts()  # fails, naming the file, before any store is created
+    _check_seed_sources(ctx)
+    created_store = not progress_exists(ctx)
     with _run_lock(ctx, "seed"), _open(ctx) as store:
         counts = store.counts()
         if not force_reseed and (counts["pending"] > 0 or counts["claimed"] > 0):
@@ -395,8 +396,34 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
             counts=store.counts(),
             match=report_.counts() if report_ is not None else None,
         )
+    if created_store and outcome.counts.get("total", 0) == 0:
+        _remove_empty_store(ctx)
     _log_seed(ctx, outcome)
     return outcome
+
+
+def _check_seed_sources(ctx: PostingContext) -> None:
+    """Read what seeding reads (accounts, captions or the legacy state file) before any store
+    or lock file is created, so bad input fails without changing a file."""
+    from postpilot.seeding import load_scheduler_state
+
+    ctx.get_accounts()
+    if ctx.campaign_config is not None:
+        ctx.campaign_config.load_captions()
+    else:
+        state = ctx.state_file or str(Path(ctx.project_root) / Config.STATE_FILE)
+        load_scheduler_state(Path(state))
+
+
+def _remove_empty_store(ctx: PostingContext) -> None:
+    """Seeding created a store and put nothing in it: remove it again (a failed --seed-only
+    leaves the folder as it was). Only ever the file this call created."""
+    if ctx.store_dsn is not None:
+        return
+    base = Path(ctx.progress_file)
+    for path in (base, *(base.with_name(base.name + s) for s in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _log_seed(ctx: PostingContext, outcome: SeedOutcome) -> None:
