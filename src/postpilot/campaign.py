@@ -416,6 +416,7 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
     root = videos_dir.resolve()
     by_name: dict[str, CaptionRow] = {}
     by_path: dict[str, CaptionRow] = {}
+    by_name_ci: dict[str, CaptionRow] = {}
     rejected: list[tuple[str, str]] = []
     for row in captions.rows:
         reason = _unsafe_reason(row.filename)
@@ -431,6 +432,10 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
             by_path[normalised] = row
         else:
             by_name[normalised] = row
+            suffix = PurePosixPath(normalised).suffix
+            if suffix.lower() in VIDEO_SUFFIXES:
+                # `x.mp4` in the CSV still names `x.MP4` on disk (suffix case differs only).
+                by_name_ci.setdefault(normalised[: -len(suffix)] + suffix.lower(), row)
     used: set[str] = set()
     matched: list[MatchedVideo] = []
     without: list[str] = []
@@ -442,6 +447,7 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
         match = (
             by_path.get(rel)
             or by_name.get(video.name)
+            or by_name_ci.get(video.stem + video.suffix.lower())
             or by_path.get(stem_rel)
             or by_name.get(video.stem)
         )
@@ -465,11 +471,8 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
                 caption_filename=match.filename,
             )
         )
-    unused = [
-        r.filename
-        for r in captions.rows
-        if r.filename not in used and not any(r.filename == name for name, _ in rejected)
-    ]
+    accounted = used | {name for name, _ in rejected}
+    unused = [r.filename for r in captions.rows if r.filename not in accounted]
     return MatchReport(
         matched=matched,
         duplicate_captions=list(captions.duplicates),
@@ -597,15 +600,30 @@ class CampaignConfig:
         campaigns_dir = root / Config.CAMPAIGNS_DIR
         valid: list[CampaignConfig] = []
         invalid: list[tuple[str, str]] = []
+        by_name: dict[str, CampaignConfig] = {}
         if not campaigns_dir.is_dir():
             return valid, invalid
         for folder in sorted(campaigns_dir.iterdir()):
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
             try:
-                valid.append(cls.from_folder(folder, root))
+                campaign = cls.from_folder(folder, root)
             except ConfigError as exc:
                 invalid.append((folder.name, str(exc)))
+                continue
+            if campaign.name in by_name:
+                # Same name = same job ids and ledger rows: one of them must be renamed.
+                invalid.append(
+                    (
+                        folder.name,
+                        f"Campaign name '{campaign.name}' is already used by folder "
+                        f"{Path(by_name[campaign.name].base_dir).name}\n"
+                        f'  Set a different "name" in {folder / Config.CAMPAIGN_JSON}',
+                    )
+                )
+                continue
+            by_name[campaign.name] = campaign
+            valid.append(campaign)
         valid.sort(key=lambda c: c.name)
         return valid, invalid
 
@@ -644,4 +662,3 @@ def scan_campaigns(
 ) -> tuple[list[CampaignConfig], list[tuple[str, str]]]:
     """Module-level form of CampaignConfig.scan_campaigns."""
     return CampaignConfig.scan_campaigns(project_root)
-

@@ -530,3 +530,28 @@ def test_examples_are_discovered_as_campaigns(tmp_path: Path) -> None:
     valid, invalid = scan_campaigns(root)
     assert [c.name for c in valid] == ["demo", "podcast"]
     assert invalid == []
+
+
+def test_caption_suffix_case_does_not_stop_a_match(project_root: Path) -> None:
+    """`x.mp4` in the CSV names `x.MP4` on disk; an exact name still wins over it."""
+    folder = make_campaign(
+        project_root,
+        captions="filename,post_caption\nclip.mp4,lower\nexact.MOV,exact\nexact.mov,other\n",
+        videos=("clip.MP4", "exact.MOV"),
+    )
+    report = CampaignConfig.from_folder(folder, project_root).match_videos()
+    assert [(m.filename, m.caption) for m in report.matched] == [
+        ("clip.MP4", "lower"),
+        ("exact.MOV", "exact"),
+    ]
+    assert report.captions_without_videos == ["exact.mov"]
+
+
+def test_two_folders_with_one_campaign_name_are_reported(project_root: Path) -> None:
+    """A second folder claiming an existing campaign name is listed as invalid, not merged."""
+    make_campaign(project_root, "first", config={"name": "same"})
+    make_campaign(project_root, "second", config={"name": "same"})
+    valid, invalid = scan_campaigns(project_root)
+    assert [c.name for c in valid] == ["same"]
+    assert invalid[0][0] == "second"
+    assert "Campaign name 'same' is already used by folder first" in invalid[0][1]
