@@ -1,0 +1,470 @@
+"""The in-memory job store: the reference semantics every other store is compared with.
+
+Simple and obviously right on purpose: one lock, plain dicts, and every job change made by a
+pure function of postpilot.jobs (or one of the two small rules below). The SQLite and
+PostgreSQL stores must give the same observable results for the same calls; the contract tests
+and the hypothesis state machine check that. Several MemoryJobStore objects (one per campaign)
+share one MemoryLedger the way campaigns share `.postpilot/ledger.db`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from postpilot.errors import StoreError
+from postpilot.jobs import (
+    ALL_STATUSES,
+    ErrorCategory,
+    Failure,
+    Job,
+    JobStatus,
+    RetryPolicy,
+    apply_expiry,
+    apply_failure,
+    apply_rearm,
+    apply_release,
+    apply_success,
+    apply_unconfirmed,
+    is_claimable,
+    is_rearmable,
+)
+from postpilot.store.base import AccountState, ClaimRequest, Recovery
+
+#: error_type of a job skipped because its content was already posted to its account (I4).
+DUPLICATE_CONTENT = "duplicate_content"
+
+
+# -- rules shared by every store (pure; the stores only apply them) ---------------------------
+def apply_duplicate(job: Job, now: datetime) -> Job:
+    """The job skipped at claim time because its content is already posted to its account."""
+    return job.evolve(
+        status=JobStatus.SKIPPED,
+        completed_at=now,
+        error=f"content already posted to account {job.account}",
+        error_type=DUPLICATE_CONTENT,
+        error_category=str(ErrorCategory.CONTENT),
+        lease_token="",
+        lease_expires_at=None,
+    )
+
+
+def apply_not_posted(job: Job) -> Job:
+    """An unconfirmed job found not posted: back to pending, checkpoint kept for resuming."""
+    return job.evolve(
+        status=JobStatus.PENDING,
+        claimed_at=None,
+        completed_at=None,
+        publish_started_at=None,
+        retry_at=None,
+        lease_token="",
+        lease_expires_at=None,
+    )
+
+
+def new_token() -> str:
+    """A fresh, unguessable lease token."""
+    return uuid.uuid4().hex
+
+
+def status_counts(statuses: Iterable[str]) -> dict[str, int]:
+    """counts() of a store from its jobs' statuses: total plus every status, zeros included."""
+    counts = {"total": 0, **{str(s): 0 for s in ALL_STATUSES}}
+    for status in statuses:
+        counts["total"] += 1
+        counts[str(status)] += 1
+    return counts
+
+
+# -- the shared ledger ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One account's publish lease (I2)."""
+
+    campaign: str
+    job_id: str
+    token: str
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class MemoryLedger:
+    """The project ledger shared by the MemoryJobStores of several campaigns."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    daily: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (account, sha256) -> the (campaign, job_id) pairs that posted it.
+    posted: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
+    #: account -> (block, reason, blocked_until)
+    blocks: dict[str, tuple[str, str, datetime | None]] = field(default_factory=dict)
+    #: campaign -> its store's jobs, so an account lease can be checked against its job.
+    campaigns: dict[str, dict[str, Job]] = field(default_factory=dict)
+
+
+class MemoryJobStore:
+    """One campaign's jobs in memory, plus a (possibly shared) MemoryLedger."""
+
+    def __init__(
+        self,
+        campaign: str,
+        ledger: MemoryLedger | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self.ledger = ledger if ledger is not None else MemoryLedger()
+        self._rng = rng
+        self._lock = self.ledger.lock
+        with self._lock:
+            self._jobs: dict[str, Job] = self.ledger.campaigns.setdefault(campaign, {})
+        self._closed = False
+
+    # -- seeding and reading ------------------------------------------------------------
+    def insert_jobs(self, jobs: Iterable[Job]) -> int:
+        """Insert jobs whose job_id is absent; a job without seq gets the next one."""
+        with self._lock:
+            new = 0
+            top = max((j.seq for j in self._jobs.values()), default=0)
+            for job in jobs:
+                if job.job_id in self._jobs:
+                    continue
+                seq = job.seq if job.seq > 0 else top + 1
+                top = max(top, seq)
+                self._jobs[job.job_id] = job.evolve(campaign=self.campaign, seq=seq)
+                new += 1
+            return new
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def list_jobs(self, statuses: Iterable[JobStatus] | None = None) -> list[Job]:
+        """Jobs in seq order (ties in insertion order), optionally filtered by status."""
+        with self._lock:
+            wanted = None if statuses is None else {JobStatus(s) for s in statuses}
+            jobs = [j for j in self._sorted() if wanted is None or j.status in wanted]
+            return jobs
+
+    def counts(self) -> dict[str, int]:
+        """{"total": n, <every status>: n}."""
+        with self._lock:
+            return status_counts(j.status for j in self._jobs.values())
+
+    def status_breakdown(self) -> list[tuple[str, str, str, int]]:
+        """Counts grouped by (account, status, error_type)."""
+        with self._lock:
+            grouped: dict[tuple[str, str, str], int] = {}
+            for job in self._jobs.values():
+                key = (job.account, str(job.status), job.error_type)
+                grouped[key] = grouped.get(key, 0) + 1
+            return sorted((a, s, e, n) for (a, s, e), n in grouped.items())
+
+    # -- the claim cycle ----------------------------------------------------------------
+    def claim(self, request: ClaimRequest) -> Job | None:
+        """Take the lowest-seq claimable job whose account passes the ledger checks."""
+        now = request.now
+        with self._lock:
+            self._recover(now)
+            for job in self._sorted():
+                if not is_claimable(job, now):
+                    continue
+                if request.accounts is not None and job.account not in request.accounts:
+                    continue
+                if not self._account_free(job.account, now):
+                    continue
+                if self._daily(job.account, request.day) >= request.daily_limit:
+                    continue
+                if self._posted_by_other(job):
+                    self._jobs[job.job_id] = apply_duplicate(job, now)
+                    continue
+                token = new_token()
+                expires = now + request.lease
+                claimed = job.evolve(
+                    status=JobStatus.CLAIMED,
+                    worker_id=request.worker_id,
+                    claimed_at=now,
+                    run_id=request.run_id,
+                    lease_token=token,
+                    lease_expires_at=expires,
+                    publish_started_at=None,
+                )
+                self._jobs[job.job_id] = claimed
+                self.ledger.leases[job.account] = Lease(self.campaign, job.job_id, token, expires)
+                return claimed
+            return None
+
+    def heartbeat(self, job_id: str, token: str, now: datetime, lease: timedelta) -> bool:
+        """Extend the job's and its account's lease; False when the token is stale or the
+        account lease was taken by another holder meanwhile."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None:
+                return False
+            current = self.ledger.leases.get(job.account)
+            if (
+                current is not None
+                and not self._is_ours(current, job)
+                and current.expires_at > now
+                and not self._orphan(current)
+            ):
+                return False
+            expires = now + lease
+            self._jobs[job_id] = job.evolve(lease_expires_at=expires)
+            self.ledger.leases[job.account] = Lease(self.campaign, job_id, token, expires)
+            return True
+
+    def start_publish(self, job_id: str, token: str, now: datetime) -> bool:
+        """Mark the publish as started; False when stale or the lease expired at `now`."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None or job.lease_expires_at is None or job.lease_expires_at <= now:
+                return False
+            self._jobs[job_id] = job.evolve(publish_started_at=now)
+            return True
+
+    def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
+        """Replace the job's checkpoint under the lease."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None:
+                return False
+            self._jobs[job_id] = job.evolve(checkpoint=dict(data))
+            return True
+
+    def complete(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """Ledger first (count, posted hash), then the job as success; frees the account."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None:
+                return False
+            self._record_posted(job, day)
+            self._drop_lease(job)
+            self._jobs[job_id] = apply_success(job, now, remote_id, remote_url)
+            return True
+
+    def fail(
+        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
+    ) -> Job | None:
+        """apply_failure under the token; frees the account."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None:
+                return None
+            self._drop_lease(job)
+            updated = apply_failure(job, failure, now, policy, self._rng)
+            self._jobs[job_id] = updated
+            return updated
+
+    def release(self, job_id: str, token: str) -> bool:
+        """Give back a claim whose publish has not started."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None or job.publish_started_at is not None:
+                return False
+            self._drop_lease(job)
+            self._jobs[job_id] = apply_release(job)
+            return True
+
+    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
+        """The publish may have happened: unconfirmed, account freed."""
+        with self._lock:
+            job = self._held(job_id, token)
+            if job is None:
+                return False
+            self._drop_lease(job)
+            self._jobs[job_id] = apply_unconfirmed(job, now, reason)
+            return True
+
+    def recover_expired(self, now: datetime) -> Recovery:
+        """Expired claims of this campaign back to the queue, or unconfirmed."""
+        with self._lock:
+            return self._recover(now)
+
+    def resolve_unconfirmed(
+        self,
+        job_id: str,
+        posted: bool,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """posted -> success with the ledger updated; not posted -> pending."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.status is not JobStatus.UNCONFIRMED:
+                return False
+            if posted:
+                self._record_posted(job, day)
+                self._jobs[job_id] = apply_success(job, now, remote_id, remote_url)
+            else:
+                self._jobs[job_id] = apply_not_posted(job)
+            return True
+
+    # -- bulk operations ----------------------------------------------------------------
+    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
+        """Failed jobs back to retrying (never unconfirmed ones)."""
+        with self._lock:
+            n = 0
+            for job in self._sorted():
+                if is_rearmable(job, include_non_retryable):
+                    self._jobs[job.job_id] = apply_rearm(job, pass_number)
+                    n += 1
+            return n
+
+    def clear(self) -> int:
+        """Delete every job; refuses while one is claimed."""
+        with self._lock:
+            claimed = [j.job_id for j in self._sorted() if j.status is JobStatus.CLAIMED]
+            if claimed:
+                raise StoreError(
+                    f"Cannot clear campaign '{self.campaign}': {len(claimed)} job(s) are "
+                    f"claimed by a running worker (first: {claimed[0]}); stop the run first"
+                )
+            n = len(self._jobs)
+            self._jobs.clear()
+            for account, lease in list(self.ledger.leases.items()):
+                if lease.campaign == self.campaign:
+                    del self.ledger.leases[account]
+            return n
+
+    # -- the ledger -----------------------------------------------------------------------
+    def daily_count(self, account: str, day: str) -> int:
+        """Successes of the account on the day, across campaigns."""
+        with self._lock:
+            return self._daily(account, day)
+
+    def is_posted(self, account: str, content_sha256: str) -> bool:
+        """Whether this content was already posted to this account."""
+        with self._lock:
+            return bool(content_sha256) and bool(self.ledger.posted.get((account, content_sha256)))
+
+    def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
+        """The ledger's raw view of each account (expiry left for the caller to judge)."""
+        with self._lock:
+            states = {}
+            for account in accounts:
+                lease = self.ledger.leases.get(account)
+                block, reason, until = self.ledger.blocks.get(account, ("", "", None))
+                states[account] = AccountState(
+                    account=account,
+                    leased_by=(lease.campaign, lease.job_id) if lease else None,
+                    lease_expires_at=lease.expires_at if lease else None,
+                    block=block,
+                    blocked_until=until,
+                    block_reason=reason,
+                )
+            return states
+
+    def block_account(
+        self, account: str, block: str, reason: str, until: datetime | None = None
+    ) -> None:
+        """Stop claims for the account until `until`, or until cleared."""
+        with self._lock:
+            self.ledger.blocks[account] = (block, reason, until)
+
+    def unblock_account(self, account: str) -> None:
+        """Lift any block on the account."""
+        with self._lock:
+            self.ledger.blocks.pop(account, None)
+
+    def close(self) -> None:
+        """Nothing to release; the data stays in the ledger object."""
+        self._closed = True
+
+    # -- internals (callers hold the lock) ------------------------------------------------
+    def _sorted(self) -> list[Job]:
+        # sorted() is stable and dicts keep insertion order: ties in seq go in insert order.
+        return sorted(self._jobs.values(), key=lambda j: j.seq)
+
+    def _held(self, job_id: str, token: str) -> Job | None:
+        """The job when `token` is its current lease token (I7), else None."""
+        job = self._jobs.get(job_id)
+        if job is None or not token or job.status is not JobStatus.CLAIMED:
+            return None
+        return job if job.lease_token == token else None
+
+    def _is_ours(self, lease: Lease, job: Job) -> bool:
+        return (
+            lease.campaign == self.campaign
+            and lease.job_id == job.job_id
+            and lease.token == job.lease_token
+        )
+
+    def _account_free(self, account: str, now: datetime) -> bool:
+        lease = self.ledger.leases.get(account)
+        if lease is not None and lease.expires_at > now and not self._orphan(lease):
+            return False
+        block = self.ledger.blocks.get(account)
+        if block is not None and block[0]:
+            until = block[2]
+            if until is None or until > now:
+                return False
+        return True
+
+    def _orphan(self, lease: Lease) -> bool:
+        """A lease of this campaign whose job is not claimed with its token (the SQLite store
+        can leave one behind after a crash between its two commits); it counts as free."""
+        if lease.campaign != self.campaign:
+            return False
+        job = self._jobs.get(lease.job_id)
+        return not (
+            job is not None and job.status is JobStatus.CLAIMED and job.lease_token == lease.token
+        )
+
+    def _daily(self, account: str, day: str) -> int:
+        return self.ledger.daily.get((account, day), 0)
+
+    def _posted_by_other(self, job: Job) -> bool:
+        if not job.content_sha256:
+            return False
+        holders = self.ledger.posted.get((job.account, job.content_sha256), set())
+        return any(holder != (self.campaign, job.job_id) for holder in holders)
+
+    def _record_posted(self, job: Job, day: str) -> None:
+        key = (job.account, day)
+        self.ledger.daily[key] = self.ledger.daily.get(key, 0) + 1
+        if job.content_sha256:
+            holders = self.ledger.posted.setdefault((job.account, job.content_sha256), set())
+            holders.add((self.campaign, job.job_id))
+
+    def _drop_lease(self, job: Job) -> None:
+        lease = self.ledger.leases.get(job.account)
+        if lease is not None and self._is_ours(lease, job):
+            del self.ledger.leases[job.account]
+
+    def _recover(self, now: datetime) -> Recovery:
+        released: list[str] = []
+        unconfirmed: list[str] = []
+        for job in self._sorted():
+            if job.status is not JobStatus.CLAIMED:
+                continue
+            if job.lease_expires_at is not None and job.lease_expires_at > now:
+                continue
+            self._drop_lease(job)
+            updated = apply_expiry(job, now)
+            self._jobs[job.job_id] = updated
+            if updated.status is JobStatus.UNCONFIRMED:
+                unconfirmed.append(job.job_id)
+            else:
+                released.append(job.job_id)
+        for account, lease in list(self.ledger.leases.items()):
+            if self._orphan(lease):
+                del self.ledger.leases[account]
+        return Recovery(released=tuple(released), unconfirmed=tuple(unconfirmed))
