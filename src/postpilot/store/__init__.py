@@ -1,0 +1,34 @@
+"""Job stores: the contract (base), the reference (memory), the embedded default (sqlite) and
+the distributed store (postgres), plus open_store, which picks one from a PostingContext.
+
+The PostgreSQL store is imported only when a DSN asks for it, so SQLite users never import
+psycopg.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from postpilot.store.base import AccountState, ClaimRequest, JobStore, Recovery
+
+if TYPE_CHECKING:
+    from postpilot.config import PostingContext
+
+__all__ = ["AccountState", "ClaimRequest", "JobStore", "Recovery", "open_store"]
+
+
+def open_store(ctx: PostingContext) -> JobStore:
+    """The job store of this context: PostgreSQL when ctx.store_dsn is set, else SQLite at
+    ctx.progress_file with the project ledger at ctx.ledger_file."""
+    if ctx.store_dsn:
+        # Written in parallel; the ignore covers the window before the module exists.
+        from postpilot.store.postgres import (  # type: ignore[import-not-found,unused-ignore]
+            PostgresJobStore,
+        )
+
+        store: JobStore = PostgresJobStore(ctx.store_dsn, ctx.store_name)
+        return store
+    from postpilot.store.sqlite import SqliteJobStore
+
+    return SqliteJobStore(Path(ctx.progress_file), ctx.ledger_file, ctx.store_name)

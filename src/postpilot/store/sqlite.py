@@ -1,0 +1,789 @@
+"""The embedded job store: SQLite in WAL mode, one file per campaign plus the project ledger.
+
+The only module of postpilot that imports sqlite3. Semantics are those of
+postpilot.store.memory (the reference); this module only makes them durable and safe across
+processes.
+
+Files and connection
+    One connection per store object. The project ledger (`.postpilot/ledger.db`: daily_counts,
+    posted, account_leases, account_blocks) is the connection's `main` schema and the
+    campaign's progress file (jobs, meta) is ATTACHed as `c`, so one `BEGIN IMMEDIATE`
+    transaction takes the write lock of both files for claim, complete, fail and the rest.
+    WAL mode, synchronous=FULL (a commit survives power loss), busy_timeout 30 s; a lock held
+    past the timeout becomes postpilot.errors.StoreUnavailable.
+
+Crash between the two commits
+    With WAL, SQLite commits the attached files one after the other, not atomically as a set,
+    in schema order: `main` (the ledger) first, then `c` (the jobs). Every operation is written
+    so that either prefix is recoverable:
+    - claim: the account lease is committed before the job is claimed. A crash in between
+      leaves an *orphan* lease: held by this campaign for a job that is not claimed with that
+      token. Claims of this campaign treat it as free and recovery deletes it (other
+      campaigns wait for it to expire, at most one lease period).
+    - complete / resolve_unconfirmed(posted): the ledger (daily count, `posted` row keyed by
+      campaign, job_id and the lease token) is committed before the job becomes success,
+      as DESIGN.md asks. A crash in between leaves the job claimed with that token; when its
+      lease expires, recovery finds the `posted` row with the token and makes the job a
+      success instead of unconfirmed, so nothing is counted twice or posted again.
+    - fail / release / mark_unconfirmed: the account lease is dropped before the job moves.
+      A crash in between leaves the job claimed by a dead worker; it expires like any other.
+
+Timestamps
+    ISO-8601 UTC text of fixed width (`2024-05-01T08:00:00.000000Z`), so SQL compares them
+    as strings. Naive datetimes are taken as UTC.
+"""
+
+# SQL here is built only from this module's constant column and schema names, never from input
+# (every value is a bound parameter), so the string-built-query rule does not apply.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from postpilot.errors import SchemaVersionError, StoreError, StoreUnavailable, WrongCampaignStore
+from postpilot.jobs import (
+    Failure,
+    Job,
+    JobStatus,
+    RetryPolicy,
+    apply_expiry,
+    apply_failure,
+    apply_rearm,
+    apply_release,
+    apply_success,
+    apply_unconfirmed,
+    is_rearmable,
+)
+from postpilot.store.base import AccountState, ClaimRequest, Recovery
+from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
+
+#: Bump with a migration when a table changes; a newer file is refused, never misread.
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+
+_LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS main.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS main.daily_counts (
+    account TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (account, day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS main.daily_counts_day ON daily_counts (day, count);
+CREATE TABLE IF NOT EXISTS main.posted (
+    campaign TEXT NOT NULL, job_id TEXT NOT NULL, token TEXT NOT NULL,
+    account TEXT NOT NULL, sha256 TEXT NOT NULL, day TEXT NOT NULL,
+    remote_id TEXT NOT NULL, remote_url TEXT NOT NULL, posted_at TEXT NOT NULL,
+    PRIMARY KEY (campaign, job_id, token)
+);
+CREATE INDEX IF NOT EXISTS main.posted_account_sha ON posted (account, sha256);
+CREATE TABLE IF NOT EXISTS main.account_leases (
+    account TEXT PRIMARY KEY, campaign TEXT NOT NULL, job_id TEXT NOT NULL,
+    token TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS main.account_blocks (
+    account TEXT PRIMARY KEY, block TEXT NOT NULL, reason TEXT NOT NULL, blocked_until TEXT
+);
+"""
+
+_CAMPAIGN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS c.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS c.jobs (
+    job_id TEXT NOT NULL UNIQUE, seq INTEGER NOT NULL, account TEXT NOT NULL,
+    video_path TEXT NOT NULL, caption TEXT NOT NULL, status TEXT NOT NULL,
+    worker_id TEXT NOT NULL, claimed_at TEXT, completed_at TEXT, error TEXT NOT NULL,
+    attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, retry_at TEXT,
+    error_type TEXT NOT NULL, error_category TEXT NOT NULL, pass_number INTEGER,
+    run_id TEXT NOT NULL, video_id TEXT NOT NULL, campaign TEXT NOT NULL,
+    lease_token TEXT NOT NULL, lease_expires_at TEXT, publish_started_at TEXT,
+    remote_id TEXT NOT NULL, remote_url TEXT NOT NULL, checkpoint TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL
+);
+-- claim walks one status in seq order, rowid breaking ties (insert order)
+CREATE INDEX IF NOT EXISTS c.jobs_status_seq ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS c.jobs_account ON jobs (account, status);
+"""
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
+_TIME_FIELDS = frozenset(
+    {"claimed_at", "completed_at", "retry_at", "lease_expires_at", "publish_started_at"}
+)
+_COLUMNS = ", ".join(_FIELDS)
+_INSERT = f"INSERT INTO c.jobs ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
+_UPDATE = (
+    "UPDATE c.jobs SET "
+    + ", ".join(f"{name} = ?" for name in _FIELDS if name != "job_id")
+    + " WHERE job_id = ?"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM c.jobs"
+
+
+def _ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _to_row(job: Job) -> list[Any]:
+    row: list[Any] = []
+    for name in _FIELDS:
+        value = getattr(job, name)
+        if name in _TIME_FIELDS:
+            value = _ts(value)
+        elif name == "checkpoint":
+            value = json.dumps(dict(value), sort_keys=True)
+        elif name == "status":
+            value = str(value)
+        row.append(value)
+    return row
+
+
+def _to_job(row: Sequence[Any]) -> Job:
+    values = dict(zip(_FIELDS, row, strict=True))
+    for name in _TIME_FIELDS:
+        values[name] = _dt(values[name])
+    values["status"] = JobStatus(values["status"])
+    values["checkpoint"] = json.loads(values["checkpoint"])
+    return Job(**values)
+
+
+class SqliteJobStore:
+    """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`."""
+
+    def __init__(
+        self,
+        progress_path: Path,
+        ledger_path: Path,
+        campaign: str,
+        *,
+        rng: random.Random | None = None,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> None:
+        self.campaign = campaign
+        self.progress_path = Path(progress_path)
+        self.ledger_path = Path(ledger_path)
+        self._rng = rng
+        self._timeout = busy_timeout
+        self._lock = threading.Lock()
+        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        self.progress_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                str(self.ledger_path),
+                timeout=busy_timeout,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                check_same_thread=False,  # guarded by self._lock
+            )
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        try:
+            self._setup()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _setup(self) -> None:
+        conn = self._conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("ATTACH DATABASE ? AS c", (str(self.progress_path),))
+            for schema in ("main", "c"):
+                self._set_wal(schema)
+                conn.execute(f"PRAGMA {schema}.synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            with self._write():
+                self._check_version("main", self.ledger_path)
+                self._check_version("c", self.progress_path)
+                self._check_campaign()
+                for statement in (_LEDGER_SCHEMA + _CAMPAIGN_SCHEMA).split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                for schema in ("main", "c"):
+                    conn.execute(
+                        f"INSERT OR IGNORE INTO {schema}.meta VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                conn.execute(
+                    "INSERT OR IGNORE INTO c.meta VALUES ('campaign', ?)", (self.campaign,)
+                )
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _set_wal(self, schema: str) -> None:
+        # Switching a fresh file to WAL needs a moment alone with it; several workers opening
+        # at once may collide, so retry within the busy timeout.
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                mode = self._conn.execute(f"PRAGMA {schema}.journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+                continue
+            if str(mode).lower() != "wal":
+                raise StoreError(f"Cannot use WAL mode for {self._path_of(schema)}: got {mode}")
+            return
+
+    def _path_of(self, schema: str) -> Path:
+        return self.ledger_path if schema == "main" else self.progress_path
+
+    def _meta(self, schema: str, key: str) -> str | None:
+        exists = self._conn.execute(
+            f"SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if not exists:
+            return None
+        row = self._conn.execute(f"SELECT value FROM {schema}.meta WHERE key = ?", (key,))
+        found = row.fetchone()
+        return None if found is None else str(found[0])
+
+    def _check_version(self, schema: str, path: Path) -> None:
+        version = self._meta(schema, "schema_version")
+        if version is not None and int(version) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{path} has store schema version {version}, but this postpilot understands "
+                f"up to version {SCHEMA_VERSION}. Upgrade postpilot to open it."
+            )
+
+    def _check_campaign(self) -> None:
+        owner = self._meta("c", "campaign")
+        if owner is not None and owner != self.campaign:
+            raise WrongCampaignStore(
+                f"Progress store {self.progress_path} belongs to campaign '{owner}', not to "
+                f"campaign '{self.campaign}'. Check --campaign, or move the file away to "
+                f"start '{self.campaign}' afresh."
+            )
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE transaction over both files (the caller holds no lock)."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._translate(exc) from exc
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+
+    def _translate(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        where = f"{self.progress_path} (ledger {self.ledger_path})"
+        if "locked" in text or "busy" in text:
+            return StoreUnavailable(
+                f"Job store {where} stayed locked for more than {self._timeout:g} s; another "
+                "process holds it. Try again, or check for a stuck postpilot process."
+            )
+        if "unable to open" in text:
+            return StoreUnavailable(f"Cannot open job store {where}: {text}")
+        return StoreError(f"Job store {where} failed: {text}")
+
+    # -- seeding and reading ------------------------------------------------------------------
+    def insert_jobs(self, jobs: Iterable[Job]) -> int:
+        """Insert jobs whose job_id is absent, in one transaction; a job without seq gets the
+        next one."""
+        try:
+            with self._write() as conn:
+                existing = {row[0] for row in conn.execute("SELECT job_id FROM c.jobs")}
+                top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM c.jobs").fetchone()[0]
+                rows = []
+                for job in jobs:
+                    if job.job_id in existing:
+                        continue
+                    existing.add(job.job_id)
+                    seq = job.seq if job.seq > 0 else top + 1
+                    top = max(top, seq)
+                    rows.append(_to_row(job.evolve(campaign=self.campaign, seq=seq)))
+                conn.executemany(_INSERT, rows)
+                return len(rows)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        with self._read() as conn:
+            row = conn.execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
+            return None if row is None else _to_job(row)
+
+    def list_jobs(self, statuses: Iterable[JobStatus] | None = None) -> list[Job]:
+        """Jobs in seq order (ties in insert order), optionally filtered by status."""
+        with self._read() as conn:
+            if statuses is None:
+                rows = conn.execute(f"{_SELECT} ORDER BY seq, rowid")
+            else:
+                wanted = json.dumps(sorted({str(JobStatus(s)) for s in statuses}))
+                rows = conn.execute(
+                    f"{_SELECT} WHERE status IN (SELECT value FROM json_each(?)) "
+                    "ORDER BY seq, rowid",
+                    (wanted,),
+                )
+            return [_to_job(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """{"total": n, <every status>: n}."""
+        with self._read() as conn:
+            counts = status_counts(())
+            for status, n in conn.execute("SELECT status, COUNT(*) FROM c.jobs GROUP BY status"):
+                counts[str(status)] = counts.get(str(status), 0) + int(n)
+                counts["total"] += int(n)
+            return counts
+
+    def status_breakdown(self) -> list[tuple[str, str, str, int]]:
+        """Counts grouped by (account, status, error_type), computed in SQL."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT account, status, error_type, COUNT(*) FROM c.jobs "
+                "GROUP BY account, status, error_type ORDER BY 1, 2, 3"
+            )
+            return [(str(a), str(s), str(e), int(n)) for a, s, e, n in rows]
+
+    def snapshot(self, path: Path) -> None:
+        """A consistent copy of the campaign's progress file (VACUUM INTO)."""
+        with self._read() as conn:
+            conn.execute("VACUUM c INTO ?", (str(path),))
+
+    # -- the claim cycle ------------------------------------------------------------------------
+    def claim(self, request: ClaimRequest) -> Job | None:
+        """One transaction: recover expired leases, then take the lowest-seq claimable job
+        whose account is free, unblocked and under its daily limit."""
+        with self._write() as conn:
+            self._recover(conn, request.now)
+            excluded = self._excluded_accounts(conn, request)
+            while True:
+                job = self._candidate(conn, request, excluded)
+                if job is None:
+                    return None
+                if self._posted_by_other(conn, job):
+                    self._save(conn, apply_duplicate(job, request.now))
+                    continue
+                token = new_token()
+                claimed = job.evolve(
+                    status=JobStatus.CLAIMED,
+                    worker_id=request.worker_id,
+                    claimed_at=request.now,
+                    run_id=request.run_id,
+                    lease_token=token,
+                    lease_expires_at=request.now + request.lease,
+                    publish_started_at=None,
+                )
+                # The account lease goes to the ledger (committed first, see module doc).
+                conn.execute(
+                    "INSERT OR REPLACE INTO main.account_leases VALUES (?, ?, ?, ?, ?)",
+                    (job.account, self.campaign, job.job_id, token, _ts(claimed.lease_expires_at)),
+                )
+                self._save(conn, claimed)
+                return claimed
+
+    def _excluded_accounts(self, conn: sqlite3.Connection, request: ClaimRequest) -> str:
+        """Accounts that cannot take a job now, as a JSON array for json_each."""
+        rows = conn.execute(
+            "SELECT account FROM main.account_leases WHERE expires_at > :now "
+            "UNION SELECT account FROM main.account_blocks WHERE block != '' "
+            "AND (blocked_until IS NULL OR blocked_until > :now) "
+            "UNION SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit",
+            {"now": _ts(request.now), "day": request.day, "limit": request.daily_limit},
+        )
+        # After _recover, no orphan lease of this campaign is left, so every live lease counts.
+        return json.dumps([row[0] for row in rows])
+
+    def _candidate(
+        self, conn: sqlite3.Connection, request: ClaimRequest, excluded: str
+    ) -> Job | None:
+        """The lowest-(seq, rowid) claimable job: pending, or retrying whose time has come.
+        Two LIMIT 1 index walks (one per status) instead of an OR that would need a sort."""
+        filters = "account != '' AND account NOT IN (SELECT value FROM json_each(:excluded))"
+        params: dict[str, Any] = {"excluded": excluded, "now": _ts(request.now)}
+        if request.accounts is not None:
+            filters += " AND account IN (SELECT value FROM json_each(:accounts))"
+            params["accounts"] = json.dumps(sorted(request.accounts))
+        best: tuple[int, int, Sequence[Any]] | None = None
+        for status_filter in (
+            "status = 'pending'",
+            "status = 'retrying' AND (retry_at IS NULL OR retry_at <= :now)",
+        ):
+            row = conn.execute(
+                f"SELECT seq, rowid, {_COLUMNS} FROM c.jobs WHERE {status_filter} AND {filters} "
+                "ORDER BY seq, rowid LIMIT 1",
+                params,
+            ).fetchone()
+            if row is not None and (best is None or (row[0], row[1]) < best[:2]):
+                best = (row[0], row[1], row[2:])
+        return None if best is None else _to_job(best[2])
+
+    def _posted_by_other(self, conn: sqlite3.Connection, job: Job) -> bool:
+        if not job.content_sha256:
+            return False
+        row = conn.execute(
+            "SELECT 1 FROM main.posted WHERE account = ? AND sha256 = ? "
+            "AND NOT (campaign = ? AND job_id = ?) LIMIT 1",
+            (job.account, job.content_sha256, self.campaign, job.job_id),
+        ).fetchone()
+        return row is not None
+
+    def heartbeat(self, job_id: str, token: str, now: datetime, lease: timedelta) -> bool:
+        """Extend the job's and its account's lease; False when the token is stale or the
+        account lease was taken by another holder meanwhile."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None:
+                return False
+            current = conn.execute(
+                "SELECT campaign, job_id, token, expires_at FROM main.account_leases "
+                "WHERE account = ?",
+                (job.account,),
+            ).fetchone()
+            if (
+                current is not None
+                and tuple(current[:3]) != (self.campaign, job_id, token)
+                and current[3] > _ts(now)
+                and not self._is_orphan(conn, current[0], current[1], current[2])
+            ):
+                return False
+            expires = now + lease
+            conn.execute(
+                "INSERT OR REPLACE INTO main.account_leases VALUES (?, ?, ?, ?, ?)",
+                (job.account, self.campaign, job_id, token, _ts(expires)),
+            )
+            self._save(conn, job.evolve(lease_expires_at=expires))
+            return True
+
+    def start_publish(self, job_id: str, token: str, now: datetime) -> bool:
+        """Mark the publish as started; False when stale or the lease expired at `now`."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None or job.lease_expires_at is None or job.lease_expires_at <= now:
+                return False
+            self._save(conn, job.evolve(publish_started_at=now))
+            return True
+
+    def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
+        """Replace the job's checkpoint under the lease."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None:
+                return False
+            self._save(conn, job.evolve(checkpoint=dict(data)))
+            return True
+
+    def complete(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """Ledger first (count, posted row), then the job as success; frees the account."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None:
+                return False
+            self._record_posted(conn, job, token, day, now, remote_id, remote_url)
+            self._drop_lease(conn, job)
+            self._save(conn, apply_success(job, now, remote_id, remote_url))
+            return True
+
+    def fail(
+        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
+    ) -> Job | None:
+        """apply_failure under the token; frees the account."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None:
+                return None
+            self._drop_lease(conn, job)
+            updated = apply_failure(job, failure, now, policy, self._rng)
+            self._save(conn, updated)
+            return updated
+
+    def release(self, job_id: str, token: str) -> bool:
+        """Give back a claim whose publish has not started."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None or job.publish_started_at is not None:
+                return False
+            self._drop_lease(conn, job)
+            self._save(conn, apply_release(job))
+            return True
+
+    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
+        """The publish may have happened: unconfirmed, account freed."""
+        with self._write() as conn:
+            job = self._held(conn, job_id, token)
+            if job is None:
+                return False
+            self._drop_lease(conn, job)
+            self._save(conn, apply_unconfirmed(job, now, reason))
+            return True
+
+    def recover_expired(self, now: datetime) -> Recovery:
+        """Expired claims of this campaign back to the queue, or unconfirmed."""
+        with self._write() as conn:
+            return self._recover(conn, now)
+
+    def resolve_unconfirmed(
+        self,
+        job_id: str,
+        posted: bool,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """posted -> success with the ledger updated; not posted -> pending."""
+        with self._write() as conn:
+            row = conn.execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
+            job = None if row is None else _to_job(row)
+            if job is None or job.status is not JobStatus.UNCONFIRMED:
+                return False
+            if posted:
+                # Keyed by the unconfirmed episode, so a retry after a crash between the
+                # ledger's commit and the job's does not count the post twice.
+                key = f"unconfirmed:{_ts(job.completed_at)}"
+                self._record_posted(conn, job, key, day, now, remote_id, remote_url)
+                self._save(conn, apply_success(job, now, remote_id, remote_url))
+            else:
+                self._save(conn, apply_not_posted(job))
+            return True
+
+    # -- bulk operations --------------------------------------------------------------------------
+    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
+        """Failed jobs back to retrying (never unconfirmed ones)."""
+        with self._write() as conn:
+            rows = conn.execute(f"{_SELECT} WHERE status = 'failed' ORDER BY seq, rowid")
+            rearmed = [
+                apply_rearm(job, pass_number)
+                for job in map(_to_job, rows.fetchall())
+                if is_rearmable(job, include_non_retryable)
+            ]
+            conn.executemany(_UPDATE, [self._update_params(job) for job in rearmed])
+            return len(rearmed)
+
+    def clear(self) -> int:
+        """Delete every job; refuses while one is claimed. The ledger keeps its history."""
+        with self._write() as conn:
+            claimed = conn.execute(
+                "SELECT job_id FROM c.jobs WHERE status = 'claimed' ORDER BY seq, rowid"
+            ).fetchall()
+            if claimed:
+                raise StoreError(
+                    f"Cannot clear campaign '{self.campaign}': {len(claimed)} job(s) are "
+                    f"claimed by a running worker (first: {claimed[0][0]}); stop the run first"
+                )
+            conn.execute("DELETE FROM main.account_leases WHERE campaign = ?", (self.campaign,))
+            return int(conn.execute("DELETE FROM c.jobs").rowcount)
+
+    # -- the ledger -------------------------------------------------------------------------------
+    def daily_count(self, account: str, day: str) -> int:
+        """Successes of the account on the day, across campaigns."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT count FROM main.daily_counts WHERE account = ? AND day = ?",
+                (account, day),
+            ).fetchone()
+            return 0 if row is None else int(row[0])
+
+    def is_posted(self, account: str, content_sha256: str) -> bool:
+        """Whether this content was already posted to this account."""
+        if not content_sha256:
+            return False
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM main.posted WHERE account = ? AND sha256 = ? LIMIT 1",
+                (account, content_sha256),
+            ).fetchone()
+            return row is not None
+
+    def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
+        """The ledger's raw view of each account (expiry left for the caller to judge)."""
+        names = list(dict.fromkeys(accounts))
+        wanted = json.dumps(names)
+        with self._read() as conn:
+            leases = {
+                row[0]: row
+                for row in conn.execute(
+                    "SELECT account, campaign, job_id, expires_at FROM main.account_leases "
+                    "WHERE account IN (SELECT value FROM json_each(?))",
+                    (wanted,),
+                )
+            }
+            blocks = {
+                row[0]: row
+                for row in conn.execute(
+                    "SELECT account, block, reason, blocked_until FROM main.account_blocks "
+                    "WHERE account IN (SELECT value FROM json_each(?))",
+                    (wanted,),
+                )
+            }
+        states = {}
+        for account in names:
+            lease, block = leases.get(account), blocks.get(account)
+            states[account] = AccountState(
+                account=account,
+                leased_by=(lease[1], lease[2]) if lease else None,
+                lease_expires_at=_dt(lease[3]) if lease else None,
+                block=block[1] if block else "",
+                blocked_until=_dt(block[3]) if block else None,
+                block_reason=block[2] if block else "",
+            )
+        return states
+
+    def block_account(
+        self, account: str, block: str, reason: str, until: datetime | None = None
+    ) -> None:
+        """Stop claims for the account until `until`, or until cleared."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO main.account_blocks VALUES (?, ?, ?, ?)",
+                (account, block, reason, _ts(until)),
+            )
+
+    def unblock_account(self, account: str) -> None:
+        """Lift any block on the account."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM main.account_blocks WHERE account = ?", (account,))
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._conn.close()
+
+    # -- internals (inside a transaction) --------------------------------------------------------
+    def _held(self, conn: sqlite3.Connection, job_id: str, token: str) -> Job | None:
+        """The job when `token` is its current lease token (I7), else None."""
+        if not token:
+            return None
+        row = conn.execute(
+            f"{_SELECT} WHERE job_id = ? AND status = 'claimed' AND lease_token = ?",
+            (job_id, token),
+        ).fetchone()
+        return None if row is None else _to_job(row)
+
+    @staticmethod
+    def _update_params(job: Job) -> list[Any]:
+        row = _to_row(job)
+        index = _FIELDS.index("job_id")
+        return row[:index] + row[index + 1 :] + [job.job_id]
+
+    def _save(self, conn: sqlite3.Connection, job: Job) -> None:
+        conn.execute(_UPDATE, self._update_params(job))
+
+    def _is_orphan(self, conn: sqlite3.Connection, campaign: str, job_id: str, token: str) -> bool:
+        """A lease of this campaign whose job is not claimed with its token (a crash between
+        the ledger's commit and the job's); it counts as free."""
+        if campaign != self.campaign:
+            return False
+        row = conn.execute(
+            "SELECT 1 FROM c.jobs WHERE job_id = ? AND status = 'claimed' AND lease_token = ?",
+            (job_id, token),
+        ).fetchone()
+        return row is None
+
+    def _drop_lease(self, conn: sqlite3.Connection, job: Job) -> None:
+        conn.execute(
+            "DELETE FROM main.account_leases WHERE account = ? AND campaign = ? "
+            "AND job_id = ? AND token = ?",
+            (job.account, self.campaign, job.job_id, job.lease_token),
+        )
+
+    def _record_posted(
+        self,
+        conn: sqlite3.Connection,
+        job: Job,
+        key: str,
+        day: str,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+    ) -> None:
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO main.posted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.campaign,
+                job.job_id,
+                key,
+                job.account,
+                job.content_sha256,
+                day,
+                remote_id,
+                remote_url,
+                _ts(now),
+            ),
+        ).rowcount
+        if inserted:
+            conn.execute(
+                "INSERT INTO main.daily_counts VALUES (?, ?, 1) "
+                "ON CONFLICT (account, day) DO UPDATE SET count = count + 1",
+                (job.account, day),
+            )
+
+    def _recover(self, conn: sqlite3.Connection, now: datetime) -> Recovery:
+        released: list[str] = []
+        unconfirmed: list[str] = []
+        rows = conn.execute(
+            f"{_SELECT} WHERE status = 'claimed' "
+            "AND (lease_expires_at IS NULL OR lease_expires_at <= ?) ORDER BY seq, rowid",
+            (_ts(now),),
+        ).fetchall()
+        for job in map(_to_job, rows):
+            self._drop_lease(conn, job)
+            done = conn.execute(
+                "SELECT remote_id, remote_url FROM main.posted "
+                "WHERE campaign = ? AND job_id = ? AND token = ?",
+                (self.campaign, job.job_id, job.lease_token),
+            ).fetchone()
+            if done is not None:
+                # complete() committed the ledger but died before the job: it is a success.
+                self._save(conn, apply_success(job, now, done[0], done[1]))
+                continue
+            updated = apply_expiry(job, now)
+            self._save(conn, updated)
+            target = unconfirmed if updated.status is JobStatus.UNCONFIRMED else released
+            target.append(job.job_id)
+        conn.execute(
+            "DELETE FROM main.account_leases WHERE campaign = ? AND NOT EXISTS ("
+            "SELECT 1 FROM c.jobs j WHERE j.job_id = account_leases.job_id "
+            "AND j.status = 'claimed' AND j.lease_token = account_leases.token)",
+            (self.campaign,),
+        )
+        return Recovery(released=tuple(released), unconfirmed=tuple(unconfirmed))
