@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from postpilot.campaign import CampaignConfig, compute_sha256
+from postpilot.config import PostingContext
 from postpilot.errors import ConfigError
-from postpilot.jobs import Job, JobStatus
+from postpilot.jobs import Job, JobStatus, local_day
 from postpilot.seeding import (
     REASON_DAILY_LIMIT,
     REASON_DUPLICATE_ID,
@@ -24,7 +26,10 @@ from postpilot.seeding import (
     legacy_video_path,
     load_scheduler_state,
     plan_jobs,
+    seed_store,
 )
+from postpilot.store.base import BLOCK_NEEDS_REAUTH, ClaimRequest
+from postpilot.store.memory import MemoryJobStore, MemoryLedger
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -381,3 +386,134 @@ def test_podcast_plan_gives_each_account_two_jobs() -> None:
     per_account = {a: sum(j.account == a for j in result.jobs) for a in campaign.get_accounts()}
     assert set(per_account.values()) == {2}
     assert "A1sDf3GhJkL-1.MP4_podcast" in {j.job_id for j in result.jobs}
+
+
+# -- seed_store against the reference in-memory store -----------------------------------------
+def _ctx(folder: Path, project: Path) -> PostingContext:
+    return PostingContext.from_campaign(CampaignConfig.from_folder(folder, project))
+
+
+def _publish_all(store: MemoryJobStore, now: datetime, limit: int) -> int:
+    """Claim and complete every claimable job, as workers would; how many were published."""
+    done = 0
+    request = ClaimRequest("w0", now, timedelta(minutes=1), limit, local_day(now, "UTC"))
+    while (claimed := store.claim(request)) is not None:
+        assert store.complete(claimed.job_id, claimed.lease_token, now, day=request.day)
+        done += 1
+    return done
+
+
+def test_seed_store_seeds_the_demo_once_and_the_next_day_anew(project_root: Path) -> None:
+    """demo: 6 jobs today; a re-seed adds nothing; after today's posts, tomorrow gets 6 more."""
+    ctx = _ctx(EXAMPLES / "campaigns" / "demo", project_root)
+    store = MemoryJobStore("demo")
+    first = seed_store(ctx, store, NOW)
+    assert (first.created, first.planned, first.considered) == (6, 6, 12)
+    assert first.match_report is not None
+    assert first.match_report.counts()["matched"] == 12
+    assert all(j.content_sha256 and j.account for j in store.list_jobs())
+    again = seed_store(ctx, store, NOW)
+    assert again.created == 0
+    assert {r for _, r in again.skipped} == {REASON_IN_STORE, REASON_DAILY_LIMIT}
+    assert _publish_all(store, NOW, 1) == 6
+    assert seed_store(ctx, store, NOW).created == 0
+    tomorrow = seed_store(ctx, store, NOW + timedelta(days=1))
+    assert tomorrow.created == 6
+    first_ids = {j.job_id for j in store.list_jobs(statuses=[JobStatus.SUCCESS])}
+    new_ids = {j.job_id for j in store.list_jobs(statuses=[JobStatus.PENDING])}
+    assert len(new_ids) == 6
+    assert not first_ids & new_ids
+
+
+def test_seed_store_podcast_fills_the_limit_of_two(project_root: Path) -> None:
+    """podcast: 3 accounts x 2 per day take all 6 nested videos."""
+    ctx = _ctx(EXAMPLES / "campaigns" / "podcast", project_root)
+    store = MemoryJobStore("podcast")
+    result = seed_store(ctx, store, NOW)
+    assert result.created == 6
+    assert result.skipped == []
+    assert sorted(j.account for j in store.list_jobs()).count("pod_clips_one") == 2
+
+
+def test_seed_store_never_gives_an_account_content_it_got_in_another_campaign(
+    project_root: Path, tmp_path: Path
+) -> None:
+    """Identical bytes in a second campaign go to another account (the shared ledger, I4)."""
+    ledger = MemoryLedger()
+    one = _make(tmp_path / "one", ["a", "b"], {"x.mp4": b"same bytes"}, limit=5)
+    two = _make(tmp_path / "two", ["a", "b"], {"y.mp4": b"same bytes"}, limit=5)
+    store_one = MemoryJobStore("one", ledger)
+    assert seed_store(_ctx(one, project_root), store_one, NOW).created == 1
+    assert [j.account for j in store_one.list_jobs()] == ["a"]
+    _publish_all(store_one, NOW, 5)
+    store_two = MemoryJobStore("two", ledger)
+    seed_store(_ctx(two, project_root), store_two, NOW)
+    assert [j.account for j in store_two.list_jobs()] == ["b"]
+
+
+def test_seed_store_counts_other_campaigns_posts_today(project_root: Path, tmp_path: Path) -> None:
+    """A post made today by another campaign uses the shared account's daily room (I3)."""
+    ledger = MemoryLedger()
+    one = _make(tmp_path / "one", ["shared"], {"x.mp4": b"one"}, limit=1)
+    two = _make(tmp_path / "two", ["shared"], {"y.mp4": b"two"}, limit=1)
+    store_one = MemoryJobStore("one", ledger)
+    seed_store(_ctx(one, project_root), store_one, NOW)
+    _publish_all(store_one, NOW, 1)
+    result = seed_store(_ctx(two, project_root), MemoryJobStore("two", ledger), NOW)
+    assert result.created == 0
+    assert result.skipped == [("y.mp4_two", REASON_DAILY_LIMIT)]
+
+
+def test_seed_store_skips_accounts_that_need_reauthorization(
+    project_root: Path, tmp_path: Path
+) -> None:
+    """An account blocked for re-auth in the ledger gets no job and is reported."""
+    folder = _make(tmp_path / "c", ["a", "b"], {"x.mp4": b"1", "y.mp4": b"2"}, limit=2)
+    store = MemoryJobStore("c")
+    store.block_account("a", BLOCK_NEEDS_REAUTH, "token revoked")
+    result = seed_store(_ctx(folder, project_root), store, NOW)
+    assert {j.account for j in store.list_jobs()} == {"b"}
+    assert result.excluded_accounts == [("a", "blocked until re-authorized")]
+
+
+def test_seed_store_legacy_mode_uses_state_ids_and_root_relative_videos(project_root: Path) -> None:
+    """Legacy: pending/retrying state jobs, ids kept, backslash paths resolved, no empty account."""
+    shutil.copytree(EXAMPLES / "legacy", project_root, dirs_exist_ok=True)
+    ctx = PostingContext.legacy(project_root=str(project_root))
+    store = MemoryJobStore(ctx.store_name)
+    result = seed_store(ctx, store, NOW)
+    jobs = store.list_jobs()
+    assert [(j.job_id, j.account) for j in jobs] == [
+        ("DMNmeE-oIXY-1", "legacy_one"),
+        ("DQa0LxW_9rT-1", "legacy_two"),
+    ]
+    assert jobs[0].video_path == str(project_root / "chunk_01c/2bears.1cave/DMNmeE-oIXY-1.mp4")
+    assert jobs[0].caption == "Bears at the cave 🐻\n#wildlife"
+    assert result.skipped == [("E5tYu7IoP0a-2", REASON_DAILY_LIMIT)]
+    assert result.match_report is None
+
+
+def test_seed_store_legacy_accounts_override_and_missing_videos(project_root: Path) -> None:
+    """--accounts replaces accounts.txt; a state job whose video is gone is skipped by name."""
+    shutil.copytree(EXAMPLES / "legacy", project_root, dirs_exist_ok=True)
+    (project_root / "chunk_01c" / "2bears.1cave" / "DMNmeE-oIXY-1.mp4").unlink()
+    ctx = PostingContext.legacy(project_root=str(project_root), accounts=("solo",))
+    store = MemoryJobStore(ctx.store_name)
+    result = seed_store(ctx, store, NOW)
+    assert [(j.job_id, j.account) for j in store.list_jobs()] == [("DQa0LxW_9rT-1", "solo")]
+    assert result.skipped[0][0] == "DMNmeE-oIXY-1"
+    assert result.skipped[0][1].startswith("video file not found: ")
+    assert result.skipped[1:] == [("E5tYu7IoP0a-2", REASON_DAILY_LIMIT)]
+
+
+def _make(folder: Path, accounts: list[str], files: dict[str, bytes], limit: int) -> Path:
+    """A campaign folder with the given video bytes and a caption for each."""
+    (folder / "videos").mkdir(parents=True)
+    (folder / "accounts.txt").write_text("\n".join(accounts) + "\n", encoding="utf-8")
+    rows = ["filename,post_caption", *(f"{name},caption of {name}" for name in files)]
+    (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for name, data in files.items():
+        (folder / "videos" / name).write_bytes(data)
+    config = {"max_posts_per_account_per_day": limit}
+    (folder / "campaign.json").write_text(json.dumps(config), encoding="utf-8")
+    return folder
