@@ -229,7 +229,8 @@ def import_csv(path: Path, campaign: str) -> ImportResult:
                 run_id=get("run_id").strip(),
                 video_id=get("video_id").strip(),
                 campaign=campaign,
-                seq=len(jobs) + 1,
+                # 0: the store appends imported jobs after its own, in file order.
+                seq=0,
             )
         )
     return ImportResult(jobs=jobs, unknown_columns=unknown, warnings=warnings)
