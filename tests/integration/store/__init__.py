@@ -1,0 +1,1 @@
+"""Contract, state-machine and SQLite-specific tests of the job stores."""
