@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from postpilot.config import RetryConfig
-from postpilot.jobs import JobStatus
+from postpilot.jobs import JobStatus, utcnow
 from postpilot.runner.locks import check_for_running_orchestrators, stop_all
 from postpilot.runner.orchestrator import run_parallel_posting
+from postpilot.seeding import seed_store
 from postpilot.store import open_store
 from tests.fakes.counting_publisher import read_entries, read_journal
 from tests.integration.runner.campaigns import context, finish, make_campaign, start_run
@@ -104,6 +105,12 @@ def test_daily_limit_holds_across_campaigns(project_root: Path) -> None:
     """Two campaigns sharing an account never exceed its daily limit together (I3)."""
     one = make_campaign(project_root, "one", ["shared"], 1, daily_limit=1)
     two = make_campaign(project_root, "two", ["shared"], 1, daily_limit=1)
+    for folder in (one, two):  # both seeded before either publishes
+        store = open_store(context(folder))
+        try:
+            assert seed_store(context(folder), store, utcnow()).created == 1
+        finally:
+            store.close()
     first = run_parallel_posting(context(one), num_workers=1, retry_config=quick())
     second = run_parallel_posting(context(two), num_workers=1, retry_config=quick())
     assert first["success"] + second["success"] == 1
