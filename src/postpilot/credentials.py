@@ -1,0 +1,373 @@
+"""Per-account OAuth credentials: load, permission check, refresh, atomic write-back, redaction.
+
+The file is `<project>/credentials.json`, or the path in POSTPILOT_CREDENTIALS:
+
+    {"accounts": {"<account>": {"platform": "youtube", "access_token": "...",
+                                "refresh_token": "...", "expires_at": "<ISO 8601>",
+                                "client_id": "...", "client_secret": "...", ...platform ids}},
+     "webhook": "whsec_..."}
+
+It is refused when group- or world-accessible. Refreshed tokens are written back atomically
+(temp file, fsync, os.replace, mode 0600) under `<file>.lock`, re-reading the file first, so
+worker processes refreshing different accounts never lose each other's writes, and a refresh
+for an account another process just refreshed reuses that token instead of spending (and, with
+rotating refresh tokens, invalidating) the refresh token again. A refresh answer without a
+refresh token keeps the stored one; a rotated one replaces it.
+
+Tokens never appear in messages: errors name the account and the file only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from postpilot.config import Config
+from postpilot.errors import CredentialsError
+from postpilot.publishers.errors import AuthError, TransientError
+from postpilot.publishers.http import HttpClient, redact, response_json, response_text
+
+ENV_VAR = "POSTPILOT_CREDENTIALS"
+#: Refresh this long before the access token expires (a long upload must not outlive it).
+DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
+#: Field names whose values are secrets (also redacted when they appear under extra keys).
+SECRET_FIELDS = frozenset({"access_token", "refresh_token", "client_secret"})
+#: Extra key where a refresh's `refresh_expires_in` (TikTok) is kept as an ISO time.
+REFRESH_EXPIRES = "refresh_expires_at"
+
+
+class AccountCredentials(BaseModel):
+    """One account's tokens and platform ids. Immutable; repr and str hide every secret."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    account: str = ""
+    platform: str = ""
+    access_token: str = Field(default="", repr=False)
+    refresh_token: str = Field(default="", repr=False)
+    expires_at: datetime | None = None
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else "unknown"
+        return (
+            f"AccountCredentials(account={self.account!r}, platform={self.platform!r}, "
+            f"expires_at={expires})"
+        )
+
+    __str__ = __repr__
+
+    def platform_id(self, key: str, default: str = "") -> str:
+        """A platform id or other extra key (e.g. `ig_user_id`, `channel_id`), as text."""
+        value = (self.model_extra or {}).get(key, default)
+        return "" if value is None else str(value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored for the account (without the `account` key)."""
+        data = self.model_dump(mode="json", exclude={"account"})
+        if self.expires_at is None:
+            data.pop("expires_at", None)
+        return data
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    accounts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    webhook: str | None = None
+
+
+def secrets_of(creds: AccountCredentials | None) -> tuple[str, ...]:
+    """Every secret value of `creds`, for redact()."""
+    if creds is None:
+        return ()
+    values = [creds.access_token, creds.refresh_token, creds.client_secret]
+    for key, value in (creds.model_extra or {}).items():
+        if isinstance(value, str) and ("token" in key or "secret" in key):
+            values.append(value)
+    return tuple(v for v in values if v)
+
+
+def needs_refresh(
+    creds: AccountCredentials, now: datetime, margin: timedelta = DEFAULT_REFRESH_MARGIN
+) -> bool:
+    """True when the access token is missing or expires within `margin` and can be refreshed.
+
+    Without `expires_at` the token is used as is (a 401 then triggers one refresh).
+    """
+    if not creds.refresh_token:
+        return False
+    if not creds.access_token:
+        return True
+    return creds.expires_at is not None and creds.expires_at <= now + margin
+
+
+def default_path(project_root: Path) -> Path:
+    """POSTPILOT_CREDENTIALS, else `<project>/credentials.json`."""
+    raw = os.environ.get(ENV_VAR)
+    return Path(raw).expanduser() if raw else project_root / Config.CREDENTIALS_FILE
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class CredentialStore:
+    """Reads and updates one credentials file (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = FileLock(str(path) + ".lock", timeout=60)
+
+    @classmethod
+    def for_project(cls, project_root: Path) -> CredentialStore:
+        """The store at POSTPILOT_CREDENTIALS or `<project>/credentials.json`."""
+        return cls(default_path(project_root))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self) -> _File:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            raise CredentialsError(
+                f"credentials file not found: {self.path} (create it with the accounts' "
+                f"tokens, then chmod 600 {self.path}; see docs/publishers.md)"
+            ) from None
+        except OSError as exc:
+            raise CredentialsError(f"cannot read credentials file {self.path}: {exc}") from None
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise CredentialsError(
+                f"credentials file {self.path} is readable by other users "
+                f"(mode {stat.S_IMODE(info.st_mode):o}); run: chmod 600 {self.path}"
+            )
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CredentialsError(f"cannot read credentials file {self.path}: {exc}") from None
+        except ValueError as exc:
+            # json's message holds a position, never the file's content.
+            raise CredentialsError(
+                f"credentials file {self.path} is not valid JSON: {exc}"
+            ) from None
+        try:
+            return _File.model_validate(raw)
+        except ValidationError as exc:
+            where = ", ".join(
+                ".".join(str(p) for p in err["loc"]) or "(top level)" for err in exc.errors()
+            )
+            raise CredentialsError(
+                f"credentials file {self.path} has the wrong shape at: {where} "
+                '(expected {"accounts": {"<account>": {...}}})'
+            ) from None
+
+    def _account(self, data: _File, account: str) -> AccountCredentials:
+        block = data.accounts.get(account)
+        if block is None:
+            known = ", ".join(sorted(data.accounts)) or "none"
+            raise CredentialsError(
+                f"no credentials for account {account!r} in {self.path} (accounts there: {known})"
+            )
+        try:
+            creds = AccountCredentials.model_validate({**block, "account": account})
+        except ValidationError as exc:
+            fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
+            raise CredentialsError(
+                f"credentials for account {account!r} in {self.path} are invalid at: {fields}"
+            ) from None
+        if creds.expires_at is not None:
+            creds = creds.model_copy(update={"expires_at": _aware(creds.expires_at)})
+        return creds
+
+    def get(self, account: str) -> AccountCredentials:
+        """The account's credentials; CredentialsError naming the account and file if absent."""
+        return self._account(self._read(), account)
+
+    def accounts(self) -> list[str]:
+        """Every account name in the file."""
+        return sorted(self._read().accounts)
+
+    def webhook_secret(self) -> str | None:
+        """The top-level `webhook` secret (whsec_...), if any."""
+        return self._read().webhook
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def update_tokens(
+        self,
+        account: str,
+        access_token: str,
+        expires_at: datetime | None,
+        refresh_token: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> AccountCredentials:
+        """Store a refreshed access token (and a rotated refresh token, when given) atomically.
+
+        The file is re-read under the lock so concurrent writers never lose each other's
+        updates. An empty/None refresh_token keeps the stored one.
+        """
+        with self._lock:
+            return self._update_locked(account, access_token, expires_at, refresh_token, extra)
+
+    def _update_locked(
+        self,
+        account: str,
+        access_token: str,
+        expires_at: datetime | None,
+        refresh_token: str | None,
+        extra: Mapping[str, str] | None,
+    ) -> AccountCredentials:
+        data = self._read()
+        current = self._account(data, account)
+        block = dict(data.accounts[account])
+        block.update(extra or {})
+        block["access_token"] = access_token
+        if expires_at is not None:
+            block["expires_at"] = _aware(expires_at).isoformat()
+        else:
+            block.pop("expires_at", None)
+        block["refresh_token"] = refresh_token or current.refresh_token
+        data.accounts[account] = block
+        self._write(data)
+        return self._account(data, account)
+
+    def _write(self, data: _File) -> None:
+        text = json.dumps(data.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
+        folder = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    # -- refreshing ------------------------------------------------------------------------
+
+    def fresh(
+        self,
+        account: str,
+        client: HttpClient,
+        token_url: str,
+        *,
+        now: datetime | None = None,
+        margin: timedelta = DEFAULT_REFRESH_MARGIN,
+        rejected_token: str | None = None,
+        client_id_field: str = "client_id",
+    ) -> AccountCredentials:
+        """The account's credentials with a usable access token, refreshing when needed.
+
+        `rejected_token`: the platform just refused this access token (401); refresh unless
+        another process already replaced it. Under the file lock, so one refresh per expiry.
+        """
+        now = now or datetime.now(UTC)
+        with self._lock:
+            creds = self.get(account)
+            if rejected_token is not None:
+                if creds.access_token and creds.access_token != rejected_token:
+                    return creds
+                if not creds.refresh_token:
+                    raise AuthError(
+                        f"the access token of account {account!r} was refused and "
+                        f"{self.path} holds no refresh token for it",
+                        hint="re-authorize the account and update credentials.json",
+                    )
+            elif not needs_refresh(creds, now, margin):
+                return creds
+            new = refresh_oauth(client, token_url, creds, now=now, client_id_field=client_id_field)
+            extra = {k: str(v) for k, v in (new.model_extra or {}).items() if k == REFRESH_EXPIRES}
+            return self._update_locked(
+                account, new.access_token, new.expires_at, new.refresh_token, extra
+            )
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def refresh_oauth(
+    client: HttpClient,
+    token_url: str,
+    creds: AccountCredentials,
+    *,
+    now: datetime | None = None,
+    client_id_field: str = "client_id",
+    extra_fields: Mapping[str, str] | None = None,
+) -> AccountCredentials:
+    """Run the OAuth2 refresh_token grant (form-encoded) against `token_url`; the new
+    credentials (not yet stored: see CredentialStore.fresh / update_tokens).
+
+    AuthError when the grant is refused (invalid_grant, other 4xx), TransientError on 429/5xx
+    and network failures. `client_id_field` is "client_key" for TikTok. An answer without a
+    refresh token keeps the old one; a rotated one replaces it. `refresh_expires_in` (TikTok)
+    is kept as the extra key `refresh_expires_at`.
+    """
+    now = now or datetime.now(UTC)
+    secrets = secrets_of(creds)
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": creds.refresh_token,
+        client_id_field: creds.client_id or creds.platform_id(client_id_field),
+        "client_secret": creds.client_secret,
+        **(extra_fields or {}),
+    }
+    response = client.request("POST", token_url, form=form, secrets=secrets)
+    body = response_json(response)
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientError(
+            f"token refresh for account {creds.account!r} failed with HTTP {response.status_code}",
+            raw=response_text(response, secrets),
+            hint="the token endpoint is failing; retried later",
+        )
+    access = body.get("access_token")
+    if response.status_code >= 400 or "error" in body or not isinstance(access, str) or not access:
+        reason = str(body.get("error") or f"HTTP {response.status_code}")
+        raise AuthError(
+            f"token refresh for account {creds.account!r} was refused ({redact(reason, secrets)})",
+            raw=response_text(response, secrets),
+            hint="the refresh token is expired or revoked: re-authorize the account "
+            "and update credentials.json",
+        )
+    update: dict[str, Any] = {"access_token": access}
+    expires_in = _seconds(body.get("expires_in"))
+    update["expires_at"] = now + timedelta(seconds=expires_in) if expires_in is not None else None
+    refresh = body.get("refresh_token")
+    if isinstance(refresh, str) and refresh:
+        update["refresh_token"] = refresh
+    refresh_expires_in = _seconds(body.get("refresh_expires_in"))
+    if refresh_expires_in is not None:
+        update[REFRESH_EXPIRES] = (now + timedelta(seconds=refresh_expires_in)).isoformat()
+    return creds.model_copy(update=update)
+
+
+def redact_all(text: str, creds: Iterable[AccountCredentials]) -> str:
+    """`text` with the secrets of every given account removed."""
+    secrets: list[str] = []
+    for item in creds:
+        secrets.extend(secrets_of(item))
+    return redact(text, secrets)
