@@ -1,0 +1,125 @@
+"""`postpilot --run` end to end through the console entry: both example campaigns publish to the
+outbox, a second run publishes nothing new, --reset-day then --run seeds a new day, a held
+campaign is refused, and --accounts restricts a legacy run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from postpilot.campaign import CampaignConfig
+from postpilot.config import PostingContext
+from postpilot.runner.locks import RunLock
+from tests.acceptance.helpers import (
+    assert_no_traceback,
+    copy_examples,
+    copy_legacy_example,
+    run_inprocess,
+    run_postpilot,
+)
+
+FAST = {"POSTPILOT_BACKOFF_SECONDS": "0", "POSTPILOT_LEASE_SECONDS": "10"}
+
+
+def _posts(root: Path, store_name: str) -> list[Path]:
+    """The complete outbox folders (one per published job) of a campaign."""
+    return sorted(p.parent for p in (root / "outbox" / store_name).glob("*/*/post.json"))
+
+
+@pytest.mark.slow
+def test_demo_run_publishes_to_the_outbox_and_a_second_run_adds_nothing(
+    project_root: Path,
+) -> None:
+    """--run --json on the demo: exit 0, one JSON object, every seeded job published once;
+    the second run publishes nothing new."""
+    copy_examples(project_root, "demo")
+    first = run_postpilot(
+        project_root, "--campaign", "demo", "--run", "--json", "--retry-delay", "0", **FAST
+    )
+    assert first.code == 0, first.err
+    results = first.json()
+    assert results["exit_code"] == 0
+    assert results["seeded"] > 0
+    assert results["success"] == results["seeded"]
+    assert len(_posts(project_root, "demo")) == results["success"]
+    assert "[campaign 'demo']" in first.err
+    assert_no_traceback(first)
+    second = run_postpilot(
+        project_root, "--campaign", "demo", "--run", "--json", "--retry-delay", "0", **FAST
+    )
+    assert second.code == 0, second.err
+    assert second.json()["seeded"] == 0
+    assert second.json()["success"] == results["success"]
+    assert len(_posts(project_root, "demo")) == results["success"]
+
+
+@pytest.mark.slow
+def test_podcast_run_prints_plain_progress_and_the_summary(project_root: Path) -> None:
+    """Without a terminal: timestamped plain lines naming the campaign on stderr, the final
+    summary on stdout; the podcast's daily limit of 2 lets each account post twice."""
+    copy_examples(project_root, "podcast")
+    result = run_postpilot(
+        project_root,
+        "--campaign",
+        "podcast",
+        "--run",
+        "--workers",
+        "2",
+        "--retry-delay",
+        "0",
+        **FAST,
+    )
+    assert result.code == 0, result.err
+    assert "FINAL RESULTS - campaign 'podcast'" in result.out
+    assert "\x1b[" not in result.out + result.err
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    stamped = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \w+ +\[campaign 'podcast'\] ")
+    assert lines
+    assert all(stamped.match(line) for line in lines), lines
+    accounts = [p.parent.name for p in _posts(project_root, "podcast")]
+    assert accounts
+    assert max(accounts.count(a) for a in set(accounts)) <= 2
+
+
+@pytest.mark.slow
+def test_reset_day_then_run_seeds_the_new_day(
+    project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After --reset-day the store is empty and --run seeds it again (the prior system's B6)."""
+    copy_examples(project_root, "demo")
+    assert run_inprocess(capsys, "--campaign", "demo", "--seed-only").code == 0
+    assert run_inprocess(capsys, "--campaign", "demo", "--reset-day").code == 0
+    result = run_postpilot(
+        project_root, "--campaign", "demo", "--run", "--json", "--retry-delay", "0", **FAST
+    )
+    assert result.code == 0, result.err
+    assert result.json()["seeded"] > 0
+    assert result.json()["success"] == result.json()["seeded"]
+
+
+def test_run_is_refused_while_another_run_holds_the_campaign(project_root: Path) -> None:
+    """A second --run on a held campaign exits 1 naming the holder's pid, and posts nothing."""
+    copy_examples(project_root, "demo")
+    ctx = PostingContext.from_campaign(
+        CampaignConfig.from_folder(project_root / "campaigns" / "demo", project_root)
+    )
+    with RunLock(ctx) as holder:
+        result = run_postpilot(project_root, "--campaign", "demo", "--run", "--json", **FAST)
+    assert result.code == 1
+    assert result.json()["error"] == "orchestrator_conflict"
+    assert f"PID {holder.pid}" in result.err
+    assert not (project_root / "outbox").exists()
+
+
+@pytest.mark.slow
+def test_legacy_run_with_accounts_publishes_only_for_those_accounts(project_root: Path) -> None:
+    """--accounts restricts a legacy run: every outbox post belongs to the named account."""
+    copy_legacy_example(project_root)
+    result = run_postpilot(
+        project_root, "--accounts", "legacy_two", "--run", "--json", "--retry-delay", "0", **FAST
+    )
+    assert result.code == 0, result.err
+    assert result.json()["success"] == 1
+    assert {p.parent.name for p in _posts(project_root, "legacy")} == {"legacy_two"}
