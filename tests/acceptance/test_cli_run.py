@@ -4,18 +4,27 @@ campaign is refused, and --accounts restricts a legacy run."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from postpilot.campaign import CampaignConfig
 from postpilot.config import PostingContext
-from postpilot.runner.locks import RunLock
+from postpilot.runner.locks import RunLock, registry_path
 from tests.acceptance.helpers import (
+    REPO,
+    Result,
     assert_no_traceback,
     copy_examples,
     copy_legacy_example,
+    make_campaign,
     run_inprocess,
     run_postpilot,
 )
@@ -123,3 +132,101 @@ def test_legacy_run_with_accounts_publishes_only_for_those_accounts(project_root
     assert result.code == 0, result.err
     assert result.json()["success"] == 1
     assert {p.parent.name for p in _posts(project_root, "legacy")} == {"legacy_two"}
+
+
+def _slow_campaign(root: Path) -> Path:
+    folder = make_campaign(
+        root,
+        "slow",
+        ["a", "b", "c"],
+        6,
+        {
+            "max_posts_per_account_per_day": 2,
+            "publisher": {
+                "type": "custom",
+                "class": "tests.fakes.counting_publisher:CountingPublisher",
+                "journal": str(root / "journal.log"),
+                "latency_seconds": 1.0,
+            },
+        },
+    )
+    return folder
+
+
+def _start_run(root: Path, name: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, POSTPILOT_HOME=str(root), PYTHONPATH=str(REPO), **FAST)
+    return subprocess.Popen(
+        [sys.executable, "-m", "postpilot", "--campaign", name, "--run", "--json"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_workers(ctx: PostingContext, proc: subprocess.Popen[str]) -> None:
+    """Until the run registry lists worker pids (bounded: the run must not have ended)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            data = json.loads(registry_path(ctx).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if data.get("worker_pids"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run never started its workers")
+
+
+@pytest.mark.slow
+def test_stop_all_stops_a_running_campaign_and_the_run_exits_143(project_root: Path) -> None:
+    """--stop-all (another process) stops this campaign's run: it reports what it stopped, exit
+    0, and the interrupted run exits 143 with its results object."""
+    folder = _slow_campaign(project_root)
+    ctx = PostingContext.from_campaign(CampaignConfig.from_folder(folder, project_root))
+    proc = _start_run(project_root, "slow")
+    try:
+        _wait_for_workers(ctx, proc)
+        env = dict(os.environ, POSTPILOT_HOME=str(project_root), PYTHONPATH=str(REPO))
+        stopper = subprocess.Popen(
+            [sys.executable, "-m", "postpilot", "--campaign", "slow", "--stop-all", "--json"],
+            cwd=project_root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Reap the run as soon as it exits: --stop-all waits for the pid to disappear.
+        out, err = proc.communicate(timeout=120)
+        stop_out, stop_err = stopper.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert stopper.returncode == 0, stop_err
+    assert any("orchestrator PID" in line for line in json.loads(stop_out)["stopped"])
+    assert proc.returncode == 143, err
+    results = json.loads(out)
+    assert results["interrupted"] is True
+    assert results["exit_code"] == 143
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_run_exits_130(project_root: Path) -> None:
+    """SIGINT to `postpilot --run` finishes running publishes and exits 130, not 0."""
+    folder = _slow_campaign(project_root)
+    ctx = PostingContext.from_campaign(CampaignConfig.from_folder(folder, project_root))
+    proc = _start_run(project_root, "slow")
+    try:
+        _wait_for_workers(ctx, proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert json.loads(out)["interrupted"] is True
+    assert_no_traceback(Result(proc.returncode, out, err))
