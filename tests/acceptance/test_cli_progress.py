@@ -16,7 +16,7 @@ from postpilot.config import PostingContext
 from postpilot.jobs import ErrorCategory, Failure, Job, JobStatus, RetryPolicy, local_day, utcnow
 from postpilot.runner.locks import RunLock
 from postpilot.store import open_store
-from postpilot.store.base import ClaimRequest, JobStore
+from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, ClaimRequest, JobStore
 from tests.acceptance.helpers import (
     Result,
     assert_no_traceback,
@@ -433,3 +433,26 @@ def test_status_json_has_no_secrets_and_is_valid_json(
     out = run_inprocess(capsys, "--campaign", "demo", "--status", "--json").out
     assert "lease_token" not in out
     assert isinstance(json.loads(out), dict)
+
+
+def test_status_shows_blocked_accounts_with_their_reason(
+    demo: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
+) -> None:
+    """Accounts that need re-authorization or wait for a rate window are listed with the
+    reason (and the window's end), in JSON and in the human status."""
+    _seed(capsys, "demo")
+    store = store_of("demo")
+    store.block_account("demo_alice", BLOCK_NEEDS_REAUTH, "token revoked by the owner")
+    until = utcnow() + timedelta(hours=1)
+    store.block_account("demo_bob", BLOCK_RATE_LIMIT, "daily upload quota", until)
+    store.block_account("demo_carol", BLOCK_RATE_LIMIT, "window over", utcnow() - timedelta(1))
+    data = run_inprocess(capsys, "--campaign", "demo", "--status", "--json").json()
+    blocked = {b["account"]: b for b in data["blocked"]}
+    assert set(blocked) == {"demo_alice", "demo_bob"}
+    assert blocked["demo_alice"]["block"] == "needs_reauth"
+    assert blocked["demo_alice"]["reason"] == "token revoked by the owner"
+    assert blocked["demo_bob"]["until"] == until.isoformat()
+    human = run_inprocess(capsys, "--campaign", "demo", "--status").out
+    assert "demo_alice:" in human
+    assert "[needs_reauth: token revoked by the owner]" in human
+    assert "rate_limit until" in human
