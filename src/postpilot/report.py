@@ -390,6 +390,12 @@ class RunDisplay(Protocol):
         """The run is over."""
 
 
+def _without_context(message: str, context: str) -> str:
+    """Drop a leading "<context>: " (the line's prefix already names the context)."""
+    lead = f"{context}: "
+    return message[len(lead) :] if message.startswith(lead) else message
+
+
 def _summary_text(counts: Mapping[str, int], active_workers: int, pass_number: int) -> str:
     return (
         f"pass {pass_number}: {counts.get('success', 0)} success, "
@@ -420,6 +426,7 @@ class PlainRunDisplay:
         self._pending_text = ""
 
     def _write(self, message: str) -> None:
+        message = _without_context(message, self._context)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for text in message.splitlines() or [""]:
             self._stream.write(f"{stamp} INFO    [{self._context}] {text}\n")
@@ -484,6 +491,7 @@ class RichRunDisplay:
     def event(self, message: str) -> None:
         """Print the event above the bar."""
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        message = _without_context(message, self._context)
         self._console.print(f"{stamp} [{self._context}] {message}", markup=False, highlight=False)
 
     def close(self) -> None:

@@ -305,3 +305,12 @@ def test_terminal_display_draws_a_progress_bar(project_root: Path) -> None:
     text = stream.getvalue()
     assert "pass 1 starting" in text
     assert "3/4" in text
+
+
+def test_events_do_not_repeat_the_context() -> None:
+    """An event that starts with the context is printed once under the line's prefix."""
+    stream = io.StringIO()
+    display = report.PlainRunDisplay("campaign 'demo'", stream)
+    display.event("campaign 'demo': seeded 6 jobs")
+    line = stream.getvalue().strip()
+    assert line.endswith("[campaign 'demo'] seeded 6 jobs")
