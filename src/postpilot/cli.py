@@ -43,6 +43,7 @@ from postpilot.errors import (
     ConflictError,
     PostpilotError,
     StoreError,
+    WrongCampaignStore,
 )
 
 log = logging.getLogger("postpilot.cli")
@@ -435,6 +436,7 @@ def _error_kind(exc: BaseException) -> str:
         (ConfigError, "invalid_config"),
         (ConflictError, "orchestrator_conflict"),
         (operations.ProgressNotFound, "progress_not_found"),
+        (WrongCampaignStore, "wrong_campaign_store"),
         (StoreError, "store_error"),
         (PostpilotError, "operation_failed"),
         (OSError, "os_error"),

@@ -79,6 +79,20 @@ def _open(ctx: PostingContext) -> Iterator[JobStore]:
         store.close()
 
 
+def _refuse_if_running(ctx: PostingContext, action: str) -> None:
+    """Refuse, touching no file, when a run holds the campaign (a probe; the lock is taken
+    afterwards for real)."""
+    from postpilot.runner.locks import check_for_running_orchestrators
+
+    holders = check_for_running_orchestrators(ctx)
+    if holders:
+        raise ConflictError(
+            f"Cannot {action} for {ctx.describe()} while an orchestrator is running: "
+            f"{holders[0].describe()}\n"
+            "  Wait for it to finish, or stop it with --stop-all"
+        )
+
+
 @contextlib.contextmanager
 def _run_lock(ctx: PostingContext, action: str) -> Iterator[None]:
     """Hold the campaign's run lock for a wholesale change; refuse while a run holds it."""
@@ -373,31 +387,53 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
 
     desc = ctx.describe()
     _check_seed_sources(ctx)
+    _refuse_if_running(ctx, "seed")
     created_store = not progress_exists(ctx)
-    with _run_lock(ctx, "seed"), _open(ctx) as store:
-        counts = store.counts()
-        if not force_reseed and (counts["pending"] > 0 or counts["claimed"] > 0):
-            refused = (
-                f"Progress file for {desc} has {counts['pending']} pending and "
-                f"{counts['claimed']} claimed jobs; not seeding\n"
-                "  Run them with --run, or add new jobs anyway with --seed-only --force-reseed"
-            )
-            log.warning("%s", refused)
-            return SeedOutcome(refused=refused, counts=counts)
-        result = seed_store(ctx, store, utcnow())
-        report_ = result.match_report
-        outcome = SeedOutcome(
-            created=result.created,
-            skipped=list(result.skipped),
-            problems=[
-                *(report_.problems() if report_ is not None else []),
-                *(f"account {a} gets no jobs: {why}" for a, why in result.excluded_accounts),
-            ],
-            counts=store.counts(),
-            match=report_.counts() if report_ is not None else None,
-        )
-    if created_store and outcome.counts.get("total", 0) == 0:
-        _remove_empty_store(ctx)
+    from postpilot.store import open_store
+
+    # Opened before the lock: a store of another campaign is refused before any file changes.
+    store = open_store(ctx)
+    closed = False
+    try:
+        with _run_lock(ctx, "seed"):
+            total = 0
+            try:
+                counts = store.counts()
+                total = counts["total"]
+                if not force_reseed and (counts["pending"] > 0 or counts["claimed"] > 0):
+                    refused = (
+                        f"Progress file for {desc} has {counts['pending']} pending and "
+                        f"{counts['claimed']} claimed jobs; not seeding\n"
+                        "  Run them with --run, or add new jobs anyway with "
+                        "--seed-only --force-reseed"
+                    )
+                    log.warning("%s", refused)
+                    return SeedOutcome(refused=refused, counts=counts)
+                result = seed_store(ctx, store, utcnow())
+                report_ = result.match_report
+                outcome = SeedOutcome(
+                    created=result.created,
+                    skipped=list(result.skipped),
+                    problems=[
+                        *(report_.problems() if report_ is not None else []),
+                        *(
+                            f"account {a} gets no jobs: {why}"
+                            for a, why in result.excluded_accounts
+                        ),
+                    ],
+                    counts=store.counts(),
+                    match=report_.counts() if report_ is not None else None,
+                )
+                total = outcome.counts["total"]
+            finally:
+                store.close()
+                closed = True
+                # Still under the lock: no run can have opened the store we created.
+                if created_store and total == 0:
+                    _remove_empty_store(ctx)
+    finally:
+        if not closed:
+            store.close()
     _log_seed(ctx, outcome)
     return outcome
 
@@ -500,35 +536,35 @@ def reset_day_data(ctx: PostingContext, archive_dir: str | Path | None = None) -
     _require_progress(ctx)
     target_dir = Path(archive_dir) if archive_dir is not None else ctx.archive_dir
     now = utcnow()
-    with _run_lock(ctx, "reset the day"):
-        with _open(ctx) as store:
-            store.recover_expired(now)
-            counts = store.counts()
-            if counts["claimed"]:
-                raise OperationFailed(
-                    f"Cannot reset {desc}: {counts['claimed']} jobs are claimed by live workers"
-                )
-            if counts["unconfirmed"]:
-                raise OperationFailed(
-                    f"Cannot reset {desc}: {counts['unconfirmed']} jobs are unconfirmed "
-                    "(they may have been posted)\n"
-                    "  Resolve them first: --run reconciles them with the publisher, or "
-                    "--confirm JOB_ID posted|not-posted"
-                )
-            target_dir.mkdir(parents=True, exist_ok=True)
-            csv_path = archive_csv_path(target_dir, local_day(now, ctx.timezone))
-            archived = export_csv(store.list_jobs(), csv_path)
-            snapshot: Path | None = None
-            if isinstance(store, SupportsSnapshot):
-                snapshot = csv_path.with_suffix(".db")
-                store.snapshot(snapshot)
-        if snapshot is None and ctx.store_dsn is None:
-            # The store is closed and we hold the run lock: the file (and any WAL left behind)
-            # is a consistent copy.
+    # The store is opened first: a store of another campaign is refused before any lock file
+    # is created.
+    with _open(ctx) as store, _run_lock(ctx, "reset the day"):
+        store.recover_expired(now)
+        counts = store.counts()
+        if counts["claimed"]:
+            raise OperationFailed(
+                f"Cannot reset {desc}: {counts['claimed']} jobs are claimed by live workers"
+            )
+        if counts["unconfirmed"]:
+            raise OperationFailed(
+                f"Cannot reset {desc}: {counts['unconfirmed']} jobs are unconfirmed "
+                "(they may have been posted)\n"
+                "  Resolve them first: --run reconciles them with the publisher, or "
+                "--confirm JOB_ID posted|not-posted"
+            )
+        target_dir.mkdir(parents=True, exist_ok=True)
+        csv_path = archive_csv_path(target_dir, local_day(now, ctx.timezone))
+        archived = export_csv(store.list_jobs(), csv_path)
+        snapshot: Path | None = None
+        if isinstance(store, SupportsSnapshot):
+            snapshot = csv_path.with_suffix(".db")
+            store.snapshot(snapshot)
+        elif ctx.store_dsn is None:
+            # Nobody else writes while we hold the run lock: the file plus its WAL is a
+            # consistent copy.
             snapshot = csv_path.with_suffix(".db")
             _copy_sqlite(Path(ctx.progress_file), snapshot)
-        with _open(ctx) as store:
-            cleared = store.clear()
+        cleared = store.clear()
     message = f"Reset complete for {desc}: archived {archived} jobs to {csv_path}"
     messages = [message]
     if snapshot is not None:
@@ -709,7 +745,8 @@ def import_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
     except (PostpilotError, OSError):
         accounts = set()
     foreign = sorted({j.account for j in parsed.jobs if j.account and j.account not in accounts})
-    with _run_lock(ctx, "import jobs"), _open(ctx) as store:
+    _refuse_if_running(ctx, "import jobs")
+    with _open(ctx) as store, _run_lock(ctx, "import jobs"):
         created = store.insert_jobs(parsed.jobs)
         counts = store.counts()
     existing = len(parsed.jobs) - created

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -456,3 +457,22 @@ def test_status_shows_blocked_accounts_with_their_reason(
     assert "demo_alice:" in human
     assert "[needs_reauth: token revoked by the owner]" in human
     assert "rate_limit until" in human
+
+
+def test_progress_store_of_another_campaign_is_refused(
+    demo: Path, project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Edge case 5: a progress store copied from campaign 'demo' into campaign 'copy' is refused
+    by every command, naming both campaigns, and is left untouched."""
+    _seed(capsys, "demo")
+    copy = project_root / "campaigns" / "copy"
+    shutil.copytree(demo, copy)
+    (copy / "campaign.json").unlink()
+    before = tree_digest(copy)
+    for args in (["--status"], ["--seed-only", "--force-reseed"], ["--retry-all-failed"]):
+        result = run_inprocess(capsys, "--campaign", "copy", *args, "--json")
+        assert result.code == 1
+        assert result.json()["error"] == "wrong_campaign_store"
+        assert "belongs to campaign 'demo', not to campaign 'copy'" in result.err
+        assert_no_traceback(result)
+    assert tree_digest(copy) == before
