@@ -243,6 +243,16 @@ class ProjectSettings(BaseModel):
             ) from None
         return value
 
+    @field_validator("publisher")
+    @classmethod
+    def _known_publisher(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from postpilot.publishers import PUBLISHER_TYPES
+
+        kind = value.get("type", "outbox")
+        if not isinstance(kind, str) or kind not in PUBLISHER_TYPES:
+            raise ValueError(f"'type' must be one of {', '.join(PUBLISHER_TYPES)} (got {kind!r})")
+        return value
+
     @field_validator("store")
     @classmethod
     def _postgres_dsn(cls, value: str | None) -> str | None:

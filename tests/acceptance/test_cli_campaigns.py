@@ -344,6 +344,13 @@ def test_legacy_settings_file_is_validated(
     result = run_inprocess(capsys, "--status")
     assert result.code == 1
     assert "unknown timezone 'Mars/Base'" in result.err
+    (project_root / "postpilot.json").write_text(
+        '{"publisher": {"type": "browser_bot"}}', encoding="utf-8"
+    )
+    result = run_inprocess(capsys, "--status")
+    assert result.code == 1
+    assert "'publisher'" in result.err
+    assert "browser_bot" in result.err
     (project_root / "postpilot.json").write_text('{"store": "sqlite:///x"}', encoding="utf-8")
     result = run_inprocess(capsys, "--status")
     assert result.code == 1

@@ -45,11 +45,23 @@ def test_demo_run_publishes_to_the_outbox_and_a_second_run_adds_nothing(
     the second run publishes nothing new."""
     copy_examples(project_root, "demo")
     first = run_postpilot(
-        project_root, "--campaign", "demo", "--run", "--json", "--retry-delay", "0", **FAST
+        project_root,
+        "--campaign",
+        "demo",
+        "--run",
+        "--json",
+        "--retry-delay",
+        "0",
+        "--max-passes",
+        "2",
+        "--workers",
+        "2",
+        **FAST,
     )
     assert first.code == 0, first.err
     results = first.json()
     assert results["exit_code"] == 0
+    assert results["retry_summary"]["config"] == {"max_passes": 2, "retry_delay_seconds": 0.0}
     assert results["seeded"] > 0
     assert results["success"] == results["seeded"]
     assert len(_posts(project_root, "demo")) == results["success"]
