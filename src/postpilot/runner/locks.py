@@ -195,13 +195,19 @@ class StopReport:
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` is running; a zombie (exited, not yet reaped by its parent) is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    # The state letter follows the parenthesised command name, which may contain spaces.
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
