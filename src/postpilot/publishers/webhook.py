@@ -11,13 +11,14 @@ string, per draft-ietf-httpapi-idempotency-key-header). The secret comes from th
 by `secret_env`, else from credentials.json's top-level `webhook` key.
 
 multipart mode streams the video as multipart/form-data (fields account, caption, job_id,
-sha256, file). The signature covers the exact bytes sent (as the spec says), so the body must be known before the
-headers go out, yet a video must never sit in memory. The body is therefore a deterministic
-generator (fixed boundary, fixed field order) over the file on disk: a first pass feeds it to
-the HMAC, a second pass sends it, with the Content-Length computed up front. That reads the
-file twice (three times when the job has no sha256 yet) and keeps memory flat; the cost is
-the extra read, and the timestamp is taken before the hashing pass (a receiver's tolerance is
-5 minutes, hashing runs at disk speed). json mode sends a small JSON body with a `video_url`.
+sha256, file). The signature covers the exact bytes sent (as the spec says), so the body must
+be known before the headers go out, yet a video must never sit in memory. The body is
+therefore a deterministic generator (fixed boundary, fixed field order) over the file on
+disk: a first pass feeds it to the HMAC, a second pass sends it, with the Content-Length
+computed up front. That reads the file twice (three times when the job has no sha256 yet)
+and keeps memory flat; the cost is the extra read, and the timestamp is taken before the
+hashing pass (a receiver's tolerance is 5 minutes; hashing runs at disk speed). json mode
+sends a small JSON body with a `video_url`.
 Note for receivers: the reference `standardwebhooks` Python library decodes the body as UTF-8
 before checking it, so it verifies json-mode bodies but not binary multipart ones; use
 `verify_signature` here (or any HMAC over the raw bytes) for those.
