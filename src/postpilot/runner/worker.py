@@ -252,6 +252,13 @@ class Worker:
     def run(self) -> int:
         """Claim and publish until drained or stopped; the exit code."""
         self.heartbeat.start()
+        log.info(
+            "worker %s started for %s (run %s, pid %d)",
+            self.worker_id,
+            self.ctx.describe(),
+            self.spec.run_id,
+            os.getpid(),
+        )
         lease = timedelta(seconds=self.spec.lease_seconds)
         while not self.stopping.is_set():
             if os.getppid() != self._parent:
@@ -270,6 +277,7 @@ class Worker:
             job = self.store.claim(request)
             if job is None:
                 if not self._work_in_flight(now):
+                    log.info("worker %s: nothing left to claim in this pass", self.worker_id)
                     return EXIT_DRAINED
                 # A publish is in flight: its end may free an account or the job may retry.
                 self.stopping.wait(self._idle_delay(now))
