@@ -1,0 +1,732 @@
+"""The distributed job store: PostgreSQL (psycopg 3 + psycopg_pool), shared by many hosts.
+
+The only module of postpilot that imports psycopg. Semantics are those of
+postpilot.store.memory (the reference); the database enforces them across hosts.
+
+Tables (migrations in postpilot/store/sql/NNNN_*.sql, queries in sql/queries.sql)
+    jobs            every campaign's jobs, keyed by (campaign, job_id)
+    daily_counts    successes per (account, local day), across campaigns (I3)
+    posted          content posted per account (I4)
+    account_blocks  needs re-auth / rate windows
+    workers         the worker pools of every host, for --status
+
+One publish per account (I2)
+    An account's publish lease is the job row that has `holds_account` set; a partial
+    exclusion constraint (a partial unique index checked at the end of each statement) lets
+    at most one row per account hold it, whatever the campaign, even for a raw UPDATE.
+    A job that loses its lease to a claim of another campaign (after its lease expired)
+    stays claimed, exactly as in the in-memory reference, until its own campaign recovers it.
+
+The claim
+    One statement (queries.sql `claim`): `FOR UPDATE SKIP LOCKED` on the lowest-seq
+    claimable job, recovery of the campaign's expired leases folded in, the daily counter
+    and blocks checked, an expired lease of any campaign taken over. Two claimers racing for
+    one account make the constraint fail for one of them, which retries.
+
+Every other change of a claimed job is a write conditional on its lease token (I7): a single
+statement where SQL can say it (complete, heartbeat, start_publish), else a locked
+read, a pure transition of postpilot.jobs, and a write that checks status and token again.
+complete() writes the ledger and the job's success in one statement, so nothing is
+counted without the success or the other way round.
+
+Errors: psycopg errors become postpilot.errors.StoreError / StoreUnavailable; messages name
+the database as `postgresql://user@host:port/db`, never with its password.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from postpilot.errors import SchemaVersionError, StoreError, StoreUnavailable
+from postpilot.jobs import (
+    Failure,
+    Job,
+    JobStatus,
+    RetryPolicy,
+    apply_expiry,
+    apply_failure,
+    apply_rearm,
+    apply_release,
+    apply_success,
+    apply_unconfirmed,
+    is_rearmable,
+)
+from postpilot.store.base import AccountState, ClaimRequest, Recovery
+from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
+from postpilot.store.sql import load_queries, migrations
+
+__all__ = ["PostgresJobStore", "describe_dsn"]
+
+_Q = load_queries()
+_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
+
+#: How often a claim is retried after losing a race (constraint, deadlock) before giving up.
+CLAIM_ATTEMPTS = 50
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+#: Races a fresh attempt resolves: two claims of one account, lock-order deadlocks.
+_RACES = (
+    pg_errors.ExclusionViolation,
+    pg_errors.UniqueViolation,
+    pg_errors.DeadlockDetected,
+    pg_errors.SerializationFailure,
+)
+
+
+def _expiry_fields() -> dict[str, str]:
+    """What apply_expiry writes on a claim that expired after its publish started, so the
+    SQL recovery uses postpilot.jobs' wording rather than a copy of it."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    probe = Job(
+        job_id="",
+        account="",
+        video_path="",
+        caption="",
+        status=JobStatus.CLAIMED,
+        publish_started_at=epoch,
+    )
+    expired = apply_expiry(probe, epoch)
+    return {
+        "expired_error": expired.error,
+        "expired_error_type": expired.error_type,
+        "expired_error_category": expired.error_category,
+    }
+
+
+_EXPIRY = _expiry_fields()
+
+
+def describe_dsn(dsn: str) -> str:
+    """The DSN as `postgresql://user@host:port/dbname`, without password or options."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "(an unparsable PostgreSQL DSN)"
+    user = params.get("user")
+    host = params.get("host") or "localhost"
+    port = params.get("port") or "5432"
+    dbname = params.get("dbname") or user or ""
+    who = f"{user}@" if user else ""
+    return f"postgresql://{who}{host}:{port}/{dbname}"
+
+
+def _secrets(dsn: str) -> list[str]:
+    """Strings that must never appear in a message: the password and the raw DSN."""
+    found = [dsn]
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        password = None
+    if password:
+        found.append(str(password))
+    return [s for s in found if s]
+
+
+def _to_job(row: Mapping[str, Any]) -> Job:
+    values = {name: row[name] for name in _FIELDS}
+    values["status"] = JobStatus(values["status"])
+    values["checkpoint"] = dict(values["checkpoint"] or {})
+    return Job(**values)
+
+
+def _job_params(job: Job) -> dict[str, Any]:
+    params = {name: getattr(job, name) for name in _FIELDS}
+    params["status"] = str(job.status)
+    params["checkpoint"] = Jsonb(dict(job.checkpoint))
+    return params
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    # Timestamps come back in UTC whatever the server's default zone.
+    conn.execute("SET TimeZone TO 'UTC'")
+
+
+class PostgresJobStore:
+    """One campaign's jobs in a PostgreSQL database that every campaign and host shares.
+
+    `dsn` is a libpq connection string or `postgresql://` URL; the tables live in the first
+    schema of its search_path (options=-csearch_path=x selects another). Migrations are
+    applied on first use. `pool_size` connections at most: a worker's claim loop plus its
+    heartbeat thread need two.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        campaign: str,
+        *,
+        pool_size: int = 2,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self._dsn = dsn
+        self._where = describe_dsn(dsn)
+        self._secrets = _secrets(dsn)
+        self._connect_timeout = connect_timeout
+        self._rng = rng
+        self._orchestrator: psycopg.Connection[Any] | None = None
+        self._orchestrator_lock = threading.Lock()
+        self._closed = False
+        with self._errors("open the job store"):
+            self._migrate()
+            self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                dsn,
+                min_size=1,
+                max_size=max(1, pool_size),
+                open=False,
+                kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+                configure=_configure,
+                name=f"postpilot-{campaign}",
+            )
+            try:
+                self._pool.open(wait=True, timeout=connect_timeout)
+            except BaseException:
+                self._pool.close()
+                raise
+
+    def __repr__(self) -> str:
+        return f"PostgresJobStore({self._where!r}, campaign={self.campaign!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _scrub(self, exc: BaseException) -> str:
+        text = str(exc).strip()
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Translate driver errors into postpilot's (no psycopg exception escapes)."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except psycopg.OperationalError as exc:  # includes the pool's timeouts
+            raise StoreUnavailable(
+                f"PostgreSQL store {self._where} is unavailable (while trying to {action}): "
+                f"{self._scrub(exc)}. Check that the server is running and reachable."
+            ) from None
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"PostgreSQL store {self._where} failed to {action}: {self._scrub(exc)}"
+            ) from None
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        """A connection outside the pool (migrations, the orchestrator's lock)."""
+        return psycopg.connect(
+            self._dsn, autocommit=True, connect_timeout=max(1, int(self._connect_timeout))
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def _rows(
+        self, conn: psycopg.Connection[Any], name: str, params: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_Q[name], params)
+            return cur.fetchall() if cur.description is not None else []
+
+    def _query(self, name: str, params: Mapping[str, Any], action: str) -> list[dict[str, Any]]:
+        """Run one named statement on a pooled connection (it commits by itself)."""
+        with self._errors(action), self._pool.connection() as conn:
+            return self._rows(conn, name, params)
+
+    def _migrate(self) -> None:
+        known = migrations()
+        wanted = {m.version for m in known}
+        with self._connect() as conn:
+            present, schema = conn.execute(_Q["migration_probe"]).fetchone() or (False, None)
+            if schema is None:
+                raise StoreError(
+                    f"PostgreSQL store {self._where}: no schema of the search_path exists to "
+                    "hold postpilot's tables. Create it, or fix search_path in the DSN."
+                )
+            if present:
+                applied = {r[0] for r in conn.execute(_Q["migration_versions"])}
+                self._check_version(applied, known[-1].version)
+                if wanted <= applied:
+                    return
+            with conn.transaction():
+                conn.execute(_Q["migration_lock"])
+                conn.execute(_Q["migration_table"])
+                applied = {r[0] for r in conn.execute(_Q["migration_versions"])}
+                self._check_version(applied, known[-1].version)
+                for migration in known:
+                    if migration.version in applied:
+                        continue
+                    conn.execute(migration.sql.encode())  # several statements, no parameters
+                    conn.execute(
+                        _Q["migration_record"],
+                        {"version": migration.version, "name": migration.name},
+                    )
+
+    def _check_version(self, applied: set[int], latest: int) -> None:
+        newest = max(applied, default=0)
+        if newest > latest:
+            raise SchemaVersionError(
+                f"PostgreSQL store {self._where} has schema version {newest}, but this "
+                f"postpilot understands up to version {latest}. Upgrade postpilot on this host."
+            )
+
+    # -- seeding and reading ------------------------------------------------------------------
+    def insert_jobs(self, jobs: Iterable[Job]) -> int:
+        """Insert jobs whose job_id is absent (COPY, one transaction); a job without seq gets
+        the next one."""
+        batch = list(jobs)
+        if not batch:
+            return 0
+        key = {"campaign": self.campaign}
+        with self._errors("insert jobs"), self._transaction() as conn:
+            conn.execute(_Q["insert_lock"], key)
+            ids = sorted({job.job_id for job in batch})
+            existing = {
+                r[0] for r in conn.execute(_Q["existing_ids"], {**key, "ids": ids}).fetchall()
+            }
+            row = conn.execute(_Q["max_seq"], key).fetchone()
+            top = int(row[0]) if row else 0
+            new: list[Job] = []
+            for job in batch:
+                if job.job_id in existing:
+                    continue
+                existing.add(job.job_id)
+                seq = job.seq if job.seq > 0 else top + 1
+                top = max(top, seq)
+                new.append(job.evolve(campaign=self.campaign, seq=seq))
+            with conn.cursor() as cur, cur.copy(_Q["copy_jobs"]) as copy:
+                for job in new:
+                    params = _job_params(job)
+                    copy.write_row([params[name] for name in _FIELDS])
+            return len(new)
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        rows = self._query("get_job", {"campaign": self.campaign, "job_id": job_id}, "read a job")
+        return _to_job(rows[0]) if rows else None
+
+    def list_jobs(self, statuses: Iterable[JobStatus] | None = None) -> list[Job]:
+        """Jobs in seq order (ties in insert order), optionally filtered by status."""
+        wanted = None if statuses is None else sorted({str(JobStatus(s)) for s in statuses})
+        rows = self._query(
+            "list_jobs", {"campaign": self.campaign, "statuses": wanted}, "list jobs"
+        )
+        return [_to_job(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """{"total": n, <every status>: n}."""
+        counts = status_counts(())
+        for row in self._query("counts", {"campaign": self.campaign}, "count jobs"):
+            counts[str(row["status"])] = counts.get(str(row["status"]), 0) + int(row["n"])
+            counts["total"] += int(row["n"])
+        return counts
+
+    def status_breakdown(self) -> list[tuple[str, str, str, int]]:
+        """Counts grouped by (account, status, error_type), computed in SQL."""
+        rows = self._query("status_breakdown", {"campaign": self.campaign}, "count jobs")
+        return [(r["account"], r["status"], r["error_type"], int(r["n"])) for r in rows]
+
+    # -- the claim cycle ----------------------------------------------------------------------
+    def claim(self, request: ClaimRequest) -> Job | None:
+        """One statement per attempt (see the module doc); retried when it loses a race."""
+        now = request.now
+        params: dict[str, Any] = {
+            "campaign": self.campaign,
+            "now": now,
+            "expires": now + request.lease,
+            "day": request.day,
+            "limit": request.daily_limit,
+            "accounts": None if request.accounts is None else sorted(request.accounts),
+            "worker_id": request.worker_id,
+            "run_id": request.run_id,
+            **_EXPIRY,
+        }
+        lost = 0
+        with self._errors("claim a job"):
+            while True:
+                params["token"] = new_token()
+                try:
+                    with self._pool.connection() as conn:
+                        rows = self._rows(conn, "claim", params)
+                except _RACES:
+                    lost += 1
+                    if lost >= CLAIM_ATTEMPTS:
+                        raise
+                    # Spread the retries of claimers that collided.
+                    time.sleep(random.uniform(0, 0.002 * lost))
+                    continue
+                if not rows:
+                    return None
+                job = _to_job(rows[0])
+                if not rows[0]["duplicate"]:
+                    return job
+                self._skip_duplicate(job, now)
+
+    def _skip_duplicate(self, job: Job, now: datetime) -> None:
+        """Mark a picked job skipped: its content is already posted to its account. A
+        claim whose lease expired is recovered first, as the reference does."""
+        before = job
+        if job.status is JobStatus.CLAIMED:
+            job = apply_release(job)
+        skipped = apply_duplicate(job, now)
+        with self._pool.connection() as conn:
+            self._save(conn, skipped, before)
+
+    def _save(self, conn: psycopg.Connection[Any], job: Job, before: Job) -> bool:
+        """Write `job` if the row still has `before`'s status and token (the CAS)."""
+        params = _job_params(job)
+        params["holds_account"] = job.status is JobStatus.CLAIMED and bool(job.lease_token)
+        params["expect_status"] = str(before.status)
+        params["expect_token"] = before.lease_token
+        cur = conn.execute(_Q["save_job"], params)
+        return cur.rowcount == 1
+
+    def _locked(
+        self, conn: psycopg.Connection[Any], job_id: str, status: JobStatus, token: str | None
+    ) -> Job | None:
+        """The job when it has this status (and token), locked until the transaction ends."""
+        params = {
+            "campaign": self.campaign,
+            "job_id": job_id,
+            "status": str(status),
+            "token": token,
+        }
+        rows = self._rows(conn, "lock_job", params)
+        return _to_job(rows[0]) if rows else None
+
+    def heartbeat(self, job_id: str, token: str, now: datetime, lease: timedelta) -> bool:
+        """Extend the job's and its account's lease; False when the token is stale or another
+        job holds the account's lease live."""
+        if not token:
+            return False
+        params = {
+            "campaign": self.campaign,
+            "job_id": job_id,
+            "token": token,
+            "now": now,
+            "expires": now + lease,
+        }
+        with self._errors("extend a lease"):
+            for attempt in range(CLAIM_ATTEMPTS):
+                try:
+                    with self._pool.connection() as conn:
+                        return bool(self._rows(conn, "heartbeat", params))
+                except _RACES:
+                    # A claim took the account meanwhile; the next attempt sees it.
+                    if attempt + 1 >= CLAIM_ATTEMPTS:
+                        raise
+            return False  # pragma: no cover - the loop returns or raises
+
+    def start_publish(self, job_id: str, token: str, now: datetime) -> bool:
+        """Mark the publish as started; False when stale or the lease expired at `now`."""
+        if not token:
+            return False
+        params = {"campaign": self.campaign, "job_id": job_id, "token": token, "now": now}
+        return bool(self._query("start_publish", params, "mark a publish as started"))
+
+    def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
+        """Replace the job's checkpoint under the lease."""
+        if not token:
+            return False
+        params = {
+            "campaign": self.campaign,
+            "job_id": job_id,
+            "token": token,
+            "checkpoint": Jsonb(dict(data)),
+        }
+        return bool(self._query("save_checkpoint", params, "save a checkpoint"))
+
+    def complete(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """Ledger (count, posted) and the job's success in one statement; frees the account."""
+        if not token:
+            return False
+        params = {
+            "campaign": self.campaign,
+            "job_id": job_id,
+            "token": token,
+            "now": now,
+            "day": day,
+            "remote_id": remote_id,
+            "remote_url": remote_url,
+        }
+        rows = self._query("complete", params, "record a completed publish")
+        return bool(rows and rows[0]["n"])
+
+    def fail(
+        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
+    ) -> Job | None:
+        """apply_failure under the token; frees the account."""
+        if not token:
+            return None
+        with self._errors("record a failure"), self._transaction() as conn:
+            job = self._locked(conn, job_id, JobStatus.CLAIMED, token)
+            if job is None:
+                return None
+            updated = apply_failure(job, failure, now, policy, self._rng)
+            self._save(conn, updated, job)
+            return updated
+
+    def release(self, job_id: str, token: str) -> bool:
+        """Give back a claim whose publish has not started."""
+        if not token:
+            return False
+        with self._errors("release a claim"), self._transaction() as conn:
+            job = self._locked(conn, job_id, JobStatus.CLAIMED, token)
+            if job is None or job.publish_started_at is not None:
+                return False
+            return self._save(conn, apply_release(job), job)
+
+    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
+        """The publish may have happened: unconfirmed, account freed."""
+        if not token:
+            return False
+        with self._errors("mark a job unconfirmed"), self._transaction() as conn:
+            job = self._locked(conn, job_id, JobStatus.CLAIMED, token)
+            if job is None:
+                return False
+            return self._save(conn, apply_unconfirmed(job, now, reason), job)
+
+    def recover_expired(self, now: datetime) -> Recovery:
+        """Expired claims of this campaign back to the queue, or unconfirmed."""
+        params = {"campaign": self.campaign, "now": now, **_EXPIRY}
+        rows = self._query("recover", params, "recover expired leases")
+        rows.sort(key=lambda r: (r["seq"], r["ins"]))
+        unconfirmed = str(JobStatus.UNCONFIRMED)
+        return Recovery(
+            released=tuple(r["job_id"] for r in rows if r["status"] != unconfirmed),
+            unconfirmed=tuple(r["job_id"] for r in rows if r["status"] == unconfirmed),
+        )
+
+    def resolve_unconfirmed(
+        self,
+        job_id: str,
+        posted: bool,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+    ) -> bool:
+        """posted -> success with the ledger updated (one transaction); not posted -> pending."""
+        with self._errors("resolve an unconfirmed job"), self._transaction() as conn:
+            job = self._locked(conn, job_id, JobStatus.UNCONFIRMED, None)
+            if job is None:
+                return False
+            if not posted:
+                return self._save(conn, apply_not_posted(job), job)
+            conn.execute(
+                _Q["record_post"],
+                {
+                    "account": job.account,
+                    "sha256": job.content_sha256,
+                    "campaign": self.campaign,
+                    "job_id": job.job_id,
+                    "day": day,
+                    "remote_id": remote_id,
+                    "remote_url": remote_url,
+                    "now": now,
+                },
+            )
+            return self._save(conn, apply_success(job, now, remote_id, remote_url), job)
+
+    # -- bulk operations ----------------------------------------------------------------------
+    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
+        """Failed jobs back to retrying (never unconfirmed ones), in one transaction."""
+        with self._errors("re-arm failed jobs"), self._transaction() as conn:
+            failed = [
+                _to_job(r) for r in self._rows(conn, "lock_failed", {"campaign": self.campaign})
+            ]
+            params = []
+            for job in failed:
+                if not is_rearmable(job, include_non_retryable):
+                    continue
+                rearmed = _job_params(apply_rearm(job, pass_number))
+                rearmed.update(
+                    holds_account=False, expect_status=str(job.status), expect_token=job.lease_token
+                )
+                params.append(rearmed)
+            if params:
+                with conn.cursor() as cur:
+                    cur.executemany(_Q["save_job"], params)
+            return len(params)
+
+    def clear(self) -> int:
+        """Delete every job of this campaign; refuses while one is claimed. The ledger keeps
+        its history."""
+        with self._errors("clear the campaign's jobs"), self._transaction() as conn:
+            claimed = self._rows(conn, "first_claimed", {"campaign": self.campaign})
+            if claimed:
+                raise StoreError(
+                    f"Cannot clear campaign '{self.campaign}': {claimed[0]['n']} job(s) are "
+                    f"claimed by a running worker (first: {claimed[0]['job_id']}); stop the run "
+                    "first"
+                )
+            return conn.execute(_Q["delete_jobs"], {"campaign": self.campaign}).rowcount
+
+    # -- the ledger ---------------------------------------------------------------------------
+    def daily_count(self, account: str, day: str) -> int:
+        """Successes of the account on the day, across campaigns."""
+        rows = self._query("daily_count", {"account": account, "day": day}, "read a counter")
+        return int(rows[0]["count"]) if rows else 0
+
+    def is_posted(self, account: str, content_sha256: str) -> bool:
+        """Whether this content was already posted to this account."""
+        if not content_sha256:
+            return False
+        rows = self._query(
+            "is_posted", {"account": account, "sha256": content_sha256}, "read the ledger"
+        )
+        return bool(rows and rows[0]["posted"])
+
+    def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
+        """The ledger's raw view of each account (expiry left for the caller to judge)."""
+        names = list(dict.fromkeys(accounts))
+        rows = self._query("account_states", {"accounts": names}, "read account states")
+        found = {row["account"]: row for row in rows}
+        states = {}
+        for account in names:
+            row = found.get(account, {})
+            leased = row.get("lease_campaign")
+            states[account] = AccountState(
+                account=account,
+                leased_by=(leased, row["lease_job_id"]) if leased is not None else None,
+                lease_expires_at=row.get("lease_expires_at") if leased is not None else None,
+                block=row.get("block") or "",
+                blocked_until=row.get("blocked_until"),
+                block_reason=row.get("reason") or "",
+            )
+        return states
+
+    def block_account(
+        self, account: str, block: str, reason: str, until: datetime | None = None
+    ) -> None:
+        """Stop claims for the account until `until`, or until cleared."""
+        params = {"account": account, "block": block, "reason": reason, "until": until}
+        self._query("block_account", params, "block an account")
+
+    def unblock_account(self, account: str) -> None:
+        """Lift any block on the account."""
+        self._query("unblock_account", {"account": account}, "unblock an account")
+
+    def close(self) -> None:
+        """Give up the orchestrator role and close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.release_orchestrator()
+        finally:
+            self._pool.close()
+
+    # -- several hosts (CoordinatedStore) -------------------------------------------------------
+    def try_acquire_orchestrator(self) -> bool:
+        """Take the campaign's orchestrator role: a session-level advisory lock held on a
+        dedicated connection until release_orchestrator/close, or until this process dies
+        (the server then drops the session and the lock). False if another session holds it.
+        Idempotent while held."""
+        with self._orchestrator_lock, self._errors("take the orchestrator role"):
+            if self._orchestrator is not None:
+                return True
+            conn = self._connect()
+            try:
+                row = conn.execute(_Q["orchestrator_try_lock"], {"campaign": self.campaign})
+                acquired = bool((row.fetchone() or (False,))[0])
+            except BaseException:
+                conn.close()
+                raise
+            if not acquired:
+                conn.close()
+                return False
+            self._orchestrator = conn
+            return True
+
+    def holds_orchestrator(self) -> bool:
+        """Whether this store object holds the orchestrator role."""
+        return self._orchestrator is not None
+
+    def release_orchestrator(self) -> None:
+        """Give the role up (nothing happens when it is not held)."""
+        with self._orchestrator_lock:
+            conn, self._orchestrator = self._orchestrator, None
+            if conn is None:
+                return
+            try:
+                conn.execute(_Q["orchestrator_unlock"], {"campaign": self.campaign})
+            except psycopg.Error:
+                pass  # closing the session below releases the lock anyway
+            finally:
+                conn.close()
+
+    def register_worker(self, host: str, pid: int, worker_id: str, now: datetime) -> None:
+        """Record a worker of `host` (process `pid`) in the registry --status reads."""
+        params = {
+            "campaign": self.campaign,
+            "host": host,
+            "worker_id": worker_id,
+            "pid": pid,
+            "now": now,
+        }
+        self._query("register_worker", params, "register a worker")
+
+    def worker_heartbeat(self, host: str, worker_id: str, now: datetime) -> bool:
+        """Refresh a registered worker's last heartbeat; False if it is not registered."""
+        params = {"campaign": self.campaign, "host": host, "worker_id": worker_id, "now": now}
+        return bool(self._query("worker_heartbeat", params, "record a worker heartbeat"))
+
+    def unregister_worker(self, host: str, worker_id: str) -> None:
+        """Remove a worker that exits cleanly (a killed one just goes stale)."""
+        params = {"campaign": self.campaign, "host": host, "worker_id": worker_id}
+        self._query("unregister_worker", params, "unregister a worker")
+
+    def list_workers(
+        self, stale_after: timedelta, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The campaign's live worker pools, one dict per host (sorted by host):
+        {"host", "workers" (count), "worker_ids", "pids", "last_heartbeat" (the newest)}.
+        A worker whose heartbeat is older than `stale_after` is left out."""
+        since = (now or datetime.now(UTC)) - stale_after
+        rows = self._query(
+            "list_workers", {"campaign": self.campaign, "since": since}, "list workers"
+        )
+        hosts: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            entry = hosts.setdefault(
+                row["host"],
+                {
+                    "host": row["host"],
+                    "workers": 0,
+                    "worker_ids": [],
+                    "pids": [],
+                    "last_heartbeat": row["last_heartbeat"],
+                },
+            )
+            entry["workers"] += 1
+            entry["worker_ids"].append(row["worker_id"])
+            entry["pids"].append(row["pid"])
+            entry["last_heartbeat"] = max(entry["last_heartbeat"], row["last_heartbeat"])
+        return [hosts[h] for h in sorted(hosts)]

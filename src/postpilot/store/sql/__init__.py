@@ -1,0 +1,65 @@
+"""The PostgreSQL store's SQL, kept in .sql files next to this module (procrastinate's habit).
+
+`queries.sql` holds named blocks, each opened by a line `-- name: <name> --`; `load_queries`
+returns them as a dict. Schema migrations are the files `NNNN_<description>.sql`, applied in
+version order by postpilot.store.postgres and recorded in the `postpilot_migrations` table.
+Only postpilot.store.postgres uses this package; nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+_NAME_LINE = re.compile(r"^-- name: ([a-z_][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema migration file."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def _read(filename: str) -> str:
+    return resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
+
+
+def parse_queries(text: str) -> dict[str, str]:
+    """The named blocks of a queries file; text before the first name line is ignored.
+    A repeated name is an error, since the later block would silently win."""
+    matches = list(_NAME_LINE.finditer(text))
+    queries: dict[str, str] = {}
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        name = match.group(1)
+        if name in queries:
+            raise ValueError(f"query {name!r} is defined twice")
+        queries[name] = text[match.end() : end].strip()
+    return queries
+
+
+@cache
+def load_queries() -> dict[str, str]:
+    """The store's named queries (queries.sql), parsed once."""
+    return parse_queries(_read("queries.sql"))
+
+
+@cache
+def migrations() -> tuple[Migration, ...]:
+    """Every migration of this package, in version order."""
+    found = []
+    for entry in resources.files(__package__).iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), _read(entry.name)))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"two migrations share a version: {versions}")
+    return tuple(found)

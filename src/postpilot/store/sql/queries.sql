@@ -1,0 +1,387 @@
+-- Queries of the PostgreSQL job store (postpilot.store.postgres), one block per name.
+-- Parameters are psycopg's %(name)s placeholders; never write a bare percent sign here.
+-- Every change of a claimed job is conditional on its lease token (I7).
+
+-- name: migration_probe --
+-- Whether migrations ran in this schema, and the schema they run in.
+SELECT to_regclass('postpilot_migrations') IS NOT NULL AS present, current_schema() AS schema;
+
+-- name: migration_lock --
+-- Serialises migrations of one schema: hosts starting together apply each one once.
+SELECT pg_advisory_xact_lock(hashtext('postpilot:migrate:' || coalesce(current_schema(), '')));
+
+-- name: migration_table --
+CREATE TABLE IF NOT EXISTS postpilot_migrations (
+    version     integer     PRIMARY KEY,
+    name        text        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- name: migration_versions --
+SELECT version FROM postpilot_migrations ORDER BY version;
+
+-- name: migration_record --
+INSERT INTO postpilot_migrations (version, name) VALUES (%(version)s, %(name)s);
+
+-- name: insert_lock --
+-- Serialises seeding of one campaign so that seq numbers are handed out once.
+SELECT pg_advisory_xact_lock(
+    hashtext('postpilot:insert:' || coalesce(current_schema(), '') || ':' || %(campaign)s));
+
+-- name: existing_ids --
+SELECT job_id FROM jobs WHERE campaign = %(campaign)s AND job_id = ANY (%(ids)s::text[]);
+
+-- name: max_seq --
+SELECT coalesce(max(seq), 0) AS top FROM jobs WHERE campaign = %(campaign)s;
+
+-- name: copy_jobs --
+-- Columns in the order of postpilot.jobs.Job's fields (a test pins this).
+COPY jobs (job_id, account, video_path, caption, status, worker_id, claimed_at, completed_at,
+           error, attempts, max_attempts, retry_at, error_type, error_category, pass_number,
+           run_id, video_id, campaign, seq, lease_token, lease_expires_at, publish_started_at,
+           remote_id, remote_url, checkpoint, content_sha256)
+FROM STDIN;
+
+-- name: get_job --
+SELECT * FROM jobs WHERE campaign = %(campaign)s AND job_id = %(job_id)s;
+
+-- name: list_jobs --
+SELECT * FROM jobs
+WHERE campaign = %(campaign)s
+  AND (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
+ORDER BY seq, ins;
+
+-- name: counts --
+SELECT status, count(*) AS n FROM jobs WHERE campaign = %(campaign)s GROUP BY status;
+
+-- name: status_breakdown --
+SELECT account, status, error_type, count(*) AS n
+FROM jobs WHERE campaign = %(campaign)s
+GROUP BY account, status, error_type
+ORDER BY account, status, error_type;
+
+-- name: claim --
+-- The whole claim in one statement:
+--   pick      the lowest (seq, ins) claimable job of the campaign, locked, SKIP LOCKED so that
+--             concurrent claimers take different rows. A claim of this campaign whose lease
+--             expired before its publish started counts as pending (recovered and retaken in
+--             one step). Its account must have no live lease holder in any campaign, no
+--             block, and fewer than the daily limit of successes today across campaigns.
+--   expired   this campaign's other expired claims, recovered as the recover query does.
+--   claimed   the pick becomes claimed with a fresh token and takes the account's lease...
+--   taken     ...which an expired holder of another campaign loses (its job stays claimed
+--             until its own campaign recovers it, as in the in-memory reference).
+-- A pick whose content was already posted to its account is returned, not claimed: the
+-- caller marks it skipped and claims again. The one-lease-per-account constraint is checked
+-- at the end of the statement; a concurrent claim of the same account makes it fail and the
+-- caller retries.
+WITH pick AS (
+    SELECT j.campaign, j.job_id, j.account,
+           (j.content_sha256 <> '' AND EXISTS (
+               SELECT 1 FROM posted p
+               WHERE p.account = j.account AND p.sha256 = j.content_sha256
+                 AND NOT (p.campaign = j.campaign AND p.job_id = j.job_id))) AS duplicate
+    FROM jobs j
+    WHERE j.campaign = %(campaign)s
+      AND j.status IN ('pending', 'retrying', 'claimed')
+      AND (j.status = 'pending'
+           OR (j.status = 'retrying' AND (j.retry_at IS NULL OR j.retry_at <= %(now)s))
+           OR (j.status = 'claimed'
+               AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= %(now)s)
+               AND j.publish_started_at IS NULL
+               AND (j.retry_at IS NULL OR j.retry_at <= %(now)s)))
+      AND j.account <> ''
+      AND (%(accounts)s::text[] IS NULL OR j.account = ANY (%(accounts)s::text[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM jobs h
+          WHERE h.account = j.account AND h.holds_account AND h.lease_expires_at > %(now)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM account_blocks b
+          WHERE b.account = j.account AND b.block <> ''
+            AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s))
+      AND coalesce((SELECT d.count FROM daily_counts d
+                    WHERE d.account = j.account AND d.day = %(day)s), 0) < %(limit)s
+    ORDER BY j.seq, j.ins
+    LIMIT 1
+    FOR UPDATE OF j SKIP LOCKED
+),
+expired AS (
+    SELECT e.campaign, e.job_id FROM jobs e
+    WHERE e.campaign = %(campaign)s AND e.status = 'claimed'
+      AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+      AND e.job_id NOT IN (SELECT job_id FROM pick)
+    FOR UPDATE OF e SKIP LOCKED
+),
+recovered AS (
+    -- keep in step with the recover query below
+    UPDATE jobs r SET
+        status = CASE WHEN r.publish_started_at IS NOT NULL THEN 'unconfirmed'
+                      WHEN r.retry_at IS NOT NULL THEN 'retrying'
+                      ELSE 'pending' END,
+        claimed_at = CASE WHEN r.publish_started_at IS NULL THEN NULL ELSE r.claimed_at END,
+        completed_at = CASE WHEN r.publish_started_at IS NULL THEN r.completed_at
+                            ELSE %(now)s END,
+        error = CASE WHEN r.publish_started_at IS NULL THEN r.error
+                     ELSE %(expired_error)s END,
+        error_type = CASE WHEN r.publish_started_at IS NULL THEN r.error_type
+                          ELSE %(expired_error_type)s END,
+        error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
+                              ELSE %(expired_error_category)s END,
+        lease_token = '',
+        lease_expires_at = NULL,
+        holds_account = false
+    FROM expired
+    WHERE r.campaign = expired.campaign AND r.job_id = expired.job_id
+    RETURNING r.job_id
+),
+claimed AS (
+    UPDATE jobs c SET
+        status = 'claimed',
+        worker_id = %(worker_id)s,
+        claimed_at = %(now)s,
+        run_id = %(run_id)s,
+        lease_token = %(token)s,
+        lease_expires_at = %(expires)s,
+        publish_started_at = NULL,
+        holds_account = true
+    FROM pick
+    WHERE c.campaign = pick.campaign AND c.job_id = pick.job_id AND NOT pick.duplicate
+    RETURNING c.*
+),
+taken AS (
+    UPDATE jobs t SET holds_account = false
+    FROM pick
+    WHERE NOT pick.duplicate AND t.account = pick.account AND t.holds_account
+      AND t.campaign <> %(campaign)s
+      AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= %(now)s)
+    RETURNING t.job_id
+)
+SELECT false AS duplicate, claimed.* FROM claimed
+UNION ALL
+SELECT true AS duplicate, d.* FROM jobs d JOIN pick USING (campaign, job_id)
+WHERE pick.duplicate;
+
+-- name: recover --
+-- This campaign's claims whose lease expired: back to pending/retrying when the publish had
+-- not started, else unconfirmed (postpilot.jobs.apply_expiry). Rows another transaction has
+-- locked are being handled by it and are skipped.
+WITH expired AS (
+    SELECT e.campaign, e.job_id FROM jobs e
+    WHERE e.campaign = %(campaign)s AND e.status = 'claimed'
+      AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+    FOR UPDATE OF e SKIP LOCKED
+)
+UPDATE jobs r SET
+    status = CASE WHEN r.publish_started_at IS NOT NULL THEN 'unconfirmed'
+                  WHEN r.retry_at IS NOT NULL THEN 'retrying'
+                  ELSE 'pending' END,
+    claimed_at = CASE WHEN r.publish_started_at IS NULL THEN NULL ELSE r.claimed_at END,
+    completed_at = CASE WHEN r.publish_started_at IS NULL THEN r.completed_at
+                        ELSE %(now)s END,
+    error = CASE WHEN r.publish_started_at IS NULL THEN r.error ELSE %(expired_error)s END,
+    error_type = CASE WHEN r.publish_started_at IS NULL THEN r.error_type
+                      ELSE %(expired_error_type)s END,
+    error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
+                          ELSE %(expired_error_category)s END,
+    lease_token = '',
+    lease_expires_at = NULL,
+    holds_account = false
+FROM expired
+WHERE r.campaign = expired.campaign AND r.job_id = expired.job_id
+RETURNING r.job_id, r.status, r.seq, r.ins;
+
+-- name: heartbeat --
+-- Extend the lease of a job still held with this token, and (re)take its account's lease
+-- unless another job holds it live. An expired holder loses it.
+WITH me AS (
+    SELECT campaign, job_id, account FROM jobs
+    WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = 'claimed'
+      AND lease_token = %(token)s
+    FOR UPDATE
+),
+free AS (
+    SELECT me.campaign, me.job_id, me.account FROM me
+    WHERE NOT EXISTS (
+        SELECT 1 FROM jobs h
+        WHERE h.account = me.account AND h.holds_account AND h.lease_expires_at > %(now)s
+          AND NOT (h.campaign = me.campaign AND h.job_id = me.job_id))
+),
+dropped AS (
+    UPDATE jobs h SET holds_account = false
+    FROM free
+    WHERE h.account = free.account AND h.holds_account
+      AND NOT (h.campaign = free.campaign AND h.job_id = free.job_id)
+      AND (h.lease_expires_at IS NULL OR h.lease_expires_at <= %(now)s)
+    RETURNING h.job_id
+)
+UPDATE jobs j SET lease_expires_at = %(expires)s, holds_account = true
+FROM free
+WHERE j.campaign = free.campaign AND j.job_id = free.job_id
+RETURNING j.job_id;
+
+-- name: start_publish --
+UPDATE jobs SET publish_started_at = %(now)s
+WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = 'claimed'
+  AND lease_token = %(token)s AND lease_expires_at > %(now)s
+RETURNING job_id;
+
+-- name: save_checkpoint --
+UPDATE jobs SET checkpoint = %(checkpoint)s
+WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = 'claimed'
+  AND lease_token = %(token)s
+RETURNING job_id;
+
+-- name: complete --
+-- A confirmed publish, atomically: the job becomes a success (postpilot.jobs.apply_success)
+-- and gives up its account lease, the account's count for the day goes up by one and the
+-- content is recorded as posted. Nothing is written when the token is stale.
+WITH done AS (
+    UPDATE jobs SET
+        status = 'success',
+        completed_at = %(now)s,
+        error = '',
+        error_type = '',
+        error_category = '',
+        retry_at = NULL,
+        remote_id = %(remote_id)s,
+        remote_url = %(remote_url)s,
+        video_id = %(remote_id)s,
+        lease_token = '',
+        lease_expires_at = NULL,
+        holds_account = false
+    WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = 'claimed'
+      AND lease_token = %(token)s
+    RETURNING campaign, job_id, account, content_sha256
+),
+counted AS (
+    INSERT INTO daily_counts (account, day, count)
+    SELECT account, %(day)s, 1 FROM done
+    ON CONFLICT (account, day) DO UPDATE SET count = daily_counts.count + 1
+    RETURNING account
+),
+ledger AS (
+    INSERT INTO posted (account, sha256, campaign, job_id, day, remote_id, remote_url, posted_at)
+    SELECT account, content_sha256, campaign, job_id, %(day)s, %(remote_id)s, %(remote_url)s,
+           %(now)s
+    FROM done
+    ON CONFLICT DO NOTHING
+    RETURNING account
+)
+SELECT count(*) AS n FROM done;
+
+-- name: record_post --
+-- The ledger half of complete, for an unconfirmed job found posted.
+WITH counted AS (
+    INSERT INTO daily_counts (account, day, count) VALUES (%(account)s, %(day)s, 1)
+    ON CONFLICT (account, day) DO UPDATE SET count = daily_counts.count + 1
+    RETURNING account
+)
+INSERT INTO posted (account, sha256, campaign, job_id, day, remote_id, remote_url, posted_at)
+VALUES (%(account)s, %(sha256)s, %(campaign)s, %(job_id)s, %(day)s, %(remote_id)s,
+        %(remote_url)s, %(now)s)
+ON CONFLICT DO NOTHING;
+
+-- name: lock_job --
+-- The job in the expected status (and token, unless NULL), locked for a read-modify-write.
+SELECT * FROM jobs
+WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = %(status)s
+  AND (%(token)s::text IS NULL OR lease_token = %(token)s)
+FOR UPDATE;
+
+-- name: lock_failed --
+SELECT * FROM jobs WHERE campaign = %(campaign)s AND status = 'failed'
+ORDER BY seq, ins
+FOR UPDATE;
+
+-- name: save_job --
+-- Write a job computed by a postpilot.jobs transition, only if it is still in the status and
+-- token it was read with.
+UPDATE jobs SET
+    status = %(status)s,
+    worker_id = %(worker_id)s,
+    claimed_at = %(claimed_at)s,
+    completed_at = %(completed_at)s,
+    error = %(error)s,
+    attempts = %(attempts)s,
+    max_attempts = %(max_attempts)s,
+    retry_at = %(retry_at)s,
+    error_type = %(error_type)s,
+    error_category = %(error_category)s,
+    pass_number = %(pass_number)s,
+    run_id = %(run_id)s,
+    video_id = %(video_id)s,
+    lease_token = %(lease_token)s,
+    lease_expires_at = %(lease_expires_at)s,
+    holds_account = %(holds_account)s,
+    publish_started_at = %(publish_started_at)s,
+    remote_id = %(remote_id)s,
+    remote_url = %(remote_url)s,
+    checkpoint = %(checkpoint)s,
+    content_sha256 = %(content_sha256)s
+WHERE campaign = %(campaign)s AND job_id = %(job_id)s
+  AND status = %(expect_status)s AND lease_token = %(expect_token)s;
+
+-- name: first_claimed --
+SELECT job_id, count(*) OVER () AS n FROM jobs
+WHERE campaign = %(campaign)s AND status = 'claimed'
+ORDER BY seq, ins
+LIMIT 1;
+
+-- name: delete_jobs --
+-- A job claimed since first_claimed looked is left alone (and keeps its lease).
+DELETE FROM jobs WHERE campaign = %(campaign)s AND status <> 'claimed';
+
+-- name: daily_count --
+SELECT count FROM daily_counts WHERE account = %(account)s AND day = %(day)s;
+
+-- name: is_posted --
+SELECT EXISTS (SELECT 1 FROM posted WHERE account = %(account)s AND sha256 = %(sha256)s)
+    AS posted;
+
+-- name: account_states --
+SELECT a.account, h.campaign AS lease_campaign, h.job_id AS lease_job_id,
+       h.lease_expires_at, b.block, b.reason, b.blocked_until
+FROM unnest(%(accounts)s::text[]) AS a (account)
+LEFT JOIN jobs h ON h.account = a.account AND h.holds_account
+LEFT JOIN account_blocks b ON b.account = a.account;
+
+-- name: block_account --
+INSERT INTO account_blocks (account, block, reason, blocked_until)
+VALUES (%(account)s, %(block)s, %(reason)s, %(until)s)
+ON CONFLICT (account) DO UPDATE
+SET block = EXCLUDED.block, reason = EXCLUDED.reason, blocked_until = EXCLUDED.blocked_until;
+
+-- name: unblock_account --
+DELETE FROM account_blocks WHERE account = %(account)s;
+
+-- name: orchestrator_try_lock --
+-- Session-level: held for the life of the connection that took it.
+SELECT pg_try_advisory_lock(
+    hashtext('postpilot:orchestrator:' || coalesce(current_schema(), '') || ':' || %(campaign)s))
+    AS acquired;
+
+-- name: orchestrator_unlock --
+SELECT pg_advisory_unlock(
+    hashtext('postpilot:orchestrator:' || coalesce(current_schema(), '') || ':' || %(campaign)s))
+    AS released;
+
+-- name: register_worker --
+INSERT INTO workers (campaign, host, worker_id, pid, started_at, last_heartbeat)
+VALUES (%(campaign)s, %(host)s, %(worker_id)s, %(pid)s, %(now)s, %(now)s)
+ON CONFLICT (campaign, host, worker_id) DO UPDATE
+SET pid = EXCLUDED.pid, started_at = EXCLUDED.started_at,
+    last_heartbeat = EXCLUDED.last_heartbeat;
+
+-- name: worker_heartbeat --
+UPDATE workers SET last_heartbeat = %(now)s
+WHERE campaign = %(campaign)s AND host = %(host)s AND worker_id = %(worker_id)s
+RETURNING worker_id;
+
+-- name: unregister_worker --
+DELETE FROM workers
+WHERE campaign = %(campaign)s AND host = %(host)s AND worker_id = %(worker_id)s;
+
+-- name: list_workers --
+SELECT host, worker_id, pid, started_at, last_heartbeat FROM workers
+WHERE campaign = %(campaign)s AND last_heartbeat > %(since)s
+ORDER BY host, worker_id;
