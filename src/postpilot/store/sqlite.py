@@ -94,15 +94,15 @@ CREATE TABLE IF NOT EXISTS main.posted (
     account TEXT NOT NULL, sha256 TEXT NOT NULL, day TEXT NOT NULL,
     remote_id TEXT NOT NULL, remote_url TEXT NOT NULL, posted_at TEXT NOT NULL,
     PRIMARY KEY (campaign, job_id, token)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS main.posted_account_sha ON posted (account, sha256);
 CREATE TABLE IF NOT EXISTS main.account_leases (
     account TEXT PRIMARY KEY, campaign TEXT NOT NULL, job_id TEXT NOT NULL,
     token TEXT NOT NULL, expires_at TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS main.account_blocks (
     account TEXT PRIMARY KEY, block TEXT NOT NULL, reason TEXT NOT NULL, blocked_until TEXT
-);
+) WITHOUT ROWID;
 """
 
 _CAMPAIGN_SCHEMA = """
@@ -148,7 +148,8 @@ def _ts(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime and gives the same fixed width.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -175,7 +176,8 @@ def _to_job(row: Sequence[Any]) -> Job:
     for name in _TIME_FIELDS:
         values[name] = _dt(values[name])
     values["status"] = JobStatus(values["status"])
-    values["checkpoint"] = json.loads(values["checkpoint"])
+    text = values["checkpoint"]
+    values["checkpoint"] = {} if text == "{}" else json.loads(text)
     return Job(**values)
 
 
