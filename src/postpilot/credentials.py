@@ -24,12 +24,12 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from postpilot.config import Config
@@ -217,8 +217,23 @@ class CredentialStore:
         The file is re-read under the lock so concurrent writers never lose each other's
         updates. An empty/None refresh_token keeps the stored one.
         """
-        with self._lock:
+        with self._locked():
             return self._update_locked(account, access_token, expires_at, refresh_token, extra)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The file lock; waiting too long is a transient failure, not a crash."""
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise TransientError(
+                f"another process held {self.path}.lock for over {self._lock.timeout:g}s",
+                hint="a token refresh is hanging; retried later",
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _update_locked(
         self,
@@ -283,7 +298,7 @@ class CredentialStore:
         another process already replaced it. Under the file lock, so one refresh per expiry.
         """
         now = now or datetime.now(UTC)
-        with self._lock:
+        with self._locked():
             creds = self.get(account)
             if rejected_token is not None:
                 if creds.access_token and creds.access_token != rejected_token:

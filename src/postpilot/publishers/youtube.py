@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from postpilot.credentials import AccountCredentials, CredentialStore, needs_refresh, secrets_of
-from postpilot.errors import ConfigError
+from postpilot.errors import ConfigError, CredentialsError
 from postpilot.jobs import Job, next_local_midnight, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.errors import (
@@ -77,6 +77,8 @@ QUOTA_REASONS = frozenset({"quotaExceeded", "uploadLimitExceeded", "dailyLimitEx
 #: Reasons that are throttling: back off and retry.
 THROTTLE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
 PRIVACY = frozenset({"public", "private", "unlisted"})
+
+_CREDS_HINT = "add the account's tokens to credentials.json (see docs/publishers.md)"
 
 #: Checkpoint keys.
 SESSION_URI = "session_uri"
@@ -255,9 +257,13 @@ class YouTubePublisher:
         usable = cached is not None and cached.access_token and not needs_refresh(cached, utcnow())
         if rejected is None and cached is not None and usable:
             return cached
-        creds = self.credentials.fresh(
-            account, self.client, self.token_url, rejected_token=rejected
-        )
+        try:
+            creds = self.credentials.fresh(
+                account, self.client, self.token_url, rejected_token=rejected
+            )
+        except CredentialsError as exc:
+            # Missing or unusable credentials block the account, like a refused token.
+            raise AuthError(str(exc), error_type="needs_reauth", hint=_CREDS_HINT) from None
         self._creds[account] = creds
         return creds
 

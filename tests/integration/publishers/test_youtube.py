@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from postpilot.credentials import CredentialStore
+from postpilot.errors import ConfigError
 from postpilot.jobs import Job, next_local_midnight
+from postpilot.publishers import build_publisher
 from postpilot.publishers.base import Account, Published, ReconcileResult
 from postpilot.publishers.errors import (
     AuthError,
@@ -488,3 +490,40 @@ def test_worker_killed_mid_upload_resumes_the_same_session(
     assert created.sha256 == sha(video)
     assert fake.initiations == 1
     assert fake.probes >= 1
+
+
+def test_account_missing_from_credentials_is_an_auth_error(
+    fake: FakeYouTube, creds_path: Path, video: Path
+) -> None:
+    """An account without credentials is blocked (needs re-auth) with a message naming it."""
+    other = Job(job_id="j2", account="nobody", video_path=str(video), caption="x")
+    with pytest.raises(AuthError) as info:
+        make(fake, creds_path).publish(other, Account("nobody"), MemoryCheckpoint())
+    assert "'nobody'" in str(info.value)
+    assert fake.sessions == {}
+
+
+def test_from_config_validates_the_block(project_root: Path) -> None:
+    """Base URLs and settings come from the block; bad chunk sizes and keys are refused."""
+    block = {
+        "type": "youtube",
+        "api_base": "http://127.0.0.1:9",
+        "upload_base": "http://127.0.0.1:9/upload",
+        "token_url": "http://127.0.0.1:9/token",
+        "privacy_status": "unlisted",
+        "chunk_size": 2 * CHUNK,
+    }
+    publisher = build_publisher(block, project_root, "camp")
+    assert isinstance(publisher, YouTubePublisher)
+    assert publisher.upload_base == "http://127.0.0.1:9/upload"
+    assert publisher.chunk_size == 2 * CHUNK
+    assert publisher.credentials.path == project_root / "credentials.json"
+    publisher.close()
+    for bad, match in (
+        ({"chunk_size": 1000}, "multiple of 262144"),
+        ({"privacy_status": "friends"}, "privacy_status"),
+        ({"chunksize": 5}, "unknown youtube"),
+        ({"timeout": "soon"}, "invalid youtube"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            build_publisher({**block, **bad}, project_root, "camp")
