@@ -1,0 +1,709 @@
+"""TikTok through the Content Posting API: Direct Post or upload-to-inbox (reference A3).
+
+    preflight -> (saved publish_id? resume from its status) -> creator_info (direct mode:
+    privacy options, max duration) -> init (FILE_UPLOAD, chunk plan) -> checkpoint
+    {publish_id, upload_url, ...} -> checkpoint.start_publish() -> PUT chunks (Content-Range,
+    streamed) -> poll status/fetch until PUBLISH_COMPLETE (direct) | SEND_TO_USER_INBOX (inbox)
+
+The post starts when the final chunk is accepted, so the publish_id is saved before the first
+PUT and every later attempt asks its status first: uploaded and processing -> keep polling;
+upload incomplete -> continue from `uploaded_bytes`; upload URL expired (1 h) -> a new init
+(nothing was posted); FAILED -> the fail_reason decides. A final chunk whose answer is lost
+raises OutcomeUnknown and reconcile settles it from the status.
+
+Chunk rules (media transfer guide): total_chunk_count = floor(video_size / chunk_size); chunks
+5-64 MB, the last one absorbing the remainder (up to 128 MB); a file under 5 MB is one chunk;
+a file over 64 MB has at least two; 1-1000 chunks. `chunk_plan` implements them.
+
+Tokens: refreshed ahead of expiry and once after `access_token_invalid`, through
+CredentialStore.fresh (client_key, locked, atomic write-back). TikTok rotates refresh tokens:
+the new one replaces the old in credentials.json before the new access token is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from postpilot.credentials import AccountCredentials, CredentialStore, secrets_of
+from postpilot.errors import ConfigError, CredentialsError
+from postpilot.jobs import Job, utcnow
+from postpilot.publishers.base import (
+    Account,
+    Checkpoint,
+    Published,
+    Reconciled,
+    ReconcileResult,
+)
+from postpilot.publishers.errors import (
+    AuthError,
+    ContentError,
+    OutcomeUnknown,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    TransientError,
+)
+from postpilot.publishers.http import (
+    HttpClient,
+    NetworkError,
+    Response,
+    error_for_status,
+    file_chunks,
+    redact,
+    response_json,
+    response_text,
+    retry_after,
+)
+from postpilot.video import VideoInfo, VideoLimits, preflight
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "tiktok"
+DEFAULT_API_BASE = "https://open.tiktokapis.com"
+MIB = 1024 * 1024
+MIN_CHUNK = 5 * MIB
+MAX_CHUNK = 64 * MIB
+MAX_LAST_CHUNK = 128 * MIB
+MAX_CHUNKS = 1000
+DEFAULT_CHUNK = 16 * MIB
+#: Direct Post media limits: up to 4 GB; the upload endpoint takes at most 10 minutes.
+TIKTOK_LIMITS = VideoLimits(max_bytes=4 * 1024 * MIB, max_duration_seconds=600)
+MAX_TITLE_UTF16 = 2200
+#: The upload URL lives one hour; past this age a resume starts a new init instead.
+UPLOAD_URL_LIFE = timedelta(minutes=55)
+
+INIT_PATHS = {
+    "direct": "/v2/post/publish/video/init/",
+    "inbox": "/v2/post/publish/inbox/video/init/",
+}
+CREATOR_INFO_PATH = "/v2/post/publish/creator_info/query/"
+STATUS_PATH = "/v2/post/publish/status/fetch/"
+
+DONE = {"direct": "PUBLISH_COMPLETE", "inbox": "SEND_TO_USER_INBOX"}
+POSTED_STATUSES = frozenset(DONE.values())
+PROCESSING = frozenset({"PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD"})
+
+#: fail_reason values that mean the video itself was refused.
+CONTENT_FAIL_REASONS = frozenset(
+    {
+        "file_format_check_failed",
+        "duration_check_failed",
+        "frame_rate_check_failed",
+        "picture_size_check_failed",
+        "spam_risk_text",
+        "video_pull_failed",
+    }
+)
+DAY_CAP_CODES = frozenset(
+    {"spam_risk_too_many_posts", "spam_risk_too_many_pending_share", "reached_active_user_cap"}
+)
+CONFIG_CODES = frozenset(
+    {"unaudited_client_can_only_post_to_private_accounts", "url_ownership_unverified"}
+)
+
+KEYS = ("publish_id", "upload_url", "video_size", "chunk_size", "total_chunk_count", "created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPlan:
+    """How a file is cut: `count` chunks of `chunk_size`, the last one takes the remainder."""
+
+    video_size: int
+    chunk_size: int
+    count: int
+
+    def span(self, index: int) -> tuple[int, int]:
+        """(first byte, length) of chunk `index`."""
+        first = index * self.chunk_size
+        if index == self.count - 1:
+            return first, self.video_size - first
+        return first, self.chunk_size
+
+
+def chunk_plan(video_size: int, preferred: int = DEFAULT_CHUNK) -> ChunkPlan:
+    """The chunk plan for a file of `video_size` bytes (see the module docstring).
+
+    `preferred` is clamped to 5-64 MB and grown when the file would need over 1000 chunks.
+    """
+    if video_size <= 0:
+        raise ContentError("the video is empty", error_type="corrupted_video")
+    chunk = min(max(preferred, MIN_CHUNK), MAX_CHUNK)
+    if video_size < MIN_CHUNK or video_size <= chunk:
+        return ChunkPlan(video_size, video_size, 1)
+    chunk = max(chunk, math.ceil(video_size / MAX_CHUNKS))
+    if video_size > MAX_CHUNK and video_size // chunk < 2:
+        # A file over 64 MB must be chunked: two halves (each 32-64 MB, the last +1 byte).
+        chunk = video_size // 2
+    if chunk > MAX_CHUNK:
+        raise ContentError(
+            f"the video is {video_size} bytes: too large for 1000 chunks of 64 MB",
+            error_type="video_too_large",
+        )
+    # By construction 1 <= count <= 1000 and the last chunk is < 2 * chunk <= 128 MB.
+    count = video_size // chunk
+    return ChunkPlan(video_size, chunk, count)
+
+
+def _number(block: Mapping[str, Any], key: str, default: float | None) -> float | None:
+    value = block.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"publisher.{key} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _text(block: Mapping[str, Any], key: str, default: str) -> str:
+    value = block.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"publisher.{key} must be a non-empty text, got {value!r}")
+    return value
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class _Session:
+    """One publish's credentials; replaced when a refresh happens mid-way."""
+
+    account: str
+    creds: AccountCredentials
+    refreshed: bool = False
+    former: tuple[str, ...] = ()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (*secrets_of(self.creds), *self.former)
+
+
+class TikTokPublisher:
+    """Publishes videos to TikTok (see the module docstring)."""
+
+    name = "tiktok"
+
+    def __init__(
+        self,
+        store: CredentialStore,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        token_url: str | None = None,
+        mode: str = "direct",
+        privacy_level: str = "SELF_ONLY",
+        disable_comment: bool = False,
+        disable_duet: bool = False,
+        disable_stitch: bool = False,
+        is_aigc: bool = False,
+        chunk_size: int = DEFAULT_CHUNK,
+        poll_interval: float = 5.0,
+        poll_timeout: float = 600.0,
+        rate_limit_wait: timedelta = timedelta(minutes=1),
+        limits: VideoLimits = TIKTOK_LIMITS,
+        client: HttpClient | None = None,
+    ) -> None:
+        if mode not in INIT_PATHS:
+            raise ConfigError(f"publisher.mode must be 'direct' or 'inbox', got {mode!r}")
+        self.store = store
+        self.api_base = api_base.rstrip("/")
+        self.token_url = token_url or f"{self.api_base}/v2/oauth/token/"
+        self.mode = mode
+        self.privacy_level = privacy_level
+        self.interactions = {
+            "disable_comment": disable_comment,
+            "disable_duet": disable_duet,
+            "disable_stitch": disable_stitch,
+        }
+        self.is_aigc = is_aigc
+        self.chunk_size = chunk_size
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        self.rate_limit_wait = rate_limit_wait
+        self.limits = limits
+        self.client = client or HttpClient()
+
+    @classmethod
+    def from_config(cls, block: Mapping[str, Any], project_root: Path) -> TikTokPublisher:
+        """Build from campaign.json's `publisher` block: api_base, token_url, mode ("direct" |
+        "inbox"), privacy_level (default SELF_ONLY), disable_comment/duet/stitch, is_aigc,
+        chunk_size_mb, poll_interval, poll_timeout, rate_limit_wait_seconds, max_bytes,
+        max_duration_seconds, min_duration_seconds, timeout."""
+        flags: dict[str, bool] = {}
+        for key in ("disable_comment", "disable_duet", "disable_stitch", "is_aigc"):
+            value = block.get(key, False)
+            if not isinstance(value, bool):
+                raise ConfigError(f"publisher.{key} must be true or false, got {value!r}")
+            flags[key] = value
+        token_url = block.get("token_url")
+        if token_url is not None and not isinstance(token_url, str):
+            raise ConfigError("publisher.token_url must be a URL (text)")
+        max_bytes = _number(block, "max_bytes", TIKTOK_LIMITS.max_bytes)
+        limits = VideoLimits(
+            max_bytes=None if max_bytes is None else int(max_bytes),
+            max_duration_seconds=_number(
+                block, "max_duration_seconds", TIKTOK_LIMITS.max_duration_seconds
+            ),
+            min_duration_seconds=_number(block, "min_duration_seconds", None),
+        )
+        chunk_mb = _number(block, "chunk_size_mb", DEFAULT_CHUNK / MIB) or DEFAULT_CHUNK / MIB
+        return cls(
+            CredentialStore.for_project(project_root),
+            api_base=_text(block, "api_base", DEFAULT_API_BASE),
+            token_url=token_url,
+            mode=_text(block, "mode", "direct"),
+            privacy_level=_text(block, "privacy_level", "SELF_ONLY"),
+            chunk_size=int(chunk_mb * MIB),
+            poll_interval=_number(block, "poll_interval", 5.0) or 0.0,
+            poll_timeout=_number(block, "poll_timeout", 600.0) or 0.0,
+            rate_limit_wait=timedelta(seconds=_number(block, "rate_limit_wait_seconds", 60) or 0),
+            limits=limits,
+            client=HttpClient(timeout=_number(block, "timeout", 30.0) or 30.0),
+            **flags,
+        )
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+    # -- publish ---------------------------------------------------------------------------
+
+    def publish(self, job: Job, account: Account, checkpoint: Checkpoint) -> Published:
+        """Publish `job`, resuming from a saved publish_id when there is one."""
+        if self.mode == "direct" and _utf16_len(job.caption) > MAX_TITLE_UTF16:
+            raise ContentError(
+                f"caption is over TikTok's {MAX_TITLE_UTF16} UTF-16 characters",
+                error_type="caption_too_long",
+                hint="shorten the caption in captions.csv",
+            )
+        video = preflight(Path(job.video_path), self.limits)
+        session = self._session(account.name)
+        data = dict(checkpoint.data)
+        if data.get("publish_id"):
+            resumed = self._resume(session, job, video, data, checkpoint)
+            if resumed is not None:
+                return resumed
+        username = self._check_creator(session, video) if self.mode == "direct" else ""
+        plan = chunk_plan(video.size, self.chunk_size)
+        publish_id, upload_url = self._init(session, job, plan)
+        data = {
+            "publish_id": publish_id,
+            "upload_url": upload_url,
+            "video_size": str(plan.video_size),
+            "chunk_size": str(plan.chunk_size),
+            "total_chunk_count": str(plan.count),
+            "created_at": utcnow().isoformat(),
+        }
+        # Saved before the first byte: every later attempt asks this publish_id first.
+        checkpoint.save(data)
+        checkpoint.start_publish()
+        self._upload(session, upload_url, video, plan, 0)
+        return self._poll(session, publish_id, checkpoint, username)
+
+    def _resume(
+        self,
+        session: _Session,
+        job: Job,
+        video: VideoInfo,
+        data: Mapping[str, str],
+        checkpoint: Checkpoint,
+    ) -> Published | None:
+        """Continue a saved publish; None when it is dead and a new init must start."""
+        publish_id = data["publish_id"]
+        status = self._fetch_status(session, publish_id)
+        state = str(status.get("status") or "")
+        if state in POSTED_STATUSES or state == "FAILED":
+            return self._settle(publish_id, status, checkpoint, "")
+        uploaded = int(status.get("uploaded_bytes") or 0)
+        plan = ChunkPlan(
+            int(data.get("video_size") or video.size),
+            int(data.get("chunk_size") or video.size),
+            int(data.get("total_chunk_count") or 1),
+        )
+        if plan.video_size != video.size:
+            log.warning("job %s: the video changed size since its upload began", job.job_id)
+            checkpoint.save({})
+            return None
+        if uploaded >= plan.video_size or state == "PROCESSING_DOWNLOAD":
+            log.info("job %s: resuming the status polling of %s", job.job_id, publish_id)
+            return self._poll(session, publish_id, checkpoint, "")
+        if _age(data.get("created_at", "")) > UPLOAD_URL_LIFE:
+            log.info(
+                "job %s: upload URL of %s expired; starting a new upload", job.job_id, publish_id
+            )
+            checkpoint.save({})
+            return None
+        # Chunks are accepted whole: resume at the chunk boundary the platform has.
+        offset = (uploaded // plan.chunk_size) * plan.chunk_size if plan.count > 1 else 0
+        log.info("job %s: resuming the upload of %s at byte %d", job.job_id, publish_id, offset)
+        checkpoint.start_publish()
+        try:
+            self._upload(session, data["upload_url"], video, plan, offset // plan.chunk_size)
+        except _UploadGone:
+            checkpoint.save({})
+            return None
+        return self._poll(session, publish_id, checkpoint, "")
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _check_creator(self, session: _Session, video: VideoInfo) -> str:
+        """creator_info: the configured privacy must be offered and the video short enough."""
+        data = self._api(session, CREATOR_INFO_PATH, {}, what="creator_info")
+        options = [str(o) for o in data.get("privacy_level_options") or []]
+        if self.privacy_level not in options:
+            raise PermanentError(
+                f"privacy_level {self.privacy_level!r} is not offered for this account "
+                f"(it offers: {', '.join(options) or 'nothing'})",
+                error_type="privacy_level_not_offered",
+                hint="set publisher.privacy_level to one of the offered options (unaudited "
+                "apps can only post SELF_ONLY)",
+            )
+        max_seconds = data.get("max_video_post_duration_sec")
+        if (
+            isinstance(max_seconds, int | float)
+            and video.duration_seconds is not None
+            and video.duration_seconds > max_seconds
+        ):
+            raise ContentError(
+                f"video {video.path} lasts {video.duration_seconds:.1f} s, over this creator's "
+                f"limit of {max_seconds:g} s",
+                error_type="video_too_long",
+                hint="trim the video",
+            )
+        return str(data.get("creator_username") or "")
+
+    def _init(self, session: _Session, job: Job, plan: ChunkPlan) -> tuple[str, str]:
+        body: dict[str, Any] = {
+            "source_info": {
+                "source": "FILE_UPLOAD",
+                "video_size": plan.video_size,
+                "chunk_size": plan.chunk_size,
+                "total_chunk_count": plan.count,
+            }
+        }
+        if self.mode == "direct":
+            body["post_info"] = {
+                "title": job.caption,
+                "privacy_level": self.privacy_level,
+                **self.interactions,
+                "is_aigc": self.is_aigc,
+            }
+        data = self._api(session, INIT_PATHS[self.mode], body, what="init")
+        publish_id, upload_url = (
+            str(data.get("publish_id") or ""),
+            str(data.get("upload_url") or ""),
+        )
+        if not publish_id or not upload_url:
+            raise TransientError("tiktok init answered without publish_id/upload_url")
+        return publish_id, upload_url
+
+    def _upload(
+        self, session: _Session, url: str, video: VideoInfo, plan: ChunkPlan, start: int
+    ) -> None:
+        """PUT chunks `start`.. in order, each streamed from disk."""
+        with open(video.path, "rb") as handle:
+            for index in range(start, plan.count):
+                first, length = plan.span(index)
+                final = index == plan.count - 1
+                headers = {
+                    "content-type": video.mime_type,
+                    "content-range": f"bytes {first}-{first + length - 1}/{plan.video_size}",
+                }
+                try:
+                    response = self.client.upload(
+                        "PUT",
+                        url,
+                        file_chunks(handle, first, length),
+                        length,
+                        headers=headers,
+                        secrets=session.secrets,
+                    )
+                except NetworkError as exc:
+                    if final and exc.maybe_delivered:
+                        raise OutcomeUnknown(
+                            f"tiktok final chunk: the answer was lost ({exc})",
+                            hint="the post may be going ahead; reconcile asks its status",
+                        ) from None
+                    raise
+                self._check_put(response, session, final)
+
+    def _check_put(self, response: Response, session: _Session, final: bool) -> None:
+        status = response.status_code
+        if status == 201 or (status == 206 and not final) or (status == 200 and final):
+            return
+        raw = response_text(response, session.secrets)
+        if status in (403, 404):
+            raise _UploadGone(
+                f"tiktok upload URL refused the chunk with HTTP {status} (expired or unknown)",
+                raw=raw,
+                hint="a new upload starts on the next attempt",
+            )
+        if status == 416 or (status == 206 and final):
+            raise TransientError(
+                f"tiktok upload is out of step with the platform (HTTP {status})",
+                raw=raw,
+                hint="the next attempt resumes from the platform's uploaded bytes",
+            )
+        raise error_for_status(
+            status, raw, platform=PLATFORM, retry_at=retry_after(response, utcnow()), what="upload"
+        )
+
+    def _fetch_status(self, session: _Session, publish_id: str) -> dict[str, Any]:
+        return self._api(session, STATUS_PATH, {"publish_id": publish_id}, what="status")
+
+    def _poll(
+        self, session: _Session, publish_id: str, checkpoint: Checkpoint, username: str
+    ) -> Published:
+        deadline = time.monotonic() + self.poll_timeout
+        while True:
+            status = self._fetch_status(session, publish_id)
+            state = str(status.get("status") or "")
+            if state in POSTED_STATUSES or state == "FAILED":
+                return self._settle(publish_id, status, checkpoint, username)
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    f"tiktok publish {publish_id} still {state or 'unknown'} after "
+                    f"{self.poll_timeout:g} s",
+                    hint="TikTok is still processing or moderating; the next attempt polls again",
+                )
+            time.sleep(self.poll_interval)
+
+    def _settle(
+        self, publish_id: str, status: Mapping[str, Any], checkpoint: Checkpoint, username: str
+    ) -> Published:
+        """Published for a done status; the mapped error for FAILED (checkpoint cleared)."""
+        state = str(status.get("status") or "")
+        if state == "FAILED":
+            checkpoint.save({})
+            raise _fail_reason_error(str(status.get("fail_reason") or "unknown"))
+        if state != DONE[self.mode]:
+            log.warning("tiktok publish %s ended %s in %s mode", publish_id, state, self.mode)
+        post_id = _post_id(status)
+        url = f"https://www.tiktok.com/@{username}/video/{post_id}" if post_id and username else ""
+        return Published(post_id or publish_id, url)
+
+    # -- reconcile -------------------------------------------------------------------------
+
+    def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:
+        """From the saved publish_id's status: done -> posted; FAILED or an upload that never
+        completed -> not posted; still processing -> unknown."""
+        publish_id = checkpoint.get("publish_id", "")
+        if not publish_id:
+            return Reconciled(ReconcileResult.NOT_POSTED)
+        try:
+            status = self._fetch_status(self._session(job.account), publish_id)
+        except PublishError as exc:
+            log.warning("tiktok reconcile of %s failed: %s", job.job_id, exc)
+            return Reconciled(ReconcileResult.UNKNOWN)
+        state = str(status.get("status") or "")
+        if state in POSTED_STATUSES:
+            return Reconciled(ReconcileResult.POSTED, _post_id(status) or publish_id)
+        if state == "FAILED":
+            return Reconciled(ReconcileResult.NOT_POSTED)
+        size = int(checkpoint.get("video_size") or 0)
+        uploaded = int(status.get("uploaded_bytes") or 0)
+        if state == "PROCESSING_UPLOAD" and size and uploaded < size:
+            return Reconciled(ReconcileResult.NOT_POSTED)
+        return Reconciled(ReconcileResult.UNKNOWN)
+
+    # -- tokens, HTTP and errors -----------------------------------------------------------
+
+    def _session(self, account: str) -> _Session:
+        try:
+            creds = self.store.fresh(
+                account, self.client, self.token_url, client_id_field="client_key"
+            )
+        except CredentialsError as exc:
+            raise AuthError(str(exc), hint="fix credentials.json for this account") from None
+        if not creds.access_token:
+            raise AuthError(
+                f"credentials for account {account!r} have no access_token",
+                hint="authorize the account and put its tokens in credentials.json",
+            )
+        return _Session(account, creds)
+
+    def _api(
+        self, session: _Session, path: str, body: Mapping[str, Any], *, what: str
+    ) -> dict[str, Any]:
+        """POST a JSON body; `data` on error.code == "ok". access_token_invalid refreshes once
+        (rotating the refresh token) and retries."""
+        while True:
+            response = self.client.request(
+                "POST",
+                f"{self.api_base}{path}",
+                headers={"authorization": f"Bearer {session.creds.access_token}"},
+                json_body=dict(body),
+                secrets=session.secrets,
+            )
+            payload = response_json(response)
+            error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+            code = str((error or {}).get("code") or "")
+            if 200 <= response.status_code < 300 and code in ("ok", ""):
+                data = payload.get("data")
+                return data if isinstance(data, dict) else {}
+            if code == "access_token_invalid" and not session.refreshed:
+                session.refreshed = True
+                rejected = session.creds.access_token
+                try:
+                    fresh = self.store.fresh(
+                        session.account,
+                        self.client,
+                        self.token_url,
+                        rejected_token=rejected,
+                        client_id_field="client_key",
+                    )
+                except CredentialsError as exc:
+                    raise AuthError(str(exc)) from None
+                session.former = session.secrets
+                session.creds = fresh
+                log.info("tiktok token of %r refreshed after a 401", session.account)
+                continue
+            raise self._map_error(response, code, error or {}, session, what)
+
+    def _map_error(
+        self,
+        response: Response,
+        code: str,
+        error: Mapping[str, Any],
+        session: _Session,
+        what: str,
+    ) -> PublishError:
+        """The typed error for a Content Posting API error (reference A3.6); raw redacted."""
+        now = utcnow()
+        raw = response_text(response, session.secrets)
+        if not code:
+            return error_for_status(
+                response.status_code,
+                raw,
+                platform=PLATFORM,
+                retry_at=retry_after(response, now),
+                what=what,
+            )
+        text = redact(str(error.get("message") or ""), session.secrets)
+        message = f"tiktok {what} failed: {code}" + (f" ({text})" if text and text != code else "")
+        if code == "access_token_invalid":
+            return AuthError(
+                message,
+                raw=raw,
+                hint="the token was refused after a refresh: re-authorize the account",
+            )
+        if code in ("scope_not_authorized", "scope_permission_missed"):
+            return AuthError(
+                message,
+                raw=raw,
+                error_type="scope_missing",
+                hint="re-authorize with the video.publish (direct) or video.upload (inbox) scope",
+            )
+        if code == "spam_risk_user_banned_from_posting":
+            return AuthError(
+                message,
+                raw=raw,
+                error_type="banned",
+                hint="TikTok blocked this account from posting; check it in the app",
+            )
+        if code in DAY_CAP_CODES:
+            return RateLimited(
+                message,
+                raw=raw,
+                account_wide=True,
+                error_type="daily_cap",
+                retry_at=now + timedelta(days=1),
+                hint="TikTok's daily posting cap is reached; the account's posts wait a day",
+            )
+        if code == "rate_limit_exceeded" or response.status_code == 429:
+            return RateLimited(
+                message,
+                raw=raw,
+                retry_at=retry_after(response, now) or now + self.rate_limit_wait,
+                hint="per-minute API rate limit; retried shortly",
+            )
+        if code in CONFIG_CODES:
+            return PermanentError(
+                message,
+                raw=raw,
+                error_type="app_not_audited",
+                hint="the TikTok app is unaudited (post SELF_ONLY to a private account) or the "
+                "URL domain is unverified; see docs/publishers.md",
+            )
+        if code == "privacy_level_option_mismatch":
+            return PermanentError(
+                message,
+                raw=raw,
+                error_type="privacy_level_not_offered",
+                hint="set publisher.privacy_level to one creator_info offers",
+            )
+        if code == "spam_risk_text":
+            return ContentError(message, raw=raw, hint="TikTok refused the caption text")
+        if response.status_code >= 500 or code == "internal_error":
+            return TransientError(
+                message,
+                raw=raw,
+                retry_at=retry_after(response, now),
+                hint="temporary TikTok failure; retried",
+            )
+        if code.startswith("invalid_"):
+            return PermanentError(message, raw=raw, hint="TikTok refused the request's parameters")
+        return error_for_status(
+            response.status_code,
+            raw,
+            platform=PLATFORM,
+            retry_at=retry_after(response, now),
+            what=what,
+        )
+
+
+class _UploadGone(TransientError):
+    """The upload URL expired or is unknown: the publish_id is dead, start a new init."""
+
+    error_type = "upload_expired"
+
+
+def _fail_reason_error(reason: str) -> PublishError:
+    message = f"tiktok could not publish the video: {reason}"
+    if reason in CONTENT_FAIL_REASONS or reason.endswith("_check_failed"):
+        return ContentError(
+            message,
+            raw=reason,
+            error_type="content_rejected",
+            hint="check the video against TikTok's specs (MP4/H.264, 23-60 fps, 360-4096 px)",
+        )
+    if reason in DAY_CAP_CODES:
+        return RateLimited(
+            message,
+            raw=reason,
+            account_wide=True,
+            error_type="daily_cap",
+            retry_at=utcnow() + timedelta(days=1),
+            hint="TikTok's daily posting cap is reached; the account's posts wait a day",
+        )
+    if reason == "spam_risk_user_banned_from_posting":
+        return AuthError(
+            message,
+            raw=reason,
+            error_type="banned",
+            hint="TikTok blocked this account from posting",
+        )
+    return TransientError(message, raw=reason, hint="a new upload is tried on the next attempt")
+
+
+def _post_id(status: Mapping[str, Any]) -> str:
+    ids = status.get("publicaly_available_post_id") or status.get("publicly_available_post_id")
+    if isinstance(ids, list) and ids:
+        return str(ids[0])
+    return ""
+
+
+def _age(created_at: str) -> timedelta:
+    try:
+        created = datetime.fromisoformat(created_at)
+    except ValueError:
+        return timedelta.max
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return utcnow() - created
