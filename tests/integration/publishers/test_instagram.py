@@ -512,3 +512,79 @@ def test_no_token_in_errors_or_logs(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+FAST_ARGS = ("--retry-delay", "0", "--max-passes", "2", "--workers", "2")
+
+
+def make_campaign(root: Path, publisher_block: dict[str, Any], accounts: list[str]) -> None:
+    """A campaign of two real small MP4s per account, two posts per account per day."""
+    folder = root / "campaigns" / "reels"
+    (folder / "videos").mkdir(parents=True)
+    (folder / "accounts.txt").write_text("\n".join(accounts) + "\n", encoding="utf-8")
+    rows = ["filename,post_caption"]
+    for i in range(2 * len(accounts)):
+        write_mp4(folder / "videos" / f"v{i}.mp4", 5000 + i, random_payload=True)
+        rows.append(f'v{i}.mp4,"caption {i} #reels"')
+    (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    settings = {"max_posts_per_account_per_day": 2, "publisher": publisher_block}
+    (folder / "campaign.json").write_text(json.dumps(settings), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeInstagram) -> None:
+    """`postpilot --campaign reels --run` against the fake: every job posted once, and no token
+    in the output, the worker logs or the job store."""
+    import os
+    import subprocess
+    import sys
+
+    tokens = {"shop": TOKEN, "studio": "IGQVJ-second-token-CCCC3333"}
+    fake.add_token(tokens["studio"])
+    accounts = {
+        name: {
+            "platform": "instagram",
+            "access_token": token,
+            "expires_at": (datetime.now(UTC) + timedelta(days=50)).isoformat(),
+            "ig_user_id": f"1784140000000{i}",
+        }
+        for i, (name, token) in enumerate(tokens.items())
+    }
+    creds = project_root / "credentials.json"
+    creds.write_text(json.dumps({"accounts": accounts}), encoding="utf-8")
+    creds.chmod(0o600)
+    block = {
+        "type": "instagram",
+        "api_base": fake.api_base,
+        "upload_base": fake.url,
+        "poll_interval": 0.01,
+    }
+    make_campaign(project_root, block, list(tokens))
+    env = dict(os.environ)
+    env.update(
+        {
+            "POSTPILOT_HOME": str(project_root),
+            "POSTPILOT_BACKOFF_SECONDS": "0",
+            "POSTPILOT_LEASE_SECONDS": "10",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "postpilot", "--campaign", "reels", "--run", "--json", *FAST_ARGS],
+        cwd=project_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["success"] == 4
+    assert fake.published_count("17841400000000") == 2
+    assert fake.published_count("17841400000001") == 2
+    assert {m.caption for m in fake.media.values()} == {f"caption {i} #reels" for i in range(4)}
+    files = [p for p in (project_root / "campaigns").rglob("*") if p.is_file()]
+    files += [p for p in (project_root / ".postpilot").rglob("*") if p.is_file()]
+    blobs = [proc.stdout.encode(), proc.stderr.encode()] + [p.read_bytes() for p in files]
+    for token in tokens.values():
+        assert not any(token.encode() in blob for blob in blobs)

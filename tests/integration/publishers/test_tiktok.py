@@ -623,3 +623,73 @@ def test_no_token_in_errors_or_logs(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+FAST_ARGS = ("--retry-delay", "0", "--max-passes", "2", "--workers", "2")
+
+
+# -- end to end ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeTikTok) -> None:
+    """`postpilot --campaign clips --run` against the fake: every job posted once (one of them
+    after a rotating refresh), and no token in the output, the worker logs or the job store."""
+    import os
+    import subprocess
+    import sys
+
+    fake.add_creator("open-2", "act.second-DDDD4444", "rft.second-EEEE5555", client_key="ck-1")
+    fake.expire_access_token(ACCESS)
+    write_credentials(project_root)
+    creds = project_root / "credentials.json"
+    data = json.loads(creds.read_text())
+    data["accounts"]["studio"] = {
+        **data["accounts"][ACCOUNT],
+        "access_token": "act.second-DDDD4444",
+        "refresh_token": "rft.second-EEEE5555",
+        "open_id": "open-2",
+    }
+    creds.write_text(json.dumps(data), encoding="utf-8")
+    folder = project_root / "campaigns" / "clips"
+    (folder / "videos").mkdir(parents=True)
+    (folder / "accounts.txt").write_text(f"{ACCOUNT}\nstudio\n", encoding="utf-8")
+    rows = ["filename,post_caption"]
+    for i in range(4):
+        write_mp4(folder / "videos" / f"v{i}.mp4", 5000 + i, random_payload=True)
+        rows.append(f'v{i}.mp4,"clip {i} #fyp"')
+    (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    block = {"type": "tiktok", "api_base": fake.url, "poll_interval": 0.01}
+    settings = {"max_posts_per_account_per_day": 2, "publisher": block}
+    (folder / "campaign.json").write_text(json.dumps(settings), encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        {
+            "POSTPILOT_HOME": str(project_root),
+            "POSTPILOT_BACKOFF_SECONDS": "0",
+            "POSTPILOT_LEASE_SECONDS": "10",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "postpilot", "--campaign", "clips", "--run", "--json", *FAST_ARGS],
+        cwd=project_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["success"] == 4
+    assert fake.published_count(OPEN_ID) == 2
+    assert fake.published_count("open-2") == 2
+    assert fake.count("token") == 1
+    stored = json.loads(creds.read_text())["accounts"][ACCOUNT]
+    secrets = [ACCESS, REFRESH, SECRET, stored["access_token"], stored["refresh_token"]]
+    secrets += ["act.second-DDDD4444", "rft.second-EEEE5555"]
+    files = [p for p in (project_root / "campaigns").rglob("*") if p.is_file()]
+    files += [p for p in (project_root / ".postpilot").rglob("*") if p.is_file()]
+    blobs = [proc.stdout.encode(), proc.stderr.encode()] + [p.read_bytes() for p in files]
+    for secret in secrets:
+        assert not any(secret.encode() in blob for blob in blobs)
