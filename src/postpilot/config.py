@@ -92,8 +92,9 @@ class ParallelConfig:
     shutdown_timeout: float = 60.0
     #: How many times a crashed worker is restarted in one pass.
     max_worker_restarts: int = 3
-    #: Longest idle sleep of a worker waiting for a retry time or a busy account.
-    idle_poll_seconds: float = 2.0
+    #: Longest idle sleep of a worker waiting for an in-flight publish to free an account.
+    #: Short, because the pass cannot end before the last waiting worker wakes up.
+    idle_poll_seconds: float = 0.1
 
     @classmethod
     def from_env(cls, num_workers: int = 3) -> ParallelConfig:
