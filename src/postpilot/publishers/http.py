@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -48,11 +49,13 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
     # token-like JSON fields and form/query fields.
     re.compile(
-        r"(?i)(\"?(?:access_token|refresh_token|client_secret|id_token|code|"
+        r"(?i)(\"?(?:access_token|refresh_token|client_secret|id_token|"
         r"fb_exchange_token|secret)\"?\s*[:=]\s*\"?)([^\"&\s,}]+)"
     ),
     # Standard Webhooks secrets.
     re.compile(r"whsec_[A-Za-z0-9+/=]+"),
+    # OAuth authorization codes in query strings or forms (not JSON error "code" numbers).
+    re.compile(r"(?i)([?&]code=)([^&\s]+)"),
 )
 
 
@@ -62,7 +65,28 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         text = text.replace(secret, REDACTED)
     text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    return _SECRET_PATTERNS[2].sub(REDACTED, text)
+    text = _SECRET_PATTERNS[2].sub(REDACTED, text)
+    return _SECRET_PATTERNS[3].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+class _RedactRecords(logging.Filter):
+    """Redacts token-looking values from the HTTP driver's own log lines: it logs every request
+    URL at INFO, and some documented calls (Instagram's token refresh) carry a token in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def _install_log_redaction() -> None:
+    for name in ("httpx2", "httpcore2", "httpx", "httpcore"):
+        driver = logging.getLogger(name)
+        if not any(isinstance(f, _RedactRecords) for f in driver.filters):
+            driver.addFilter(_RedactRecords())
+
+
+_install_log_redaction()
 
 
 class NetworkError(TransientError):

@@ -101,22 +101,6 @@ UPLOAD_URI_KEY = "upload_uri"
 UPLOADED_KEY = "uploaded"
 
 
-class _RedactRecords(logging.Filter):
-    """Redacts token-looking values from the HTTP driver's request log lines: the documented
-    token refresh calls carry the token in the URL, which the driver logs at INFO."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
-
-
-def _install_log_redaction() -> None:
-    driver = logging.getLogger("httpx2")
-    if not any(isinstance(f, _RedactRecords) for f in driver.filters):
-        driver.addFilter(_RedactRecords())
-
-
 class ContainerGone(TransientError):
     """The container can no longer be published (expired, or Meta asks for a new one); the
     checkpoint was cleared and the next attempt creates a new container."""
@@ -219,7 +203,6 @@ class InstagramPublisher:
         self.rate_limit_wait = rate_limit_wait
         self.limits = limits
         self.client = client or HttpClient()
-        _install_log_redaction()
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any], project_root: Path) -> InstagramPublisher:
