@@ -46,8 +46,8 @@ CREATE TABLE jobs (
         WHERE (holds_account) DEFERRABLE INITIALLY IMMEDIATE
 );
 
--- list_jobs order
-CREATE INDEX jobs_campaign_seq ON jobs (campaign, seq, ins);
+-- (list_jobs sorts a campaign's rows found through the primary key: one index fewer to
+-- update on every claim and completion.)
 -- the claim walks this one in order; claimed rows are in it so expired ones can be retaken
 CREATE INDEX jobs_claimable ON jobs (campaign, seq, ins)
     WHERE status IN ('pending', 'retrying', 'claimed');

@@ -1,7 +1,8 @@
 """The PostgreSQL store's SQL, kept in .sql files next to this module (procrastinate's habit).
 
 `queries.sql` holds named blocks, each opened by a line `-- name: <name> --`; `load_queries`
-returns them as a dict. Schema migrations are the files `NNNN_<description>.sql`, applied in
+returns them as a dict, without their comment lines and with each line trimmed: shorter text
+is what psycopg caches and the server parses (no string literal in these files spans lines). Schema migrations are the files `NNNN_<description>.sql`, applied in
 version order by postpilot.store.postgres and recorded in the `postpilot_migrations` table.
 Only postpilot.store.postgres uses this package; nothing here touches a database.
 """
@@ -40,7 +41,8 @@ def parse_queries(text: str) -> dict[str, str]:
         name = match.group(1)
         if name in queries:
             raise ValueError(f"query {name!r} is defined twice")
-        queries[name] = text[match.end() : end].strip()
+        lines = (line.strip() for line in text[match.end() : end].splitlines())
+        queries[name] = "\n".join(line for line in lines if line and not line.startswith("--"))
     return queries
 
 
