@@ -21,7 +21,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -34,6 +34,7 @@ from postpilot.errors import (
     PostpilotError,
 )
 from postpilot.jobs import ALL_STATUSES, JobStatus, local_day, utcnow
+from postpilot.store.base import WorkerRegistry
 
 if TYPE_CHECKING:
     from postpilot.campaign import CampaignConfig
@@ -278,6 +279,7 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
             "per_account": {},
         },
         "running": _running(ctx),
+        "hosts": [],
         "campaign_info": _campaign_info(ctx),
         "problems": problems,
     }
@@ -300,6 +302,10 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
         daily = {a: store.daily_count(a, day) for a in accounts}
         data["daily"]["per_account"] = daily
         data["daily"]["total"] = sum(daily.values())
+        if isinstance(store, WorkerRegistry):
+            # Worker pools of every host sharing the store, live within two leases.
+            stale = timedelta(seconds=2 * ParallelConfig.from_env().lease_seconds)
+            data["hosts"] = store.list_workers(stale, moment)
         for account, state in sorted(store.account_states(accounts).items()):
             active = state.block and (state.blocked_until is None or state.blocked_until > moment)
             if active:

@@ -146,6 +146,10 @@ def render_status(data: Mapping[str, Any], console: Console) -> None:
             _line(console, f"Running: {run['describe']}")
     else:
         _line(console, "Running: no orchestrator")
+    for pool in data.get("hosts") or []:
+        beat = pool["last_heartbeat"]
+        when = beat.isoformat() if isinstance(beat, datetime) else str(beat)
+        _line(console, f"  Host {pool['host']}: {pool['workers']} workers, last heartbeat {when}")
     _line(console, RULE)
 
 

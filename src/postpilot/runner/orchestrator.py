@@ -54,6 +54,8 @@ log = logging.getLogger("postpilot.runner")
 #: Longest wait between passes for a retry time; later retries are reported, not waited for.
 MAX_RETRY_WAIT_SECONDS = 15 * 60.0
 SUPERVISE_TICK = 0.1
+#: How long a worker-pool host waits for the orchestrator host to seed an empty day.
+POOL_SEED_WAIT_SECONDS = 30.0
 
 
 class RunDisplay(Protocol):
@@ -217,7 +219,7 @@ class Orchestrator:
         if rearmed:
             self.display.event(f"{desc}: re-armed {rearmed} failed jobs")
         seeded = 0
-        if not orchestrating and store.counts()["total"] == 0:
+        if not orchestrating and not self._wait_for_seeding(store):
             return {
                 "error": "no_jobs",
                 "exit_code": 1,
@@ -276,6 +278,15 @@ class Orchestrator:
             rearmed=rearmed,
             seeded=seeded,
         )
+
+    def _wait_for_seeding(self, store: JobStore) -> bool:
+        """A worker pool that started before the orchestrator host seeded the day waits a
+        little for the jobs to appear (hosts are started by hand, rarely in order)."""
+        deadline = time.monotonic() + POOL_SEED_WAIT_SECONDS
+        while store.counts()["total"] == 0:
+            if time.monotonic() >= deadline or self.shutdown.event.wait(0.5):
+                return False
+        return True
 
     def _reconcile(self, store: JobStore, publisher: Publisher) -> dict[str, int]:
         tally: Counter[str] = Counter()

@@ -14,10 +14,12 @@ Safety rules (DESIGN.md I1, I6, I7):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -51,7 +53,13 @@ from postpilot.publishers.errors import (
     RateLimited,
 )
 from postpilot.store import open_store
-from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, ClaimRequest, JobStore
+from postpilot.store.base import (
+    BLOCK_NEEDS_REAUTH,
+    BLOCK_RATE_LIMIT,
+    ClaimRequest,
+    JobStore,
+    WorkerRegistry,
+)
 
 log = logging.getLogger("postpilot.worker")
 
@@ -164,6 +172,8 @@ class Heartbeat(threading.Thread):
         self._deadline = 0.0
         self.lost = threading.Event()
         self._wake = threading.Event()
+        #: (host, worker id) once the worker is in a shared store's registry.
+        self.registered: tuple[str, str] | None = None
 
     def watch(self, job: Job, checkpoint: StoreCheckpoint, lost: threading.Event) -> None:
         """Start renewing `job`'s lease."""
@@ -183,6 +193,11 @@ class Heartbeat(threading.Thread):
         while True:
             self._wake.wait(interval)
             self._wake.clear()
+            if self.registered is not None and isinstance(self._store, WorkerRegistry):
+                try:
+                    self._store.worker_heartbeat(*self.registered, utcnow())
+                except StoreError as exc:
+                    log.warning("worker registry heartbeat failed: %s", exc)
             with self._lock:
                 job, checkpoint, deadline = self._job, self._checkpoint, self._deadline
                 if job is None or checkpoint is None:
@@ -259,6 +274,7 @@ class Worker:
             self.spec.run_id,
             os.getpid(),
         )
+        self._register()
         lease = timedelta(seconds=self.spec.lease_seconds)
         while not self.stopping.is_set():
             if os.getppid() != self._parent:
@@ -284,6 +300,18 @@ class Worker:
                 continue
             self.process(job)
         return EXIT_DRAINED
+
+    @property
+    def registry_id(self) -> str:
+        """The worker's id in a shared registry: unique per run and slot."""
+        return f"{self.spec.run_id}:{self.worker_id}"
+
+    def _register(self) -> None:
+        """Make the worker visible to --status on every host (shared stores only)."""
+        if isinstance(self.store, WorkerRegistry):
+            host = socket.gethostname()
+            self.store.register_worker(host, os.getpid(), self.registry_id, utcnow())
+            self.heartbeat.registered = (host, self.registry_id)
 
     def _work_in_flight(self, now: datetime) -> bool:
         """Whether waiting can make something claimable in this pass: a claim of this campaign
@@ -401,6 +429,9 @@ class Worker:
     def close(self) -> None:
         """Release the publisher and the store."""
         self.publisher.close()
+        if self.heartbeat.registered is not None and isinstance(self.store, WorkerRegistry):
+            with contextlib.suppress(StoreError):
+                self.store.unregister_worker(*self.heartbeat.registered)
         self.store.close()
 
 

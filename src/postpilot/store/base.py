@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from postpilot.jobs import Failure, Job, JobStatus, RetryPolicy
 
@@ -222,4 +222,28 @@ class CoordinatedStore(Protocol):
 
     def release_orchestrator(self) -> None:
         """Give the role up (also released by the database when the session dies)."""
+        ...
+
+
+@runtime_checkable
+class WorkerRegistry(Protocol):
+    """Stores shared by several hosts record their live workers, for --status."""
+
+    def register_worker(self, host: str, pid: int, worker_id: str, now: datetime) -> None:
+        """Record a worker of `host` (process `pid`)."""
+        ...
+
+    def worker_heartbeat(self, host: str, worker_id: str, now: datetime) -> bool:
+        """Refresh a registered worker's last heartbeat; False if it is not registered."""
+        ...
+
+    def unregister_worker(self, host: str, worker_id: str) -> None:
+        """Remove a worker that exits cleanly (a killed one just goes stale)."""
+        ...
+
+    def list_workers(
+        self, stale_after: timedelta, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Live worker pools, one dict per host: host, workers, worker_ids, pids,
+        last_heartbeat."""
         ...
