@@ -684,6 +684,9 @@ def confirm_data(ctx: PostingContext, job_id: str, posted: bool) -> dict[str, An
             )
         if not store.resolve_unconfirmed(job_id, posted, now, day=local_day(now, ctx.timezone)):
             raise OperationFailed(f"Job '{job_id}' of {desc} changed meanwhile; try again")
+        from postpilot.runner.unconfirmed import release_if_settled
+
+        release_if_settled(store, job.account)
         settled = store.get(job_id)
     status = str(settled.status) if settled else ""
     word = "posted" if posted else "not posted"

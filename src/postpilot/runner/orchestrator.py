@@ -32,6 +32,7 @@ from postpilot.config import ParallelConfig, PostingContext, RetryConfig
 from postpilot.errors import ConflictError, PostpilotError
 from postpilot.jobs import (
     TERMINAL_STATUSES,
+    Job,
     JobStatus,
     is_claimable,
     local_day,
@@ -40,6 +41,11 @@ from postpilot.jobs import (
 from postpilot.publishers import build_publisher
 from postpilot.publishers.base import Publisher, ReconcileResult
 from postpilot.runner.locks import RunLock
+from postpilot.runner.unconfirmed import (
+    BLOCK_UNCONFIRMED,
+    hold_if_needed,
+    release_if_settled,
+)
 from postpilot.runner.worker import EXIT_DRAINED, EXIT_JOB_TIMEOUT, WorkerSpec
 from postpilot.store import open_store
 from postpilot.store.base import (
@@ -288,9 +294,38 @@ class Orchestrator:
                 return False
         return True
 
+    def _hold(self, store: JobStore, account: str, now: datetime) -> None:
+        hold_if_needed(
+            store,
+            account,
+            now=now,
+            timezone=self.ctx.timezone,
+            daily_limit=self.ctx.max_posts_per_account_per_day,
+        )
+
     def _reconcile(self, store: JobStore, publisher: Publisher) -> dict[str, int]:
         tally: Counter[str] = Counter()
-        for job in store.list_jobs([JobStatus.UNCONFIRMED]):
+        unconfirmed = store.list_jobs([JobStatus.UNCONFIRMED])
+        try:
+            self._reconcile_jobs(store, publisher, unconfirmed, tally)
+        finally:
+            # Settled accounts get their daily slot back; the rest keep (or get) a hold.
+            now = utcnow()
+            for account in sorted({job.account for job in unconfirmed}):
+                release_if_settled(store, account)
+                self._hold(store, account, now)
+        if tally:
+            self.display.event(f"{self.ctx.describe()}: reconciled unconfirmed jobs: {dict(tally)}")
+        return dict(tally)
+
+    def _reconcile_jobs(
+        self,
+        store: JobStore,
+        publisher: Publisher,
+        unconfirmed: list[Job],
+        tally: Counter[str],
+    ) -> None:
+        for job in unconfirmed:
             try:
                 answer = publisher.reconcile(job, job.checkpoint)
             except PostpilotError as exc:
@@ -311,9 +346,6 @@ class Orchestrator:
             elif answer.result is ReconcileResult.NOT_POSTED:
                 store.resolve_unconfirmed(job.job_id, False, now, day=day)
             tally[str(answer.result)] += 1
-        if tally:
-            self.display.event(f"{self.ctx.describe()}: reconciled unconfirmed jobs: {dict(tally)}")
-        return dict(tally)
 
     # -- a pass ---------------------------------------------------------------------------
     def _spec_file(self) -> Path:
@@ -445,12 +477,14 @@ class Orchestrator:
             if job.run_id != self.run_id or job.worker_id != str(index):
                 continue
             if job.publish_started_at is not None:
-                store.mark_unconfirmed(
+                now = utcnow()
+                if store.mark_unconfirmed(
                     job.job_id,
                     job.lease_token,
-                    utcnow(),
+                    now,
                     f"worker {index} exited (code {code}) while publishing",
-                )
+                ):
+                    self._hold(store, job.account, now)
                 self.display.event(
                     f"{self.ctx.describe()}: job {job.job_id} is unconfirmed "
                     f"(worker {index} died while publishing)"
@@ -522,6 +556,13 @@ class Orchestrator:
                 )
             elif state is not None and state.block == BLOCK_NEEDS_REAUTH:
                 blocked.append(Blocked(job.job_id, job.account, "needs re-authorization"))
+            elif (
+                state is not None
+                and state.block == BLOCK_UNCONFIRMED
+                and (state.blocked_until is None or state.blocked_until > now)
+            ):
+                reason = "held: an unconfirmed publish may fill today's limit (reconcile first)"
+                blocked.append(Blocked(job.job_id, job.account, reason, state.blocked_until))
             elif (
                 state is not None
                 and state.block == BLOCK_RATE_LIMIT

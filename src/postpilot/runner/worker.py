@@ -52,6 +52,7 @@ from postpilot.publishers.errors import (
     PublishError,
     RateLimited,
 )
+from postpilot.runner.unconfirmed import hold_if_needed
 from postpilot.store import open_store
 from postpilot.store.base import (
     BLOCK_NEEDS_REAUTH,
@@ -219,12 +220,13 @@ class Heartbeat(threading.Thread):
         now = utcnow()
         try:
             if checkpoint.started.is_set():
-                self._store.mark_unconfirmed(
+                if self._store.mark_unconfirmed(
                     job.job_id,
                     job.lease_token,
                     now,
                     f"publish exceeded the job timeout of {seconds:g}s after it started",
-                )
+                ):
+                    _hold(self._store, self._spec, job.account, now)
                 log.error("job %s timed out during publish: marked unconfirmed", job.job_id)
             else:
                 failure = Failure(
@@ -237,6 +239,10 @@ class Heartbeat(threading.Thread):
         finally:
             logging.shutdown()
             os._exit(EXIT_JOB_TIMEOUT)
+
+
+def _hold(store: JobStore, spec: WorkerSpec, account: str, now: datetime) -> None:
+    hold_if_needed(store, account, now=now, timezone=spec.timezone, daily_limit=spec.daily_limit)
 
 
 def _policy(spec: WorkerSpec) -> RetryPolicy:
@@ -398,7 +404,9 @@ class Worker:
 
     def _unconfirmed(self, job: Job, reason: str) -> None:
         log.error("job %s: outcome unknown (%s): marked unconfirmed", job.job_id, reason)
-        self.store.mark_unconfirmed(job.job_id, job.lease_token, utcnow(), reason)
+        now = utcnow()
+        if self.store.mark_unconfirmed(job.job_id, job.lease_token, now, reason):
+            _hold(self.store, self.spec, job.account, now)
 
     def _failed(
         self,
