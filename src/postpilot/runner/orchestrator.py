@@ -414,7 +414,7 @@ class Orchestrator:
                 elif self.shutdown.count >= 2 or (
                     self.shutdown.deadline is not None and now_mono >= self.shutdown.deadline
                 ):
-                    self._kill_workers(store, slots)
+                    self._kill_workers(store, slots, spec)
             active = sum(1 for s in slots if s.proc is not None and s.proc.poll() is None)
             if now_mono - last_update >= 0.5:
                 self.display.update(store.counts(), active, pass_number)
@@ -507,14 +507,14 @@ class Orchestrator:
             elif slot.proc is None:
                 slot.done = True
 
-    def _kill_workers(self, store: JobStore, slots: list[_Slot]) -> None:
+    def _kill_workers(self, store: JobStore, slots: list[_Slot], spec: Path) -> None:
         for slot in slots:
             if slot.proc is not None and slot.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     slot.proc.kill()
                 slot.proc.wait()
         for slot in slots:
-            self._supervise(store, slot, Path(), time.monotonic())
+            self._supervise(store, slot, spec, time.monotonic())
 
     # -- between passes -------------------------------------------------------------------
     def _wait_before_next_pass(self, store: JobStore) -> float | None:
@@ -659,7 +659,7 @@ class Orchestrator:
             "blocked": [b.to_json() for b in blocked],
             "unconfirmed_jobs": unconfirmed,
             "retrying_jobs": retrying,
-            "complete": all(JobStatus(s) in TERMINAL_STATUSES for s in (j.status for j in jobs)),
+            "complete": all(j.status in TERMINAL_STATUSES for j in jobs),
             "interrupted": interrupted,
             "errors": list(self.errors),
             "exit_code": exit_code,
