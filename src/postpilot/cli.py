@@ -6,8 +6,8 @@
 
 Dispatch (the seed's, with postpilot's additions before --run): --list-campaigns first; then
 the context is built (campaign or legacy); then exactly one action, in this priority:
---reset-day > --retry-all-failed > --status > --stop-all > --confirm > --import-progress >
---export-csv > --seed-only > --run. Other actions given together are ignored with a warning.
+--reset-day > --retry-all-failed > --status > --stop-all > --confirm > --unblock >
+--import-progress > --export-csv > --seed-only > --run. Other actions given together are ignored with a warning.
 
 Exit codes: 0 done; 1 the operation failed (campaign missing, invalid or disabled, nothing
 seeded, a conflict, a missing progress store); 2 usage (bad flags, or no action at all: the help
@@ -59,6 +59,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("status", "--status"),
     ("stop_all", "--stop-all"),
     ("confirm", "--confirm"),
+    ("unblock", "--unblock"),
     ("import_progress", "--import-progress"),
     ("export_csv", "--export-csv"),
     ("seed_only", "--seed-only"),
@@ -155,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         metavar=("JOB_ID", "{posted,not-posted}"),
         help="settle an unconfirmed job: it was posted, or it was not",
+    )
+    actions.add_argument(
+        "--unblock",
+        metavar="ACCOUNT",
+        help="lift an account's block (needs re-auth, rate limit) after fixing its cause",
     )
     actions.add_argument(
         "--export-csv", metavar="PATH", help="write the jobs as the 17-column progress CSV"
@@ -382,6 +388,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if action == "confirm":
         job_id, word = args.confirm
         return _emit(args, operations.confirm_data(ctx, job_id, word == "posted"))
+    if action == "unblock":
+        return _emit(args, operations.unblock_data(ctx, args.unblock))
     if action == "import_progress":
         return _emit(args, operations.import_data(ctx, args.import_progress))
     if action == "export_csv":

@@ -667,6 +667,21 @@ def stop_all_command(ctx: PostingContext, parallel_config: ParallelConfig) -> di
 
 
 # -- confirm ----------------------------------------------------------------------------------
+def unblock_data(ctx: PostingContext, account: str) -> dict[str, Any]:
+    """Lift an account's ledger block (needs re-auth, rate window, unconfirmed hold) once the
+    operator fixed its cause, e.g. after writing a fresh token to credentials.json."""
+    desc = ctx.describe()
+    _require_progress(ctx)
+    with _open(ctx) as store:
+        state = store.account_states([account]).get(account)
+        if state is None or not state.block:
+            raise OperationFailed(f"Account '{account}' is not blocked ({desc})")
+        store.unblock_account(account)
+    message = f"Account '{account}' unblocked (was: {state.block}) for {desc}"
+    log.info("%s", message)
+    return {**_base(ctx), "ok": True, "account": account, "was": state.block, "message": message}
+
+
 def confirm_data(ctx: PostingContext, job_id: str, posted: bool) -> dict[str, Any]:
     """Settle an unconfirmed job by the operator's word: posted -> success (the ledger counts
     it), not posted -> pending (the next run publishes it, resuming from its checkpoint)."""

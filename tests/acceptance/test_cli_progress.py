@@ -476,3 +476,21 @@ def test_progress_store_of_another_campaign_is_refused(
         assert "belongs to campaign 'demo', not to campaign 'copy'" in result.err
         assert_no_traceback(result)
     assert tree_digest(copy) == before
+
+
+def test_unblock_lifts_a_reauth_block(
+    project_root: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
+) -> None:
+    """--unblock ACCOUNT lifts a needs-reauth block (after re-authorizing); an account that is
+    not blocked is refused with exit 1."""
+    make_campaign(project_root, "c1", ["a", "b"], 2)
+    _seed(capsys, "c1")
+    store = store_of("c1")
+    store.block_account("a", BLOCK_NEEDS_REAUTH, "token revoked")
+    result = run_inprocess(capsys, "--campaign", "c1", "--unblock", "a", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["was"] == BLOCK_NEEDS_REAUTH
+    assert store.account_states(["a"])["a"].block == ""
+    again = run_inprocess(capsys, "--campaign", "c1", "--unblock", "a")
+    assert again.code == 1
+    assert "is not blocked" in again.err

@@ -419,7 +419,9 @@ class Worker:
         if isinstance(exc, AuthError):
             self.store.block_account(job.account, BLOCK_NEEDS_REAUTH, str(exc))
         elif isinstance(exc, RateLimited) and exc.account_wide:
-            self.store.block_account(job.account, BLOCK_RATE_LIMIT, str(exc), until=exc.retry_at)
+            # A window without a stated reset is retried after an hour rather than never.
+            until = exc.retry_at or now + timedelta(hours=1)
+            self.store.block_account(job.account, BLOCK_RATE_LIMIT, str(exc), until=until)
         updated = self.store.fail(job.job_id, job.lease_token, now, failure, _policy(self.spec))
         if updated is None:
             log.error("job %s failed but its lease was lost: %s", job.job_id, failure.message)
