@@ -7,7 +7,8 @@
 Dispatch (the seed's, with postpilot's additions before --run): --list-campaigns first; then
 the context is built (campaign or legacy); then exactly one action, in this priority:
 --reset-day > --retry-all-failed > --status > --stop-all > --confirm > --unblock >
---import-progress > --export-csv > --seed-only > --run. Other actions given together are ignored with a warning.
+--import-progress > --export-csv > --seed-only > --run. Other actions given together are
+ignored with a warning.
 
 Exit codes: 0 done; 1 the operation failed (campaign missing, invalid or disabled, nothing
 seeded, a conflict, a missing progress store); 2 usage (bad flags, or no action at all: the help
