@@ -62,7 +62,7 @@ CREATE TABLE daily_counts (
     PRIMARY KEY (account, day)
 );
 
--- content posted per account (I4); one row per posting job
+-- content posted per account (I4): one row per job that posted content with a known hash
 CREATE TABLE posted (
     account     text        NOT NULL,
     sha256      text        NOT NULL,

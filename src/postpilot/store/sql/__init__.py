@@ -2,8 +2,9 @@
 
 `queries.sql` holds named blocks, each opened by a line `-- name: <name> --`; `load_queries`
 returns them as a dict, without their comment lines and with each line trimmed: shorter text
-is what psycopg caches and the server parses (no string literal in these files spans lines). Schema migrations are the files `NNNN_<description>.sql`, applied in
-version order by postpilot.store.postgres and recorded in the `postpilot_migrations` table.
+is what psycopg caches and the server parses (no string literal in these files spans lines).
+Schema migrations are the files `NNNN_<description>.sql`, applied in version order by
+postpilot.store.postgres and recorded in the `postpilot_migrations` table.
 Only postpilot.store.postgres uses this package; nothing here touches a database.
 """
 

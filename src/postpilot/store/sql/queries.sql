@@ -264,6 +264,7 @@ ledger AS (
     SELECT account, content_sha256, campaign, job_id, %(day)s, %(remote_id)s, %(remote_url)s,
            %(now)s
     FROM done
+    WHERE content_sha256 <> ''
     ON CONFLICT DO NOTHING
     RETURNING account
 )
@@ -277,8 +278,9 @@ WITH counted AS (
     RETURNING account
 )
 INSERT INTO posted (account, sha256, campaign, job_id, day, remote_id, remote_url, posted_at)
-VALUES (%(account)s, %(sha256)s, %(campaign)s, %(job_id)s, %(day)s, %(remote_id)s,
-        %(remote_url)s, %(now)s)
+SELECT %(account)s, %(sha256)s, %(campaign)s, %(job_id)s, %(day)s, %(remote_id)s,
+       %(remote_url)s, %(now)s
+WHERE %(sha256)s <> ''
 ON CONFLICT DO NOTHING;
 
 -- name: lock_job --
