@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from postpilot.store.base import JobStore
-from postpilot.store.postgres import PostgresJobStore
+from postpilot.store.postgres import PostgresJobStore, describe_dsn
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -39,7 +39,7 @@ def _admin() -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(base_dsn(), autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         raise PostgresUnavailable(
-            f"PostgreSQL is unreachable at {base_dsn()} ({exc}). Start it with "
+            f"PostgreSQL is unreachable at {describe_dsn(base_dsn())} ({exc}). Start it with "
             "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, "
             "or set POSTPILOT_TEST_DSN."
         ) from exc
