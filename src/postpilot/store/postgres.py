@@ -22,6 +22,10 @@ The claim
     claimable job, recovery of the campaign's expired leases folded in, the daily counter
     and blocks checked, an expired lease of any campaign taken over. Two claimers racing for
     one account make the constraint fail for one of them, which retries.
+    Cost: the claim walks the campaign's claimable jobs in seq order until one passes the
+    account checks, so jobs of busy, blocked or capped accounts are visited too. Seeding plans
+    at most a day's room per account, which keeps that walk short; a queue of very many jobs
+    on few capped accounts makes each claim that finds nothing visit them all.
 
 Every other change of a claimed job is a write conditional on its lease token (I7): a single
 statement where SQL can say it (complete, heartbeat, start_publish), else a locked
