@@ -33,9 +33,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http_server import FakeHandler, FakeServer
 
 VERSION = "v21.0"
 DAY = 86400
@@ -112,52 +113,6 @@ class Account:
     publishes: list[float] = field(default_factory=list)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body in one segment, no Nagle: small answers are not delayed 40 ms each.
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.fake.dispatch(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.fake.dispatch(self, "POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's own request log."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeInstagram) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-        self.active: set[socket.socket] = set()
-        self.active_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.active_lock:
-            self.active.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.active_lock:
-            self.active.discard(request)
-        super().shutdown_request(request)
-
-    def close_all(self) -> None:
-        """Cut every open keep-alive connection (a stopped fake must look unreachable)."""
-        with self.active_lock:
-            sockets = list(self.active)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
 _ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("POST", "upload", re.compile(r"^/ig-api-upload/(?P<ver>[^/]+)/(?P<id>[^/]+)$")),
     ("GET", "refresh", re.compile(r"^/refresh_access_token$")),
@@ -217,14 +172,14 @@ class FakeInstagram:
         #: Every header set seen, to prove no token travels in a URL.
         self.seen_queries: list[str] = []
         self.buc_usage: dict[str, Any] | None = None
-        self._server: _Server | None = None
+        self._server: FakeServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> FakeInstagram:
         """Serve on an ephemeral 127.0.0.1 port in a background thread."""
-        self._server = _Server(self)
+        self._server = FakeServer(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -359,7 +314,7 @@ class FakeInstagram:
 
     # -- request handling ------------------------------------------------------------------
 
-    def dispatch(self, handler: _Handler, method: str) -> None:
+    def dispatch(self, handler: FakeHandler, method: str) -> None:
         """Route one request (called on the server's handler threads)."""
         parts = urlsplit(handler.path)
         route, match = "unknown", None
@@ -396,7 +351,7 @@ class FakeInstagram:
     # -- HTTP plumbing ---------------------------------------------------------------------
 
     @staticmethod
-    def _form(handler: _Handler) -> dict[str, str]:
+    def _form(handler: FakeHandler) -> dict[str, str]:
         length = int(handler.headers.get("content-length") or 0)
         if not length:
             return {}
@@ -407,7 +362,7 @@ class FakeInstagram:
         return dict(parse_qsl(raw, keep_blank_values=True))
 
     @staticmethod
-    def _read_some(handler: _Handler, limit: int) -> int:
+    def _read_some(handler: FakeHandler, limit: int) -> int:
         length = int(handler.headers.get("content-length") or 0)
         left = min(limit, length)
         while left > 0:
@@ -418,7 +373,7 @@ class FakeInstagram:
         return min(limit, length) - left
 
     @staticmethod
-    def _drop(handler: _Handler) -> None:
+    def _drop(handler: FakeHandler) -> None:
         handler.close_connection = True
         handler.wfile.flush()
         with contextlib.suppress(OSError):
@@ -426,7 +381,7 @@ class FakeInstagram:
 
     def _reply(
         self,
-        handler: _Handler,
+        handler: FakeHandler,
         status: int,
         body: Mapping[str, Any] | str,
         headers: Mapping[str, str] | None = None,
@@ -451,7 +406,9 @@ class FakeInstagram:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _token_error(self, handler: _Handler, params: Mapping[str, str]) -> dict[str, Any] | None:
+    def _token_error(
+        self, handler: FakeHandler, params: Mapping[str, str]
+    ) -> dict[str, Any] | None:
         auth = handler.headers.get("authorization") or ""
         scheme, _, value = auth.partition(" ")
         token = value.strip() if scheme.lower() in ("bearer", "oauth") else ""
@@ -469,7 +426,7 @@ class FakeInstagram:
                 )
         return None
 
-    def _authed(self, handler: _Handler, params: Mapping[str, str]) -> bool:
+    def _authed(self, handler: FakeHandler, params: Mapping[str, str]) -> bool:
         error = self._token_error(handler, params)
         if error is not None:
             self._reply(handler, 400, error, drain=True)
@@ -484,7 +441,9 @@ class FakeInstagram:
     def _usage(self, account: Account, now: float) -> int:
         return account.extra_usage + sum(1 for t in account.publishes if t > now - DAY)
 
-    def _route_create(self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
+    def _route_create(
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
+    ) -> None:
         if not self._authed(handler, p):
             return
         user = m["user"]
@@ -532,7 +491,9 @@ class FakeInstagram:
             body["uri"] = f"{self.url}/ig-api-upload/{m['ver']}/{cid}"
         self._reply(handler, 200, body)
 
-    def _route_upload(self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
+    def _route_upload(
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
+    ) -> None:
         auth = handler.headers.get("authorization") or ""
         if not auth.startswith("OAuth "):
             body = {"debug_info": {"retriable": False, "message": "Authorization: OAuth missing"}}
@@ -591,7 +552,7 @@ class FakeInstagram:
                 container.sha256 = hasher.hexdigest()
         self._reply(handler, 200, {"success": True, "message": "Upload successful."})
 
-    def _route_node(self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
+    def _route_node(self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
         if not self._authed(handler, p):
             return
         node = m["id"]
@@ -637,7 +598,9 @@ class FakeInstagram:
         elif c.outcome == "EXPIRED":
             c.status = c.error_status or "Media expired: not published within 24 hours"
 
-    def _route_publish(self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
+    def _route_publish(
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
+    ) -> None:
         if not self._authed(handler, p):
             return
         user, cid = m["user"], p.get("creation_id", "")
@@ -680,7 +643,9 @@ class FakeInstagram:
             return
         self._reply(handler, 200, {"id": media_id})
 
-    def _route_limit(self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
+    def _route_limit(
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
+    ) -> None:
         if not self._authed(handler, p):
             return
         with self._lock:
@@ -697,7 +662,7 @@ class FakeInstagram:
         self._reply(handler, 200, body)
 
     def _route_media_list(
-        self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
     ) -> None:
         if not self._authed(handler, p):
             return
@@ -730,7 +695,9 @@ class FakeInstagram:
         self.tokens[new] = Token(new, now, now + LONG_LIVED_SECONDS)
         return {"access_token": new, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
 
-    def _route_refresh(self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]) -> None:
+    def _route_refresh(
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
+    ) -> None:
         if p.get("grant_type") != "ig_refresh_token":
             self._reply(handler, 400, envelope(100, "grant_type must be ig_refresh_token"))
             return
@@ -749,7 +716,7 @@ class FakeInstagram:
         self._reply(handler, 400 if error else 200, error or body)
 
     def _route_exchange(
-        self, handler: _Handler, m: Mapping[str, str], p: Mapping[str, str]
+        self, handler: FakeHandler, m: Mapping[str, str], p: Mapping[str, str]
     ) -> None:
         if p.get("grant_type") != "fb_exchange_token" or not p.get("client_secret"):
             self._reply(handler, 400, envelope(100, "grant_type/client_secret missing"))

@@ -33,9 +33,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http_server import FakeHandler, FakeServer
 
 MIB = 1024 * 1024
 MIN_CHUNK = 5 * MIB
@@ -121,55 +122,6 @@ class Fault:
     after_bytes: int = 0
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body in one segment, no Nagle: small answers are not delayed 40 ms each.
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024
-    server: _Server
-
-    def do_POST(self) -> None:
-        self.server.fake.dispatch(self, "POST")
-
-    def do_PUT(self) -> None:
-        self.server.fake.dispatch(self, "PUT")
-
-    def do_GET(self) -> None:
-        self.server.fake.dispatch(self, "GET")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's own request log."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeTikTok) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-        self.active: set[socket.socket] = set()
-        self.active_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.active_lock:
-            self.active.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.active_lock:
-            self.active.discard(request)
-        super().shutdown_request(request)
-
-    def close_all(self) -> None:
-        """Cut every open keep-alive connection (a stopped fake must look unreachable)."""
-        with self.active_lock:
-            sockets = list(self.active)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
 _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v2/post/publish/creator_info/query/"): "creator_info",
     ("POST", "/v2/post/publish/video/init/"): "init",
@@ -217,13 +169,13 @@ class FakeTikTok:
         self.requests: list[tuple[str, str]] = []
         #: (publish_id, first, last, total, status) of every chunk PUT answered.
         self.puts: list[tuple[str, int, int, int, int]] = []
-        self._server: _Server | None = None
+        self._server: FakeServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> FakeTikTok:
         """Serve on an ephemeral 127.0.0.1 port in a background thread."""
-        self._server = _Server(self)
+        self._server = FakeServer(self)
         thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -355,7 +307,7 @@ class FakeTikTok:
 
     # -- request handling ------------------------------------------------------------------
 
-    def dispatch(self, handler: _Handler, method: str) -> None:
+    def dispatch(self, handler: FakeHandler, method: str) -> None:
         """Route one request (called on the server's handler threads)."""
         parts = urlsplit(handler.path)
         route = _ROUTES.get((method, parts.path), "")
@@ -393,7 +345,7 @@ class FakeTikTok:
         getattr(self, f"_route_{route}")(handler, open_id, self._body(handler))
 
     @staticmethod
-    def _body(handler: _Handler) -> dict[str, Any]:
+    def _body(handler: FakeHandler) -> dict[str, Any]:
         length = int(handler.headers.get("content-length") or 0)
         raw = handler.rfile.read(length).decode("utf-8") if length else ""
         if "json" in (handler.headers.get("content-type") or ""):
@@ -402,7 +354,7 @@ class FakeTikTok:
         return dict(parse_qsl(raw, keep_blank_values=True))
 
     @staticmethod
-    def _read_some(handler: _Handler, limit: int) -> None:
+    def _read_some(handler: FakeHandler, limit: int) -> None:
         left = min(limit, int(handler.headers.get("content-length") or 0))
         while left > 0:
             data = handler.rfile.read(min(READ_BLOCK, left))
@@ -411,14 +363,14 @@ class FakeTikTok:
             left -= len(data)
 
     @staticmethod
-    def _drop(handler: _Handler) -> None:
+    def _drop(handler: FakeHandler) -> None:
         handler.close_connection = True
         with contextlib.suppress(OSError):
             handler.connection.shutdown(socket.SHUT_RDWR)
 
     @staticmethod
     def _reply(
-        handler: _Handler,
+        handler: FakeHandler,
         status: int,
         body: Mapping[str, Any] | str,
         headers: Mapping[str, str] | None = None,
@@ -441,7 +393,7 @@ class FakeTikTok:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _auth(self, handler: _Handler, route: str) -> str | None:
+    def _auth(self, handler: FakeHandler, route: str) -> str | None:
         auth = handler.headers.get("authorization") or ""
         token = auth[7:] if auth.startswith("Bearer ") else ""
         with self._lock:
@@ -473,7 +425,9 @@ class FakeTikTok:
 
     # -- routes ----------------------------------------------------------------------------
 
-    def _route_creator_info(self, handler: _Handler, open_id: str, body: Mapping[str, Any]) -> None:
+    def _route_creator_info(
+        self, handler: FakeHandler, open_id: str, body: Mapping[str, Any]
+    ) -> None:
         with self._lock:
             creator = self.creators[open_id]
             if self._capped(creator, self.now()):
@@ -496,14 +450,16 @@ class FakeTikTok:
             return
         self._reply(handler, 200, ok(data))
 
-    def _route_init(self, handler: _Handler, open_id: str, body: Mapping[str, Any]) -> None:
+    def _route_init(self, handler: FakeHandler, open_id: str, body: Mapping[str, Any]) -> None:
         self._init(handler, open_id, body, inbox=False)
 
-    def _route_inbox_init(self, handler: _Handler, open_id: str, body: Mapping[str, Any]) -> None:
+    def _route_inbox_init(
+        self, handler: FakeHandler, open_id: str, body: Mapping[str, Any]
+    ) -> None:
         self._init(handler, open_id, body, inbox=True)
 
     def _init(
-        self, handler: _Handler, open_id: str, body: Mapping[str, Any], *, inbox: bool
+        self, handler: FakeHandler, open_id: str, body: Mapping[str, Any], *, inbox: bool
     ) -> None:
         source = body.get("source_info") if isinstance(body.get("source_info"), dict) else {}
         post = body.get("post_info") if isinstance(body.get("post_info"), dict) else {}
@@ -563,7 +519,7 @@ class FakeTikTok:
         upload_url = f"{self.url}/upload/{task_id}?upload_id={publish_id}&sig=fake"
         self._reply(handler, 200, ok({"publish_id": publish_id, "upload_url": upload_url}))
 
-    def _route_put(self, handler: _Handler, task_id: str, query: Mapping[str, str]) -> None:
+    def _route_put(self, handler: FakeHandler, task_id: str, query: Mapping[str, str]) -> None:
         with self._lock:
             publish_id = self._task_ids.get(task_id, "")
             task = self.tasks.get(publish_id)
@@ -615,7 +571,7 @@ class FakeTikTok:
         headers = {"Content-Range": f"bytes 0-{task.received - 1}/{task.video_size}"}
         self._reply(handler, status, "", headers)
 
-    def _route_status(self, handler: _Handler, open_id: str, body: Mapping[str, Any]) -> None:
+    def _route_status(self, handler: FakeHandler, open_id: str, body: Mapping[str, Any]) -> None:
         with self._lock:
             task = self.tasks.get(str(body.get("publish_id", "")))
             if task is None or task.open_id != open_id:
@@ -652,7 +608,7 @@ class FakeTikTok:
         if not task.inbox and task.privacy_level != "SELF_ONLY":
             task.post_id = str(next(self._ids))
 
-    def _route_token(self, handler: _Handler, body: Mapping[str, Any]) -> None:
+    def _route_token(self, handler: FakeHandler, body: Mapping[str, Any]) -> None:
         with self._lock:
             entry = self.refresh_tokens.get(str(body.get("refresh_token", "")))
             if (
