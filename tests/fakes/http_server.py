@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 
 class Dispatcher(Protocol):
@@ -69,3 +70,55 @@ class FakeServer(ThreadingHTTPServer):
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+class ServedFake:
+    """Lifecycle and virtual clock shared by the platform fakes: start()/stop() (or `with`),
+    `url`, and now()/advance(). Subclasses implement dispatch(handler, method)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self._server: FakeServer | None = None
+
+    def dispatch(self, handler: FakeHandler, method: str) -> None:
+        """Answer one request (each fake's own routes)."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Serve on an ephemeral 127.0.0.1 port in a background thread."""
+        self._server = FakeServer(self)
+        thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cut open connections (a stopped fake looks unreachable)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_all()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:<port> of the running fake."""
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def now(self) -> float:
+        """The fake's clock (real time plus what advance() added)."""
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward (tokens, containers and upload URLs age)."""
+        with self._lock:
+            self._offset += seconds

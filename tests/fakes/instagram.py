@@ -28,15 +28,13 @@ import itertools
 import json
 import re
 import socket
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.http_server import FakeHandler, FakeServer
+from tests.fakes.http_server import FakeHandler, ServedFake
 
 VERSION = "v21.0"
 DAY = 86400
@@ -150,15 +148,14 @@ def envelope(
     return {"error": error}
 
 
-class FakeInstagram:
+class FakeInstagram(ServedFake):
     """The fake Graph API (see the module docstring). Thread-safe; one lock guards all state."""
 
     def __init__(self, *, version: str = VERSION, polls_to_finish: int = 1) -> None:
+        super().__init__()
         self.version = version
         self.polls_to_finish = polls_to_finish
-        self._lock = threading.Lock()
         self._ids = itertools.count(17_841_000_000_000_001)
-        self._offset = 0.0
         self.containers: dict[str, Container] = {}
         self.media: dict[str, Media] = {}
         self.tokens: dict[str, Token] = {}
@@ -172,55 +169,13 @@ class FakeInstagram:
         #: Every header set seen, to prove no token travels in a URL.
         self.seen_queries: list[str] = []
         self.buc_usage: dict[str, Any] | None = None
-        self._server: FakeServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeInstagram:
-        """Serve on an ephemeral 127.0.0.1 port in a background thread."""
-        self._server = FakeServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_all()
-            self._server = None
-
-    def __enter__(self) -> FakeInstagram:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """http://127.0.0.1:<port> (both the Graph host and the rupload host)."""
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def api_base(self) -> str:
         """The Graph base URL with the version, as a publisher's `api_base`."""
         return f"{self.url}/{self.version}"
-
-    # -- virtual time ----------------------------------------------------------------------
-
-    def now(self) -> float:
-        """The fake's clock (real time plus what advance() added)."""
-        return time.time() + self._offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the fake's clock forward (containers expire, tokens age)."""
-        with self._lock:
-            self._offset += seconds
 
     # -- set-up and knobs ------------------------------------------------------------------
 

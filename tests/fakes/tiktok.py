@@ -29,14 +29,12 @@ import itertools
 import json
 import re
 import socket
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.http_server import FakeHandler, FakeServer
+from tests.fakes.http_server import FakeHandler, ServedFake
 
 MIB = 1024 * 1024
 MIN_CHUNK = 5 * MIB
@@ -143,15 +141,14 @@ def ok(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"data": dict(data), "error": {"code": "ok", "message": "", "log_id": "fakelog"}}
 
 
-class FakeTikTok:
+class FakeTikTok(ServedFake):
     """The fake Content Posting API (see the module docstring). One lock guards all state."""
 
     def __init__(self, *, polls_to_finish: int = 1, rate_limits: bool = True) -> None:
+        super().__init__()
         self.polls_to_finish = polls_to_finish
         self.rate_limits = rate_limits
-        self._lock = threading.Lock()
         self._ids = itertools.count(7_300_000_000_000_000_001)
-        self._offset = 0.0
         self.creators: dict[str, Creator] = {}
         #: access token -> (open_id, expires_at)
         self.access_tokens: dict[str, tuple[str, float]] = {}
@@ -169,52 +166,13 @@ class FakeTikTok:
         self.requests: list[tuple[str, str]] = []
         #: (publish_id, first, last, total, status) of every chunk PUT answered.
         self.puts: list[tuple[str, int, int, int, int]] = []
-        self._server: FakeServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeTikTok:
-        """Serve on an ephemeral 127.0.0.1 port in a background thread."""
-        self._server = FakeServer(self)
-        thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and cut open connections."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_all()
-            self._server = None
-
-    def __enter__(self) -> FakeTikTok:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """http://127.0.0.1:<port>: the publisher's api_base (uploads go to the same host)."""
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def token_url(self) -> str:
         """The OAuth token endpoint."""
         return f"{self.url}/v2/oauth/token/"
-
-    def now(self) -> float:
-        """The fake's clock (real time plus what advance() added)."""
-        return time.time() + self._offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the fake's clock forward (upload URLs and tokens expire)."""
-        with self._lock:
-            self._offset += seconds
 
     # -- set-up and knobs ------------------------------------------------------------------
 
