@@ -14,6 +14,7 @@ import pytest
 from tests.acceptance.helpers import copy_examples, run_postpilot
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.fakes.youtube import FakeYouTube
+from tests.integration.publishers.leaks import everything_written
 
 FAST = {"POSTPILOT_BACKOFF_SECONDS": "0", "POSTPILOT_LEASE_SECONDS": "10"}
 WHSEC = "whsec_" + base64.b64encode(b"cli-webhook-secret-0123456789ab").decode()
@@ -31,16 +32,6 @@ def set_publisher(root: Path, block: dict[str, object]) -> None:
     settings = json.loads(path.read_text(encoding="utf-8"))
     settings["publisher"] = block
     path.write_text(json.dumps(settings), encoding="utf-8")
-
-
-def everything_written(root: Path, *outputs: str) -> bytes:
-    """Every byte of every file under the project (db, logs, exports ...) plus command output,
-    except credentials.json itself."""
-    blobs = [o.encode() for o in outputs]
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.startswith("credentials.json"):
-            blobs.append(path.read_bytes())
-    return b"\n".join(blobs)
 
 
 @pytest.fixture

@@ -26,9 +26,11 @@ from postpilot.publishers.errors import (
     TransientError,
 )
 from postpilot.publishers.instagram import ContainerGone, InstagramPublisher
+from tests.acceptance.helpers import run_postpilot
 from tests.fakes.checkpoint import MemoryCheckpoint
 from tests.fakes.instagram import DAY, FakeInstagram
 from tests.fakes.mp4 import write_mp4
+from tests.integration.publishers.leaks import everything_written
 
 IG_USER = "17841400000000042"
 TOKEN = "IGQVJ-test-token-AAAA1111"
@@ -535,9 +537,6 @@ def make_campaign(root: Path, publisher_block: dict[str, Any], accounts: list[st
 def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeInstagram) -> None:
     """`postpilot --campaign reels --run` against the fake: every job posted once, and no token
     in the output, the worker logs or the job store."""
-    import os
-    import subprocess
-    import sys
 
     tokens = {"shop": TOKEN, "studio": "IGQVJ-second-token-CCCC3333"}
     fake.add_token(tokens["studio"])
@@ -560,31 +559,21 @@ def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeI
         "poll_interval": 0.01,
     }
     make_campaign(project_root, block, list(tokens))
-    env = dict(os.environ)
-    env.update(
-        {
-            "POSTPILOT_HOME": str(project_root),
-            "POSTPILOT_BACKOFF_SECONDS": "0",
-            "POSTPILOT_LEASE_SECONDS": "10",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
-        }
+    proc = run_postpilot(
+        project_root,
+        "--campaign",
+        "reels",
+        "--run",
+        "--json",
+        *FAST_ARGS,
+        POSTPILOT_BACKOFF_SECONDS="0",
+        POSTPILOT_LEASE_SECONDS="10",
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "postpilot", "--campaign", "reels", "--run", "--json", *FAST_ARGS],
-        cwd=project_root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["success"] == 4
+    assert proc.code == 0, proc.err
+    assert json.loads(proc.out)["success"] == 4
     assert fake.published_count("17841400000000") == 2
     assert fake.published_count("17841400000001") == 2
     assert {m.caption for m in fake.media.values()} == {f"caption {i} #reels" for i in range(4)}
-    files = [p for p in (project_root / "campaigns").rglob("*") if p.is_file()]
-    files += [p for p in (project_root / ".postpilot").rglob("*") if p.is_file()]
-    blobs = [proc.stdout.encode(), proc.stderr.encode()] + [p.read_bytes() for p in files]
+    written = everything_written(project_root, proc.out, proc.err)
     for token in tokens.values():
-        assert not any(token.encode() in blob for blob in blobs)
+        assert token.encode() not in written

@@ -30,9 +30,11 @@ from postpilot.publishers.errors import (
     TransientError,
 )
 from postpilot.publishers.tiktok import MIB, ChunkPlan, TikTokPublisher, chunk_plan
+from tests.acceptance.helpers import run_postpilot
 from tests.fakes.checkpoint import MemoryCheckpoint
 from tests.fakes.mp4 import write_mp4
 from tests.fakes.tiktok import FakeTikTok, chunk_plan_error
+from tests.integration.publishers.leaks import everything_written
 
 OPEN_ID = "open-1"
 ACCESS = "act.test-access-AAAA1111"
@@ -635,9 +637,6 @@ FAST_ARGS = ("--retry-delay", "0", "--max-passes", "2", "--workers", "2")
 def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeTikTok) -> None:
     """`postpilot --campaign clips --run` against the fake: every job posted once (one of them
     after a rotating refresh), and no token in the output, the worker logs or the job store."""
-    import os
-    import subprocess
-    import sys
 
     fake.add_creator("open-2", "act.second-DDDD4444", "rft.second-EEEE5555", client_key="ck-1")
     fake.expire_access_token(ACCESS)
@@ -662,34 +661,24 @@ def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeT
     block = {"type": "tiktok", "api_base": fake.url, "poll_interval": 0.01}
     settings = {"max_posts_per_account_per_day": 2, "publisher": block}
     (folder / "campaign.json").write_text(json.dumps(settings), encoding="utf-8")
-    env = dict(os.environ)
-    env.update(
-        {
-            "POSTPILOT_HOME": str(project_root),
-            "POSTPILOT_BACKOFF_SECONDS": "0",
-            "POSTPILOT_LEASE_SECONDS": "10",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
-        }
+    proc = run_postpilot(
+        project_root,
+        "--campaign",
+        "clips",
+        "--run",
+        "--json",
+        *FAST_ARGS,
+        POSTPILOT_BACKOFF_SECONDS="0",
+        POSTPILOT_LEASE_SECONDS="10",
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "postpilot", "--campaign", "clips", "--run", "--json", *FAST_ARGS],
-        cwd=project_root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["success"] == 4
+    assert proc.code == 0, proc.err
+    assert json.loads(proc.out)["success"] == 4
     assert fake.published_count(OPEN_ID) == 2
     assert fake.published_count("open-2") == 2
     assert fake.count("token") == 1
     stored = json.loads(creds.read_text())["accounts"][ACCOUNT]
     secrets = [ACCESS, REFRESH, SECRET, stored["access_token"], stored["refresh_token"]]
     secrets += ["act.second-DDDD4444", "rft.second-EEEE5555"]
-    files = [p for p in (project_root / "campaigns").rglob("*") if p.is_file()]
-    files += [p for p in (project_root / ".postpilot").rglob("*") if p.is_file()]
-    blobs = [proc.stdout.encode(), proc.stderr.encode()] + [p.read_bytes() for p in files]
+    written = everything_written(project_root, proc.out, proc.err)
     for secret in secrets:
-        assert not any(secret.encode() in blob for blob in blobs)
+        assert secret.encode() not in written
