@@ -59,12 +59,25 @@ def run_inprocess(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
     return Result(code, captured.out, captured.err)
 
 
+#: A campaign's inputs: anything else in an example folder is what a run left there.
+CAMPAIGN_INPUTS = ("campaign.json", "accounts.txt", "captions.csv", "videos")
+
+
 def copy_examples(root: Path, *names: str) -> None:
-    """Copy examples/campaigns/<name> (all of them by default) under <root>/campaigns/."""
+    """Copy the inputs of examples/campaigns/<name> (all by default) under <root>/campaigns/.
+
+    Only the inputs: running the README's demo command first leaves a store, logs and a lock
+    in the example folder, and a copied store would make these tests start mid-campaign."""
     source = EXAMPLES / "campaigns"
     for folder in sorted(source.iterdir()):
         if folder.is_dir() and (not names or folder.name in names):
-            shutil.copytree(folder, root / "campaigns" / folder.name)
+            target = root / "campaigns" / folder.name
+            target.mkdir(parents=True)
+            for name in CAMPAIGN_INPUTS:
+                if (folder / name).is_dir():
+                    shutil.copytree(folder / name, target / name)
+                elif (folder / name).is_file():
+                    shutil.copy2(folder / name, target / name)
 
 
 def copy_legacy_example(root: Path) -> None:
