@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from postpilot import clock
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +18,16 @@ def _isolated_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("POSTPILOT_HOME", str(home))
     monkeypatch.delenv("POSTPILOT_STORE", raising=False)
     monkeypatch.delenv("POSTPILOT_CREDENTIALS", raising=False)
+    monkeypatch.delenv(clock.ENV_NOW, raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> Iterator[None]:
+    """Each test anchors POSTPILOT_NOW afresh; no offset leaks into the next test."""
+    clock.reset()
+    yield
+    clock.reset()
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from postpilot import clock, operations, report
 from postpilot import log as logsetup
-from postpilot import operations, report
 from postpilot.config import Config, PostingContext, RetryConfig, get_config
 from postpilot.errors import (
     CampaignDisabled,
@@ -497,6 +497,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     level = os.environ.get("POSTPILOT_LOG_LEVEL", "INFO").upper()
     logsetup.setup_logging(level=logging.getLevelNamesMapping().get(level, logging.INFO))
     try:
+        clock.now()  # a bad POSTPILOT_NOW fails here, cleanly, before anything is written
         return _dispatch(parser, args)
     except KeyboardInterrupt:
         log.error("Interrupted")

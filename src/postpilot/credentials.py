@@ -32,6 +32,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from postpilot import clock
 from postpilot.config import Config
 from postpilot.errors import CredentialsError
 from postpilot.publishers.errors import AuthError, TransientError
@@ -297,7 +298,7 @@ class CredentialStore:
         `rejected_token`: the platform just refused this access token (401); refresh unless
         another process already replaced it. Under the file lock, so one refresh per expiry.
         """
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         with self._locked():
             creds = self.get(account)
             if rejected_token is not None:
@@ -342,7 +343,7 @@ def refresh_oauth(
     refresh token keeps the old one; a rotated one replaces it. `refresh_expires_in` (TikTok)
     is kept as the extra key `refresh_expires_at`.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     secrets = secrets_of(creds)
     form = {
         "grant_type": "refresh_token",

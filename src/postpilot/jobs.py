@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from postpilot import clock
+
 
 class JobStatus(StrEnum):
     """Where a job is in its life (DESIGN.md "Job life")."""
@@ -69,8 +71,8 @@ DEFAULT_MAX_ATTEMPTS = 3
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware; pure code takes `now` as an argument instead."""
-    return datetime.now(UTC)
+    """The current time (the clock seam, `postpilot.clock`); pure code takes `now` instead."""
+    return clock.now()
 
 
 def local_day(now: datetime, timezone: str) -> str:

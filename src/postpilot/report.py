@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from postpilot import clock
 from postpilot.config import PostingContext
 from postpilot.log import shared_console
 
@@ -431,7 +432,7 @@ class PlainRunDisplay:
 
     def _write(self, message: str) -> None:
         message = _without_context(message, self._context)
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         for text in message.splitlines() or [""]:
             self._stream.write(f"{stamp} INFO    [{self._context}] {text}\n")
         self._stream.flush()
@@ -494,7 +495,7 @@ class RichRunDisplay:
 
     def event(self, message: str) -> None:
         """Print the event above the bar."""
-        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        stamp = clock.now().strftime("%H:%M:%S")
         message = _without_context(message, self._context)
         self._console.print(f"{stamp} [{self._context}] {message}", markup=False, highlight=False)
 

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 import httpx2 as httpx
 
+from postpilot import clock
 from postpilot.publishers.errors import (
     AuthError,
     PermanentError,
@@ -159,7 +160,7 @@ def raise_for_platform(
         status,
         response_text(response, secrets),
         platform=platform,
-        retry_at=retry_after(response, now or datetime.now(UTC)),
+        retry_at=retry_after(response, now or clock.now()),
         what=what,
     )
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from postpilot import clock
 from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError, CredentialsError
 from postpilot.jobs import Job
@@ -111,7 +112,7 @@ def verify_signature(
         offered = lowered["webhook-signature"].split()
     except (KeyError, ValueError):
         return False
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     if abs(moment.timestamp() - timestamp) > tolerance.total_seconds():
         return False
     expected = sign(decode_secret(secret), msg_id, timestamp, iter(body))
@@ -284,7 +285,8 @@ class WebhookPublisher:
             "job_id": job.job_id,
             "sha256": sha256,
         }
-        timestamp = int(datetime.now(UTC).timestamp())
+        # A protocol field the receiver checks against its real clock: never the shifted one.
+        timestamp = int(clock.wall().timestamp())
         headers = {
             "webhook-id": job.job_id,
             "webhook-timestamp": str(timestamp),
@@ -337,7 +339,7 @@ class WebhookPublisher:
         status = response.status_code
         raw = response_text(response, [self._secret])
         message = f"webhook {self.url.split('?', 1)[0]} answered HTTP {status}"
-        when = retry_after(response, datetime.now(UTC))
+        when = retry_after(response, clock.now())
         if status == 429:
             return RateLimited(
                 message, raw=raw, retry_at=when, hint="the receiver is throttling; retried"

@@ -24,6 +24,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from postpilot import clock
 from postpilot.config import Config, PostingContext
 from postpilot.errors import ConflictError
 
@@ -125,7 +126,7 @@ class RunLock:
         self.info = RunInfo(
             pid=os.getpid(),
             host=socket.gethostname(),
-            started_at=datetime.now(UTC),
+            started_at=clock.now(),
             campaign=self._ctx.store_name,
             command=" ".join(sys.argv),
         )
@@ -177,7 +178,7 @@ def check_for_running_orchestrators(ctx: PostingContext) -> list[RunInfo]:
         probe.acquire()
     except Timeout:
         holder = _read_registry(ctx)
-        return [holder] if holder else [RunInfo(0, "?", datetime.now(UTC), ctx.store_name)]
+        return [holder] if holder else [RunInfo(0, "?", clock.now(), ctx.store_name)]
     probe.release()
     return []
 

@@ -55,6 +55,7 @@ from psycopg.pq import ExecStatus
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from postpilot import clock
 from postpilot.errors import SchemaVersionError, StoreError, StoreUnavailable
 from postpilot.jobs import (
     Failure,
@@ -723,7 +724,7 @@ class PostgresJobStore:
         """The campaign's live worker pools, one dict per host (sorted by host):
         {"host", "workers" (count), "worker_ids", "pids", "last_heartbeat" (the newest)}.
         A worker whose heartbeat is older than `stale_after` is left out."""
-        since = (now or datetime.now(UTC)) - stale_after
+        since = (now or clock.now()) - stale_after
         rows = self._query(
             "list_workers", {"campaign": self.campaign, "since": since}, "list workers"
         )
