@@ -7,8 +7,8 @@
 Dispatch (the seed's, with postpilot's additions before --run): --list-campaigns first; then
 the context is built (campaign or legacy); then exactly one action, in this priority:
 --reset-day > --retry-all-failed > --status > --stop-all > --confirm > --unblock >
---import-progress > --export-csv > --seed-only > --run. Other actions given together are
-ignored with a warning.
+--import-progress > --export-csv > --seed-only > --run > --serve. Other actions given together
+are ignored with a warning. --serve builds one context per campaign it serves (runner/service.py).
 
 Exit codes: 0 done; 1 the operation failed (campaign missing, invalid or disabled, nothing
 seeded, a conflict, a missing progress store); 2 usage (bad flags, or no action at all: the help
@@ -65,6 +65,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("export_csv", "--export-csv"),
     ("seed_only", "--seed-only"),
     ("run", "--run"),
+    ("serve", "--serve"),
 )
 CONFIRM_CHOICES = ("posted", "not-posted")
 MAX_WORKERS = 64
@@ -139,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     actions = parser.add_argument_group("actions (one per call)")
     actions.add_argument("--run", action="store_true", help="seed if needed, then publish")
+    actions.add_argument(
+        "--serve",
+        action="store_true",
+        help="run every enabled campaign (or --campaign) unattended until stopped",
+    )
     actions.add_argument("--status", action="store_true", help="show progress and accounts")
     actions.add_argument("--seed-only", action="store_true", help="create jobs without running")
     actions.add_argument(
@@ -356,6 +362,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return EXIT_OK
 
     chosen = _chosen_actions(args)
+    if chosen and chosen[0][0] == "serve":
+        # The service builds a context per campaign it serves, not one for the command.
+        return _serve(args)
     if not chosen:
         # Usage error: nothing to do. Validate the context first as the seed does, then help.
         build_context(args)
@@ -433,6 +442,21 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
     if isinstance(code, int):
         return code
     return EXIT_FAILED if results.get("error") else EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from postpilot.runner.service import serve
+
+    logsetup.set_context("service" if args.campaign is None else f"service '{args.campaign}'")
+    summary = serve(
+        Config.project_root(),
+        args.campaign,
+        num_workers=args.workers,
+        retry=RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay),
+    )
+    if args.json:
+        report.print_json(summary.to_json())
+    return summary.exit_code
 
 
 def _has_progress(ctx: PostingContext) -> bool:

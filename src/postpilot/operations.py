@@ -279,6 +279,7 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
             "per_account": {},
         },
         "running": _running(ctx),
+        "service": _service(ctx),
         "hosts": [],
         "campaign_info": _campaign_info(ctx),
         "problems": problems,
@@ -338,6 +339,16 @@ def _running(ctx: PostingContext) -> list[dict[str, Any]]:
     except OSError:
         return []
     return [{**h.to_json(), "describe": h.describe()} for h in holders]
+
+
+def _service(ctx: PostingContext) -> dict[str, Any] | None:
+    """The project's `--serve` service, when it serves this context."""
+    from postpilot.runner.locks import service_status
+
+    try:
+        return service_status(Path(ctx.project_root), ctx.campaign_name)
+    except OSError:
+        return None
 
 
 def _campaign_info(ctx: PostingContext) -> dict[str, Any] | None:
@@ -652,10 +663,17 @@ def retry_all_failed(ctx: PostingContext, include_non_retryable: bool = False) -
 
 # -- stop-all ---------------------------------------------------------------------------------
 def stop_all_command(ctx: PostingContext, parallel_config: ParallelConfig) -> dict[str, Any]:
-    """Stop this context's orchestrator and workers (only those in its run registry)."""
-    from postpilot.runner.locks import stop_all
+    """Stop this context's orchestrator and workers (only those in its run registry), and the
+    project's service when it serves this context (`--serve`, runner/service.py)."""
+    from postpilot.runner.locks import StopReport, stop_all, stop_service
 
-    stopped = stop_all(ctx, timeout=parallel_config.shutdown_timeout + 5.0)
+    timeout = parallel_config.shutdown_timeout + 5.0
+    service = stop_service(Path(ctx.project_root), timeout, ctx.campaign_name)
+    stopped = stop_all(ctx, timeout=timeout)
+    if service.stopped:  # the service was this campaign's orchestrator, or it was idle
+        stopped = StopReport(stopped=[*service.stopped, *stopped.stopped])
+    else:
+        stopped = StopReport(stopped.stopped, [*service.others, *stopped.others])
     lines = [*stopped.stopped, *stopped.others]
     return {
         **_base(ctx),

@@ -147,6 +147,11 @@ def render_status(data: Mapping[str, Any], console: Console) -> None:
             _line(console, f"Running: {run['describe']}")
     else:
         _line(console, "Running: no orchestrator")
+    service = data.get("service")
+    if service:
+        _line(console, f"Service: {service['describe']} (postpilot --serve)")
+        for name, when in sorted((service.get("next_runs") or {}).items()):
+            _line(console, f"  {name}: {'running now' if when is None else 'next run ' + when}")
     for pool in data.get("hosts") or []:
         beat = pool["last_heartbeat"]
         when = beat.isoformat() if isinstance(beat, datetime) else str(beat)

@@ -87,14 +87,21 @@ class RunInfo:
 
 
 def _read_registry(ctx: PostingContext) -> RunInfo | None:
+    return _read_info(registry_path(ctx))
+
+
+def _read_info(path: Path) -> RunInfo | None:
     try:
-        return RunInfo.from_json(json.loads(registry_path(ctx).read_text(encoding="utf-8")))
+        return RunInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _write_registry(ctx: PostingContext, info: RunInfo) -> None:
-    path = registry_path(ctx)
+    _write_info(registry_path(ctx), info)
+
+
+def _write_info(path: Path, info: RunInfo) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(info.to_json(), indent=2), encoding="utf-8")
     os.replace(tmp, path)
@@ -252,4 +259,136 @@ def stop_all(ctx: PostingContext, timeout: float) -> StopReport:
                 os.kill(pid, signal.SIGKILL)
                 stopped.append(f"Killed orphan worker PID {pid}")
     stopped.append(f"Stopped {ctx.describe()} (orchestrator PID {info.pid})")
+    return StopReport(stopped=stopped)
+
+
+# -- the service lock: one `--serve` per project root ----------------------------------------
+SERVICE_LOCK_NAME = "service.lock"
+SERVICE_REGISTRY_NAME = "service.json"
+#: The scope recorded by a service that serves every enabled campaign of its project.
+ALL_CAMPAIGNS = ""
+
+
+def service_lock_path(root: Path) -> Path:
+    """The project's service lock (`.postpilot/service.lock`)."""
+    return root / Config.STATE_DIR / SERVICE_LOCK_NAME
+
+
+def service_registry_path(root: Path) -> Path:
+    """Who holds the service lock (`.postpilot/service.json`)."""
+    return root / Config.STATE_DIR / SERVICE_REGISTRY_NAME
+
+
+class ServiceLock:
+    """Held by `postpilot --serve` for its whole life: the run lock's flock-and-registry pattern
+    at the project level, so a second service on the same root is refused naming the holder.
+    `scope` is the one campaign it serves, or ALL_CAMPAIGNS."""
+
+    def __init__(self, root: Path, scope: str = ALL_CAMPAIGNS) -> None:
+        self._root = root
+        self._scope = scope
+        self._lock: FileLock | None = None
+        self.info: RunInfo | None = None
+
+    def acquire(self) -> RunInfo:
+        """Take the lock or raise ConflictError naming the holder's pid."""
+        path = service_lock_path(self._root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            holder = _read_info(service_registry_path(self._root))
+            who = holder.describe() if holder else "another process"
+            raise ConflictError(
+                f"A postpilot service is already running for project {self._root}: {who}\n"
+                "  One service serves every campaign of a project; stop it with --stop-all"
+            ) from None
+        self._lock = lock
+        self.info = RunInfo(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=datetime.now(UTC),
+            campaign=self._scope,
+            command=" ".join(sys.argv),
+        )
+        _write_info(service_registry_path(self._root), self.info)
+        return self.info
+
+    def note_next_runs(self, next_runs: dict[str, str | None]) -> None:
+        """Record when each served campaign runs next (None: running now), for --status."""
+        if self.info is None:
+            return
+        path = service_registry_path(self._root)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        data = {**self.info.to_json(), "next_runs": next_runs}
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def release(self) -> None:
+        """Remove the registry and release the lock."""
+        if self._lock is None:
+            return
+        with contextlib.suppress(OSError):
+            service_registry_path(self._root).unlink()
+        self._lock.release()
+        self._lock = None
+
+
+def service_holder(root: Path) -> RunInfo | None:
+    """The running service of this project root, if any."""
+    path = service_lock_path(root)
+    if not path.exists():
+        return None
+    probe = FileLock(str(path), timeout=0)
+    try:
+        probe.acquire()
+    except Timeout:
+        holder = _read_info(service_registry_path(root))
+        return holder or RunInfo(0, "?", datetime.now(UTC), ALL_CAMPAIGNS)
+    probe.release()
+    return None
+
+
+def service_status(root: Path, campaign: str | None = None) -> dict[str, Any] | None:
+    """The running service as --status shows it (when it serves `campaign`, or any without
+    one): its holder fields, a describe line and each campaign's next run."""
+    info = service_holder(root)
+    if info is None or (campaign is not None and info.campaign not in (ALL_CAMPAIGNS, campaign)):
+        return None
+    try:
+        raw = json.loads(service_registry_path(root).read_text(encoding="utf-8"))
+        next_runs = raw.get("next_runs", {}) if isinstance(raw, dict) else {}
+    except (OSError, ValueError):
+        next_runs = {}
+    serves = info.campaign or "every enabled campaign"
+    return {
+        **info.to_json(),
+        "serves": serves,
+        "next_runs": next_runs if isinstance(next_runs, dict) else {},
+        "describe": f"{info.describe()}, serving {serves}",
+    }
+
+
+def stop_service(root: Path, timeout: float, campaign: str | None = None) -> StopReport:
+    """Stop the project's service (when it serves `campaign`, or always without one): SIGTERM,
+    which drains it like a run, then SIGKILL after `timeout`. Its workers notice their parent is
+    gone and stop after the job in hand; leases settle anything interrupted."""
+    info = service_holder(root)
+    if info is None or info.pid <= 0:
+        return StopReport()
+    if campaign is not None and info.campaign not in (ALL_CAMPAIGNS, campaign):
+        return StopReport()
+    if info.host != socket.gethostname():
+        return StopReport(others=[f"The service {info.describe()} runs on another host"])
+    stopped: list[str] = []
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(info.pid, signal.SIGTERM)
+        stopped.append(f"Sent SIGTERM to the service PID {info.pid}")
+    if _wait_gone([info.pid], timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
+            stopped.append(f"Killed the service PID {info.pid} (did not stop within {timeout:g}s)")
+        _wait_gone([info.pid], 5.0)
+    stopped.append(f"Stopped the service of project {root} (PID {info.pid})")
     return StopReport(stopped=stopped)

@@ -103,11 +103,23 @@ class _Slot:
 
 
 @dataclass
-class _Shutdown:
+class Shutdown:
+    """A stop request: the first signal's number, how many came, and an event to wait on.
+
+    A run makes its own; the service (runner/service.py) shares one between its campaign runs,
+    so a signal it receives stops every run it started."""
+
     signum: int | None = None
     count: int = 0
     deadline: float | None = None
     event: threading.Event = field(default_factory=threading.Event)
+
+    def request(self, signum: int) -> None:
+        """Record a SIGINT/SIGTERM: the first one drains, a second one stops at once."""
+        self.count += 1
+        if self.signum is None:
+            self.signum = signum
+        self.event.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +151,7 @@ class Orchestrator:
         retry: RetryConfig,
         lock: RunLock,
         display: RunDisplay,
+        shutdown: Shutdown | None = None,
     ) -> None:
         self.ctx = ctx
         self.parallel = parallel
@@ -146,7 +159,7 @@ class Orchestrator:
         self.lock = lock
         self.display = display
         self.run_id = utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        self.shutdown = _Shutdown()
+        self.shutdown = shutdown if shutdown is not None else Shutdown()
         self.passes: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self._log_files: dict[int, IO[str]] = {}
@@ -156,13 +169,14 @@ class Orchestrator:
 
     # -- signals ------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        self.shutdown.count += 1
-        if self.shutdown.signum is None:
-            self.shutdown.signum = signum
-        self.shutdown.event.set()
+        self.shutdown.request(signum)
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            # Run from a service thread: the main thread owns the signals and shares `shutdown`.
+            yield
+            return
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -690,8 +704,10 @@ def run_parallel_posting(
     retry_config: RetryConfig | None = None,
     *,
     display: RunDisplay | None = None,
+    shutdown: Shutdown | None = None,
 ) -> dict[str, Any]:
-    """Main entry point for parallel posting (the seed's signature, plus a display).
+    """Main entry point for parallel posting (the seed's signature, plus a display, and the
+    stop request of a service that runs campaigns in threads).
 
     Returns the results dict; "error" is set when the run could not do its job, and
     "exit_code" is what the CLI should exit with (0 done, 1 failed, 130/143 interrupted).
@@ -711,7 +727,7 @@ def run_parallel_posting(
             "exit_code": 1,
         }
     try:
-        return Orchestrator(ctx, parallel, retry, lock, shown).run(
+        return Orchestrator(ctx, parallel, retry, lock, shown, shutdown).run(
             force_reseed, retry_all_failed, retry_include_non_retryable
         )
     finally:

@@ -1,0 +1,517 @@
+"""The unattended service, `postpilot --serve`: every enabled campaign of a project, until stopped.
+
+    take the project's service lock -> load the campaigns -> loop:
+        each campaign that is due runs once, in a thread of its own, through run_parallel_posting:
+        the same orchestrator, store, leases and ledger as --run, so I1-I7 hold unchanged
+        -> sleep until the earliest next due time, a file change, or a signal
+
+A campaign runs: when the service starts; when its campaign.json, accounts, captions or videos
+change (the run seeds the new rows and videos); at its next due time (a slot, a retry time, the
+end of a rate window or of another campaign's publish on a shared account); at its local midnight
+(the day rolls over; failed jobs are re-armed once a day, as each --run does). A job that is due
+but cannot move (daily limit, needs re-authorization, held by an unconfirmed publish) is looked
+at again every RECHECK seconds, which also picks up --unblock and --confirm. While nothing is due
+the service only stats the watched files every POLL seconds (docs/service.md has the measured
+idle cost). SIGINT/SIGTERM drain running publishes like --run and exit 130/143; a second one
+stops at once; SIGHUP re-reads every campaign and runs them now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from postpilot.campaign import CampaignConfig, scan_campaigns
+from postpilot.config import Config, PostingContext, RetryConfig
+from postpilot.errors import ConfigError, PostpilotError
+from postpilot.jobs import JobStatus, local_day, next_local_midnight, utcnow
+from postpilot.log import PlainFormatter
+from postpilot.runner.locks import ALL_CAMPAIGNS, ServiceLock
+from postpilot.runner.orchestrator import Shutdown, run_parallel_posting
+from postpilot.runner.watch import FolderWatch
+from postpilot.store import open_store
+
+log = logging.getLogger("postpilot.service")
+
+SERVICE_LOG = "service.log"
+#: Seconds between two looks at the watched files (POSTPILOT_SERVE_POLL_SECONDS).
+POLL_SECONDS = 5.0
+#: Seconds before a due job that could not move is looked at again
+#: (POSTPILOT_SERVE_RECHECK_SECONDS).
+RECHECK_SECONDS = 900.0
+#: Seconds before a campaign whose run lock another process holds (a --run) is tried again.
+BUSY_RETRY_SECONDS = 30.0
+#: How long a companion (the dashboard) gets to stop after the service was asked to stop.
+COMPANION_STOP_SECONDS = 10.0
+
+#: Something the service runs beside its campaigns (the dashboard, postpilot.web): called in a
+#: thread of its own with the event that is set when the service stops; it returns when set.
+Companion = Callable[[threading.Event], None]
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"environment variable {name}={raw!r} must be a number of seconds"
+        ) from None
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"environment variable {name}={raw!r} must be more than 0 seconds")
+    return value
+
+
+@dataclass
+class _Campaign:
+    """One served campaign and when it runs next."""
+
+    ctx: PostingContext
+    watch: FolderWatch
+    #: When it runs next ("now" clock time); None: as soon as possible.
+    due: datetime | None = None
+    #: The next run seeds new captions rows and videos.
+    reseed: bool = True
+    #: Local day of its last run; a new day re-arms failed jobs.
+    day: str = ""
+    thread: threading.Thread | None = None
+    outcome: dict[str, Any] | None = None
+    runs: int = 0
+    #: Set when a reload found it disabled or removed while it was running.
+    dropped: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.ctx.store_name
+
+
+def _campaign_watch(ctx: PostingContext) -> FolderWatch:
+    base = ctx.base_dir
+    files = [base / Config.CAMPAIGN_JSON, Path(ctx.accounts_file)]
+    if ctx.captions_file:
+        files.append(Path(ctx.captions_file))
+    trees = [Path(ctx.videos_dir)] if ctx.videos_dir else []
+    return FolderWatch(files, trees)
+
+
+@dataclass
+class ServiceSummary:
+    """What the service did, for the CLI's last words."""
+
+    runs: int = 0
+    published: int = 0
+    campaigns: list[str] = field(default_factory=list)
+    signum: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal that stopped it (130 SIGINT, 143 SIGTERM), 0 otherwise."""
+        return 128 + self.signum if self.signum is not None else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "service": "stopped",
+            "runs": self.runs,
+            "published": self.published,
+            "campaigns": list(self.campaigns),
+            "signal": signal.Signals(self.signum).name if self.signum else None,
+            "exit_code": self.exit_code,
+        }
+
+
+class Service:
+    """See the module docstring. `campaign` is the one campaign to serve (a name or folder, as
+    --campaign takes it), or None for every enabled campaign under the project root."""
+
+    def __init__(
+        self,
+        root: Path,
+        campaign: str | None = None,
+        *,
+        num_workers: int = 3,
+        retry: RetryConfig | None = None,
+        companions: Sequence[Companion] = (),
+    ) -> None:
+        self.root = root
+        self.campaign_arg = campaign
+        self.num_workers = num_workers
+        self.retry = retry or RetryConfig()
+        self.companions = list(companions)
+        self.poll = _env_seconds("POSTPILOT_SERVE_POLL_SECONDS", POLL_SECONDS)
+        self.recheck = _env_seconds("POSTPILOT_SERVE_RECHECK_SECONDS", RECHECK_SECONDS)
+        self.shutdown = Shutdown()
+        self.wake = threading.Event()
+        self.campaigns: dict[str, _Campaign] = {}
+        self.summary = ServiceSummary()
+        self._reload_all = False
+        self._project_watch: FolderWatch | None = None
+        self._lock = ServiceLock(root, ALL_CAMPAIGNS if campaign is None else campaign)
+
+    # -- signals ------------------------------------------------------------------------
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.shutdown.request(signum)
+        self.wake.set()
+
+    def _on_hup(self, _signum: int, _frame: FrameType | None) -> None:
+        self._reload_all = True
+        self.wake.set()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        handlers = {
+            signal.SIGINT: self._on_stop,
+            signal.SIGTERM: self._on_stop,
+            signal.SIGHUP: self._on_hup,
+        }
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @contextlib.contextmanager
+    def _log_file(self) -> Iterator[None]:
+        """Everything the service and its runs log also goes to <root>/logs/service.log
+        (WatchedFileHandler: logrotate may move the file away)."""
+        logs = self.root / Config.LOGS_DIR
+        logs.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.WatchedFileHandler(logs / SERVICE_LOG, encoding="utf-8")
+        handler.setFormatter(PlainFormatter())
+        logger = logging.getLogger("postpilot")
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            handler.close()
+
+    # -- the life of the service ----------------------------------------------------------
+    def run(self) -> ServiceSummary:
+        """Serve until a signal stops it; ConflictError when another service holds the root,
+        ConfigError when there is nothing to serve."""
+        self._load_campaigns(initial=True)  # nothing to serve: refused before anything is held
+        info = self._lock.acquire()
+        companions: list[threading.Thread] = []
+        try:
+            with self._log_file(), self._signals():
+                log.info(
+                    "Service started for project %s (PID %d): %s; %d workers per campaign",
+                    self.root,
+                    info.pid,
+                    ", ".join(sorted(c.name for c in self.campaigns.values())),
+                    self.num_workers,
+                )
+                companions = self._start_companions()
+                self._loop()
+                self._drain()
+                log.info(
+                    "Service stopped (%s): %d runs, %d published",
+                    signal.Signals(self.shutdown.signum or signal.SIGTERM).name,
+                    self.summary.runs,
+                    self.summary.published,
+                )
+        finally:
+            self.shutdown.event.set()  # companions stop with the service, whatever ended it
+            for thread in companions:
+                thread.join(COMPANION_STOP_SECONDS)
+            self._lock.release()
+        self.summary.signum = self.shutdown.signum
+        self.summary.campaigns = sorted(self.campaigns)
+        return self.summary
+
+    def _start_companions(self) -> list[threading.Thread]:
+        threads = []
+        for companion in self.companions:
+            thread = threading.Thread(
+                target=self._companion, args=(companion,), name="companion", daemon=True
+            )
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    def _companion(self, companion: Companion) -> None:
+        try:
+            companion(self.shutdown.event)
+        except Exception:  # a dashboard failure must not take the publishing down
+            log.exception("A companion of the service failed; publishing goes on")
+
+    def _loop(self) -> None:
+        while not self.shutdown.event.is_set():
+            self._collect()
+            if self._reload_all:
+                self._reload_all = False
+                log.info("SIGHUP: re-reading every campaign")
+                self._load_campaigns(initial=False)
+                for campaign in self.campaigns.values():
+                    self._reload(campaign)
+            self._look_at_files()
+            now = utcnow()
+            started = False
+            for campaign in list(self.campaigns.values()):
+                if campaign.thread is None and self._is_due(campaign, now):
+                    self._start_run(campaign, now)
+                    started = True
+            if started:
+                self._note()
+            self.wake.wait(self._sleep_seconds(utcnow()))
+            self.wake.clear()
+
+    def _note(self) -> None:
+        """Tell --status when each campaign runs next (None: it is running)."""
+        next_runs: dict[str, str | None] = {}
+        for campaign in self.campaigns.values():
+            due = None if campaign.thread is not None or campaign.due is None else campaign.due
+            next_runs[campaign.name] = due.isoformat(timespec="seconds") if due else None
+        with contextlib.suppress(OSError):
+            self._lock.note_next_runs(next_runs)
+
+    def _sleep_seconds(self, now: datetime) -> float:
+        wait = self.poll
+        for campaign in self.campaigns.values():
+            if campaign.thread is None and campaign.due is not None:
+                wait = min(wait, (campaign.due - now).total_seconds())
+        return max(wait, 0.01)
+
+    def _is_due(self, campaign: _Campaign, now: datetime) -> bool:
+        if campaign.due is None or campaign.due <= now:
+            return True
+        return local_day(now, campaign.ctx.timezone) != campaign.day
+
+    def _drain(self) -> None:
+        """Wait for the running campaign runs: they saw the same stop request and drain."""
+        for campaign in self.campaigns.values():
+            if campaign.thread is not None:
+                campaign.thread.join()
+        self._collect()
+
+    # -- campaigns ------------------------------------------------------------------------
+    def _load_campaigns(self, *, initial: bool) -> None:
+        """(Re)scan which campaigns to serve: new ones are added, vanished ones dropped."""
+        if self.campaign_arg is not None:
+            if initial:
+                from postpilot.operations import load_campaign
+
+                config = load_campaign(self.campaign_arg, self.root)
+                self._add(PostingContext.from_campaign(config))
+            return
+        valid, invalid = scan_campaigns(self.root)
+        for name, error in invalid:
+            log.warning("Campaign folder %s is not served: %s", name, error.splitlines()[0])
+        wanted = {c.base_dir: c for c in valid if c.enabled}
+        for key, campaign in list(self.campaigns.items()):
+            # A served folder that turned invalid keeps its jobs served (see _reload).
+            if not Path(key).is_dir():
+                self._drop(key, campaign, "its folder is gone")
+        for key, config in wanted.items():
+            if key not in self.campaigns:
+                self._add(PostingContext.from_campaign(config))
+        campaigns_dir = self.root / Config.CAMPAIGNS_DIR
+        if initial and not self.campaigns:
+            raise ConfigError(
+                f"No enabled campaign to serve in {campaigns_dir}\n"
+                "  Create one (see README.md) or enable one with 'enabled: true' in its "
+                "campaign.json; postpilot --list-campaigns shows what is there"
+            )
+        # New folders, and campaign files of folders not served (invalid or disabled ones).
+        files: list[Path] = [campaigns_dir]
+        if campaigns_dir.is_dir():
+            for folder in campaigns_dir.iterdir():
+                if folder.is_dir() and str(folder) not in self.campaigns:
+                    names = (Config.CAMPAIGN_JSON, Config.ACCOUNTS_FILE, Config.CAPTIONS_FILE)
+                    files += [folder / name for name in names]
+        self._project_watch = FolderWatch(files)
+
+    def _add(self, ctx: PostingContext) -> None:
+        key = str(ctx.base_dir)
+        self.campaigns[key] = _Campaign(ctx=ctx, watch=_campaign_watch(ctx))
+        if not self.summary.campaigns or ctx.store_name not in self.summary.campaigns:
+            self.summary.campaigns.append(ctx.store_name)
+        if self._project_watch is not None or self.summary.runs:  # not at start: say it
+            log.info("Serving campaign '%s' (%s)", ctx.store_name, ctx.base_dir)
+
+    def _drop(self, key: str, campaign: _Campaign, why: str) -> None:
+        if campaign.thread is not None:
+            campaign.dropped = True  # after its run ends
+            return
+        del self.campaigns[key]
+        log.warning("No longer serving campaign '%s': %s", campaign.name, why)
+
+    def _look_at_files(self) -> None:
+        if self._project_watch is not None and self._project_watch.changed():
+            self._load_campaigns(initial=False)
+        for campaign in list(self.campaigns.values()):
+            if campaign.thread is None and campaign.watch.changed():
+                log.info("Campaign '%s': files changed; reading them again", campaign.name)
+                self._reload(campaign)
+
+    def _reload(self, campaign: _Campaign) -> None:
+        """Read the campaign folder again; its next run seeds what is new. A folder that became
+        invalid keeps being served with what it was (its jobs are in the store) and says why."""
+        key = str(campaign.ctx.base_dir)
+        try:
+            config = CampaignConfig.from_folder(campaign.ctx.base_dir, self.root)
+        except PostpilotError as exc:
+            log.error(
+                "Campaign '%s' not re-read (fix the file; the service retries when it changes): %s",
+                campaign.name,
+                exc,
+            )
+            campaign.watch = _campaign_watch(campaign.ctx)
+            return
+        if not config.enabled:
+            self._drop(key, campaign, "it was disabled in campaign.json")
+            return
+        campaign.ctx = PostingContext.from_campaign(config)
+        campaign.watch = _campaign_watch(campaign.ctx)
+        campaign.reseed = True
+        campaign.due = None
+
+    # -- one campaign run -----------------------------------------------------------------
+    def _start_run(self, campaign: _Campaign, now: datetime) -> None:
+        day = local_day(now, campaign.ctx.timezone)
+        rearm = day != campaign.day
+        reseed = campaign.reseed
+        campaign.day, campaign.reseed, campaign.due = day, False, None
+        campaign.thread = threading.Thread(
+            target=self._run_campaign,
+            args=(campaign, reseed, rearm),
+            name=f"campaign-{campaign.name}",
+            daemon=True,
+        )
+        campaign.thread.start()
+
+    def _run_campaign(self, campaign: _Campaign, reseed: bool, rearm: bool) -> None:
+        """A campaign's run, in its thread: exactly --run's code path, sharing the stop request."""
+        started = utcnow()
+        try:
+            results = run_parallel_posting(
+                campaign.ctx,
+                num_workers=self.num_workers,
+                force_reseed=reseed,
+                retry_all_failed=rearm,
+                retry_config=self.retry,
+                shutdown=self.shutdown,
+            )
+        except Exception as exc:  # the service outlives a failed run; the next one retries
+            log.exception("Campaign '%s': the run failed", campaign.name)
+            results = {"error": "run_failed", "message": str(exc)}
+        campaign.outcome = {"results": results, "started": started}
+        self.wake.set()
+
+    def _collect(self) -> None:
+        """Book the runs that ended: counts, and when each campaign runs next."""
+        ended = False
+        for key, campaign in list(self.campaigns.items()):
+            thread = campaign.thread
+            if thread is None or thread.is_alive():
+                continue
+            thread.join()
+            campaign.thread = None
+            ended = True
+            outcome, campaign.outcome = campaign.outcome or {}, None
+            results: dict[str, Any] = outcome.get("results", {})
+            campaign.runs += 1
+            self.summary.runs += 1
+            published = sum(p.get("succeeded", 0) for p in _passes(results))
+            self.summary.published += published
+            if campaign.dropped:
+                self._drop(key, campaign, "it was disabled or removed")
+                continue
+            campaign.due = self._next_due(campaign, results, utcnow())
+            log.info(
+                "Campaign '%s': run %s ended: %d published, %s; next run %s",
+                campaign.name,
+                results.get("run_id", "-"),
+                published,
+                _counts_text(results),
+                campaign.due.isoformat(timespec="seconds"),
+            )
+        if ended:
+            self._note()
+
+    def _next_due(self, campaign: _Campaign, results: dict[str, Any], now: datetime) -> datetime:
+        """The earliest moment the campaign may have something to do again."""
+        ctx = campaign.ctx
+        if results.get("error") == "orchestrator_conflict":
+            log.warning("Campaign '%s': %s", campaign.name, str(results.get("message", "")))
+            return now + timedelta(seconds=BUSY_RETRY_SECONDS)
+        candidates = [next_local_midnight(now, ctx.timezone)]
+        recheck = now + timedelta(seconds=self.recheck)
+        if results.get("error") or results.get("unconfirmed"):
+            candidates.append(recheck)  # a failed run, or a publish reconcile may settle later
+        for blocked in results.get("blocked", []):
+            until = blocked.get("until")
+            if until:
+                moment = datetime.fromisoformat(until)
+                if moment > now:
+                    candidates.append(moment)
+        try:
+            earliest = _earliest_waiting(ctx, now)
+        except PostpilotError as exc:
+            log.warning("Campaign '%s': cannot read its store: %s", campaign.name, exc)
+            earliest = recheck
+        if earliest is not None:
+            candidates.append(earliest if earliest > now else recheck)
+        return min(candidates)
+
+
+def _earliest_waiting(ctx: PostingContext, now: datetime) -> datetime | None:
+    """When the earliest waiting job becomes due (a moment <= now: it is due and did not move),
+    or None when no job waits."""
+    store = open_store(ctx)
+    try:
+        waiting = store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING])
+    finally:
+        store.close()
+    earliest: datetime | None = None
+    for job in waiting:
+        due = now
+        scheduled = getattr(job, "scheduled_at", None)
+        if isinstance(scheduled, datetime):
+            due = scheduled
+        if job.status is JobStatus.RETRYING and job.retry_at is not None:
+            due = max(due, job.retry_at) if scheduled is not None else job.retry_at
+        earliest = due if earliest is None else min(earliest, due)
+    return earliest
+
+
+def _passes(results: dict[str, Any]) -> list[dict[str, Any]]:
+    summary = results.get("retry_summary") or {}
+    passes = summary.get("passes") if isinstance(summary, dict) else None
+    return passes if isinstance(passes, list) else []
+
+
+def _counts_text(results: dict[str, Any]) -> str:
+    if "total" not in results:
+        return str(results.get("message") or results.get("error") or "no result")
+    keys = ("success", "pending", "retrying", "unconfirmed", "failed")
+    return ", ".join(f"{results.get(k, 0)} {k}" for k in keys)
+
+
+def serve(
+    root: Path,
+    campaign: str | None = None,
+    *,
+    num_workers: int = 3,
+    retry: RetryConfig | None = None,
+    companions: Sequence[Companion] = (),
+) -> ServiceSummary:
+    """Run the service until a signal stops it (the CLI's --serve)."""
+    service = Service(root, campaign, num_workers=num_workers, retry=retry, companions=companions)
+    return service.run()

@@ -1,0 +1,167 @@
+"""`postpilot --serve` in real processes: it publishes, notices new files, is alone per project,
+and stops on signals like --run (exit 130/143), draining what it is publishing."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from postpilot.jobs import JobStatus
+from postpilot.runner.locks import service_holder, service_registry_path
+from postpilot.store import open_store
+from tests.acceptance.helpers import assert_no_traceback, run_postpilot
+from tests.fakes.counting_publisher import read_entries, read_journal
+from tests.integration.runner.campaigns import context, make_campaign
+from tests.integration.runner.service_proc import Served
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def served() -> Iterator[list[Served]]:
+    """Services started by a test; killed afterwards if the test failed with one running."""
+    started: list[Served] = []
+    yield started
+    for service in started:
+        service.stop()
+
+
+def _serve(served: list[Served], root: Path, *args: str, **env: str) -> Served:
+    service = Served(root, *args, **env)
+    served.append(service)
+    return service
+
+
+def _statuses(folder: Path) -> Counter[str]:
+    store = open_store(context(folder))
+    try:
+        return Counter(str(job.status) for job in store.list_jobs())
+    finally:
+        store.close()
+
+
+def test_serve_publishes_every_enabled_campaign_and_sigterm_exits_143(
+    project_root: Path, served: list[Served]
+) -> None:
+    """Both enabled campaigns are published (each job once), the disabled one is not touched,
+    and SIGTERM ends the service with 143, its lock free and its log in <root>/logs."""
+    make_campaign(project_root, "one", ["a1", "a2"], 2)
+    make_campaign(project_root, "two", ["b1", "b2", "b3"], 3)
+    off = make_campaign(project_root, "off", ["c1"], 1)
+    settings = json.loads((off / "campaign.json").read_text(encoding="utf-8"))
+    (off / "campaign.json").write_text(json.dumps({**settings, "enabled": False}), "utf-8")
+    journal = project_root / "journal.log"
+
+    service = _serve(served, project_root)
+    ids = service.wait_journal(journal, 5)
+    assert sorted(ids) == sorted(
+        [f"one-{i:04d}.mp4_one" for i in range(2)] + [f"two-{i:04d}.mp4_two" for i in range(3)]
+    )
+    assert not (off / "progress.db").exists()
+    holder = service_holder(project_root)
+    assert holder is not None
+    assert holder.pid == service.pid
+
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
+    assert service_holder(project_root) is None
+    assert not service_registry_path(project_root).exists()
+    assert sorted(read_journal(journal)) == sorted(ids)
+    log_text = (project_root / "logs" / "service.log").read_text(encoding="utf-8")
+    assert "Service stopped (SIGTERM)" in log_text
+
+
+def test_new_captions_row_and_video_are_published_without_a_restart(
+    project_root: Path, served: list[Served]
+) -> None:
+    """A row and its video added while the service sleeps are seeded and published by the
+    same service; what was published before is not published again."""
+    folder = make_campaign(project_root, "grow", ["a1", "a2"], 2, daily_limit=5)
+    journal = project_root / "journal.log"
+    service = _serve(served, project_root, "--campaign", "grow")
+    first = service.wait_journal(journal, 2)
+
+    (folder / "videos" / "late.mp4").write_bytes(b"a video added later" * 8)
+    with (folder / "captions.csv").open("a", encoding="utf-8") as handle:
+        handle.write('late.mp4,"added while the service sleeps"\n')
+    ids = service.wait_journal(journal, 3)
+    assert sorted(ids) == sorted([*first, "late.mp4_grow"])
+
+    service.proc.send_signal(signal.SIGINT)
+    assert service.finish() == 130
+    assert Counter(read_journal(journal)) == Counter({job: 1 for job in ids})
+    assert _statuses(folder) == Counter({"success": 3})
+
+
+def test_second_service_is_refused_naming_the_holder_and_stop_all_stops_it(
+    project_root: Path, served: list[Served]
+) -> None:
+    """A second --serve on the same project exits 1 naming the first one's pid; --status shows
+    the running service; --stop-all stops it (143) and --status no longer shows it."""
+    make_campaign(project_root, "solo", ["a1"], 1)
+    journal = project_root / "journal.log"
+    service = _serve(served, project_root)
+    service.wait_journal(journal, 1)
+
+    second = run_postpilot(project_root, "--serve", **_fast())
+    assert second.code == 1
+    assert f"PID {service.pid}" in second.err
+    assert "already running" in second.err
+    assert_no_traceback(second)
+
+    status = run_postpilot(project_root, "--campaign", "solo", "--status", "--json")
+    assert status.code == 0
+    shown = status.json()["service"]
+    assert shown["pid"] == service.pid
+    assert "solo" in shown["next_runs"]
+
+    stop = run_postpilot(project_root, "--campaign", "solo", "--stop-all", "--json")
+    assert stop.code == 0, stop.err
+    assert any(f"PID {service.pid}" in line for line in stop.json()["stopped"])
+    assert service.finish() == 143
+    after = run_postpilot(project_root, "--campaign", "solo", "--status", "--json")
+    assert after.json()["service"] is None
+
+
+def test_sigterm_lets_the_running_publish_finish(project_root: Path, served: list[Served]) -> None:
+    """SIGTERM during a publish: no new claims, the running publish completes and is recorded
+    as a success (not unconfirmed), the other job stays pending, and the exit code is 143."""
+    folder = make_campaign(
+        project_root, "slow", ["a1"], 2, daily_limit=2, publisher={"latency_seconds": 2.0}
+    )
+    service = _serve(served, project_root)
+    service.wait_for("a publish to start", lambda: _publish_started(folder))
+
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
+    entries = read_entries(project_root / "journal.log")
+    assert len(entries) == 1
+    assert _statuses(folder) == Counter({"success": 1, "pending": 1})
+
+
+def test_serve_with_nothing_to_serve_is_refused_and_writes_nothing(project_root: Path) -> None:
+    """Without an enabled campaign --serve exits 1 with what to do, creating no file."""
+    result = run_postpilot(project_root, "--serve", **_fast())
+    assert result.code == 1
+    assert "No enabled campaign to serve" in result.err
+    assert_no_traceback(result)
+    assert list(project_root.iterdir()) == []
+
+
+def _publish_started(folder: Path) -> bool:
+    if not (folder / "progress.db").exists():
+        return False
+    store = open_store(context(folder))
+    try:
+        return any(j.publish_started_at is not None for j in store.list_jobs([JobStatus.CLAIMED]))
+    finally:
+        store.close()
+
+
+def _fast() -> dict[str, str]:
+    return {"POSTPILOT_SERVE_POLL_SECONDS": "0.2"}
