@@ -308,7 +308,7 @@ class ServiceLock:
         self.info = RunInfo(
             pid=os.getpid(),
             host=socket.gethostname(),
-            started_at=datetime.now(UTC),
+            started_at=clock.now(),
             campaign=self._scope,
             command=" ".join(sys.argv),
         )
@@ -345,7 +345,7 @@ def service_holder(root: Path) -> RunInfo | None:
         probe.acquire()
     except Timeout:
         holder = _read_info(service_registry_path(root))
-        return holder or RunInfo(0, "?", datetime.now(UTC), ALL_CAMPAIGNS)
+        return holder or RunInfo(0, "?", clock.now(), ALL_CAMPAIGNS)
     probe.release()
     return None
 

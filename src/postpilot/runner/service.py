@@ -386,7 +386,8 @@ class Service:
     def _start_run(self, campaign: _Campaign, now: datetime) -> None:
         day = local_day(now, campaign.ctx.timezone)
         rearm = day != campaign.day
-        reseed = campaign.reseed
+        # A new day has room under every daily limit again: seed what is due next.
+        reseed = campaign.reseed or rearm
         campaign.day, campaign.reseed, campaign.due = day, False, None
         campaign.thread = threading.Thread(
             target=self._run_campaign,

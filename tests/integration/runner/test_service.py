@@ -4,15 +4,18 @@ and stops on signals like --run (exit 130/143), draining what it is publishing."
 from __future__ import annotations
 
 import json
+import os
 import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from postpilot.jobs import JobStatus
+from postpilot.jobs import JobStatus, local_day
 from postpilot.runner.locks import service_holder, service_registry_path
+from postpilot.runner.service import Service
 from postpilot.store import open_store
 from tests.acceptance.helpers import assert_no_traceback, run_postpilot
 from tests.fakes.counting_publisher import read_entries, read_journal
@@ -144,6 +147,44 @@ def test_sigterm_lets_the_running_publish_finish(project_root: Path, served: lis
     assert _statuses(folder) == Counter({"success": 1, "pending": 1})
 
 
+def _set(folder: Path, **settings: object) -> None:
+    path = folder / "campaign.json"
+    path.write_text(json.dumps({**json.loads(path.read_text("utf-8")), **settings}), "utf-8")
+
+
+def _success_days(folder: Path, timezone: str) -> list[str]:
+    store = open_store(context(folder))
+    try:
+        jobs = store.list_jobs([JobStatus.SUCCESS])
+    finally:
+        store.close()
+    return sorted(local_day(j.completed_at, timezone) for j in jobs if j.completed_at)
+
+
+def test_each_campaign_rolls_over_at_its_own_local_midnight(
+    project_root: Path, served: list[Served]
+) -> None:
+    """Started (POSTPILOT_NOW) three seconds before midnight UTC: the UTC campaign posts its
+    daily one, then the next video on the new day without a restart; the Tokyo campaign, whose
+    day is only half gone, keeps its second video for Tokyo's midnight (its next run)."""
+    utc = make_campaign(project_root, "utc", ["a1"], 2)
+    tokyo = make_campaign(project_root, "tokyo", ["t1"], 2)
+    _set(utc, timezone="UTC")
+    _set(tokyo, timezone="Asia/Tokyo")
+    service = _serve(served, project_root, POSTPILOT_NOW="2026-03-01T23:59:57+00:00")
+    service.wait_for("the UTC campaign's second day", lambda: len(_success_days(utc, "UTC")) == 2)
+    assert _success_days(utc, "UTC") == ["2026-03-01", "2026-03-02"]
+    assert _success_days(tokyo, "Asia/Tokyo") == ["2026-03-02"]
+
+    status = run_postpilot(project_root, "--campaign", "tokyo", "--status", "--json")
+    assert status.json()["service"]["next_runs"]["tokyo"] == "2026-03-02T15:00:00+00:00"
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
+    assert Counter(read_journal(project_root / "journal.log")) == Counter(
+        {"utc-0000.mp4_utc": 1, "utc-0001.mp4_utc": 1, "tokyo-0000.mp4_tokyo": 1}
+    )
+
+
 def test_serve_with_nothing_to_serve_is_refused_and_writes_nothing(project_root: Path) -> None:
     """Without an enabled campaign --serve exits 1 with what to do, creating no file."""
     result = run_postpilot(project_root, "--serve", **_fast())
@@ -165,3 +206,29 @@ def _publish_started(folder: Path) -> bool:
 
 def _fast() -> dict[str, str]:
     return {"POSTPILOT_SERVE_POLL_SECONDS": "0.2"}
+
+
+def test_companion_runs_beside_the_service_and_stops_with_it(project_root: Path) -> None:
+    """A companion (the dashboard's hook) runs in the service process, gets the stop event,
+    and is stopped by the same SIGTERM as the service; one that fails does not stop publishing."""
+    make_campaign(project_root, "comp", ["a1"], 1)
+    seen: dict[str, object] = {}
+
+    def dashboard(stop: threading.Event) -> None:
+        seen["started"] = True
+        # Wait for the campaign's first run, then ask the service to stop, as an operator would.
+        while not read_journal(project_root / "journal.log"):
+            if stop.wait(0.05):
+                return
+        os.kill(os.getpid(), signal.SIGTERM)
+        seen["stopped"] = stop.wait(60)
+
+    def broken(stop: threading.Event) -> None:
+        raise RuntimeError("port already in use")
+
+    summary = Service(project_root, companions=[broken, dashboard]).run()
+    assert summary.exit_code == 143
+    assert summary.published == 1
+    assert seen == {"started": True, "stopped": True}
+    log_text = (project_root / "logs" / "service.log").read_text(encoding="utf-8")
+    assert "A companion of the service failed" in log_text
