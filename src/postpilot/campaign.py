@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from postpilot.config import Config
 from postpilot.errors import CampaignNotFound, ConfigError
 from postpilot.publishers import PUBLISHER_TYPES
+from postpilot.schedule import Schedule, build_schedule
 
 #: Video file suffixes (compared lower-case, so .MP4 and .Mov count too).
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov"})
@@ -103,6 +104,18 @@ class _CaptionsModel(BaseModel):
     caption_column: str | None = None
 
 
+class _ScheduleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    times: list[str]
+    days: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+DISTRIBUTIONS = ("once", "every_account")
+
+
 class CampaignFile(BaseModel):
     """campaign.json as written by the user; every key optional, unknown keys rejected."""
 
@@ -118,6 +131,10 @@ class CampaignFile(BaseModel):
     #: Kept as given: each publisher validates its own keys; only `type` is checked here.
     publisher: dict[str, Any] | None = None
     store: str | None = None
+    #: "once": each video once, to one account; "every_account": each video to every account.
+    distribution: str = "once"
+    #: Posting times (postpilot.schedule); absent: every job is due at once.
+    schedule: _ScheduleModel | None = None
 
 
 #: pydantic error type -> what the value must be, in the operator's words.
@@ -153,6 +170,8 @@ def _describe_validation_error(error: Mapping[str, Any], model: type[BaseModel])
 def _allowed_keys(model: type[BaseModel], loc: str) -> list[str]:
     if "." in loc and loc.split(".", 1)[0] == "captions":
         return list(_CaptionsModel.model_fields)
+    if "." in loc and loc.split(".", 1)[0] == "schedule":
+        return list(_ScheduleModel.model_fields)
     return list(model.model_fields)
 
 
@@ -186,6 +205,18 @@ def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
                 f"{shown_as}: key 'publisher.type' must be one of {', '.join(PUBLISHER_TYPES)} "
                 f"(got {json.dumps(kind, default=str)})"
             )
+    if model.distribution not in DISTRIBUTIONS:
+        raise ConfigError(
+            f"{shown_as}: key 'distribution' must be one of {', '.join(DISTRIBUTIONS)} "
+            f"(got {json.dumps(model.distribution)})"
+        )
+    if model.schedule is not None:
+        try:
+            build_schedule(
+                model.schedule.times, model.schedule.days, model.schedule.start, model.schedule.end
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{shown_as}: key 'schedule': {exc}") from None
     if model.store is not None and not model.store.startswith(("postgresql://", "postgres://")):
         # Never echo the value: a DSN may carry a password.
         raise ConfigError(
@@ -203,6 +234,14 @@ class CaptionRow:
     line: int
     filename: str
     caption: str
+    #: The optional `publish_at` / `account` columns (raw text; checked when planning).
+    publish_at: str = ""
+    account: str = ""
+
+
+#: Optional captions.csv columns that pin a row to a time and/or an account.
+PUBLISH_AT_COLUMN = "publish_at"
+ACCOUNT_COLUMN = "account"
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +332,8 @@ def load_captions(
     records = _records(path)
     header: list[str] | None = None
     fi = ci = 0
+    pi: int | None = None
+    ai: int | None = None
     fname = cname = ""
     rows: list[CaptionRow] = []
     seen: set[str] = set()
@@ -303,11 +344,16 @@ def load_captions(
         if header is None:
             header = record
             fi, ci, fname, cname = _detect_columns(header, path, filename_column, caption_column)
+            lowered = [h.strip().lower() for h in header]
+            pi = lowered.index(PUBLISH_AT_COLUMN) if PUBLISH_AT_COLUMN in lowered else None
+            ai = lowered.index(ACCOUNT_COLUMN) if ACCOUNT_COLUMN in lowered else None
             continue
         if not record or all(not value.strip() for value in record):
             continue  # blank line between records
         filename = record[fi].strip() if fi < len(record) else ""
         caption = record[ci].strip() if ci < len(record) else ""
+        publish_at = record[pi].strip() if pi is not None and pi < len(record) else ""
+        account = record[ai].strip() if ai is not None and ai < len(record) else ""
         if not filename:
             empty_filenames.append(line)
         elif filename in seen:
@@ -317,7 +363,15 @@ def load_captions(
             empty_captions.append((line, filename))
         else:
             seen.add(filename)
-            rows.append(CaptionRow(line=line, filename=filename, caption=caption))
+            rows.append(
+                CaptionRow(
+                    line=line,
+                    filename=filename,
+                    caption=caption,
+                    publish_at=publish_at,
+                    account=account,
+                )
+            )
     if header is None:
         raise ConfigError(f"{path} is empty\n  Create this file with filename,post_caption columns")
     return CaptionsFile(
@@ -358,6 +412,10 @@ class MatchedVideo:
     caption: str
     #: The caption row's identifier that matched (file name or stem).
     caption_filename: str
+    #: The caption row's line and pins (see CaptionRow).
+    line: int = 0
+    publish_at: str = ""
+    account: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +527,9 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
                 filename=video.name,
                 caption=match.caption,
                 caption_filename=match.filename,
+                line=match.line,
+                publish_at=match.publish_at,
+                account=match.account,
             )
         )
     accounted = used | {name for name, _ in rejected}
@@ -523,6 +584,8 @@ class CampaignConfig:
     caption_column: str | None = None
     publisher: Mapping[str, Any] = field(default_factory=lambda: {"type": "outbox"})
     store: str | None = None
+    distribution: str = "once"
+    schedule: Schedule | None = None
 
     @classmethod
     def from_folder(
@@ -588,6 +651,17 @@ class CampaignConfig:
             caption_column=captions_cfg.caption_column,
             publisher=dict(model.publisher) if model.publisher is not None else {"type": "outbox"},
             store=model.store,
+            distribution=model.distribution,
+            schedule=(
+                build_schedule(
+                    model.schedule.times,
+                    model.schedule.days,
+                    model.schedule.start,
+                    model.schedule.end,
+                )
+                if model.schedule is not None
+                else None
+            ),
         )
 
     @classmethod

@@ -126,6 +126,8 @@ class Job:
     #: The publisher's resume handle (session URI, container id, publish_id ...).
     checkpoint: Mapping[str, str] = field(default_factory=dict)
     content_sha256: str = ""
+    #: The job's posting slot; not claimable before it. None: due at once.
+    scheduled_at: datetime | None = None
 
     def evolve(self, **changes: object) -> Job:
         """A copy with `changes` applied (the job itself is immutable)."""
@@ -267,9 +269,27 @@ def apply_rearm(job: Job, pass_number: int | None = None) -> Job:
     )
 
 
+def is_due(job: Job, now: datetime) -> bool:
+    """Whether the job's posting slot has come (a job without a slot is always due)."""
+    return job.scheduled_at is None or job.scheduled_at <= now
+
+
+def due_at(job: Job) -> datetime | None:
+    """When a waiting job becomes claimable by its own state: the later of its slot and its
+    retry time (None: it already is, or it is not waiting)."""
+    if job.status not in (JobStatus.PENDING, JobStatus.RETRYING):
+        return None
+    times = [t for t in (job.scheduled_at, job.retry_at) if t is not None]
+    if job.status is JobStatus.PENDING:
+        times = [job.scheduled_at] if job.scheduled_at is not None else []
+    return max(times) if times else None
+
+
 def is_claimable(job: Job, now: datetime) -> bool:
     """Whether the job's own state lets a worker take it now (account checks are separate)."""
     if not job.account:
+        return False
+    if not is_due(job, now):
         return False
     if job.status is JobStatus.PENDING:
         return True

@@ -331,6 +331,8 @@ def seed_store(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResul
         for account, state in store.account_states(accounts).items()
         if state.block == BLOCK_NEEDS_REAUTH
     }
+    if ctx.campaign_config is not None:
+        return _seed_campaign_day(ctx, store, now)
     report: MatchReport | None = None
     pre_skipped: list[tuple[str, str]] = []
     videos: list[SeedVideo] = []
@@ -371,4 +373,58 @@ def seed_store(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResul
         planned=len(plan.jobs),
         excluded_accounts=plan.excluded_accounts,
         considered=len(videos) + len(pre_skipped),
+    )
+
+
+def _seed_campaign_day(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResult:
+    """A campaign's jobs of today: the first day of its plan (postpilot.planning), each job
+    carrying its slot. Videos published on earlier days are never planned again."""
+    from postpilot.planning import REASON_BEYOND, plan_campaign, plan_inputs
+
+    campaign = ctx.campaign_config
+    assert campaign is not None  # the caller checked
+    inputs = plan_inputs(ctx, store, now)
+    plan = plan_campaign(inputs, now, days=1)
+    if plan.problems:
+        raise ConfigError(f"{campaign.captions_file}: " + "\n  ".join(plan.problems))
+    seq = max((job.seq for job in inputs.existing), default=0)
+    jobs: list[Job] = []
+    for entry in plan.entries:
+        if entry.existing:
+            continue
+        seq += 1
+        jobs.append(
+            Job(
+                job_id=entry.job_id,
+                account=entry.account,
+                video_path=entry.video_path,
+                caption=entry.caption,
+                status=JobStatus.PENDING,
+                max_attempts=ctx.max_attempts,
+                campaign=ctx.store_name,
+                seq=seq,
+                content_sha256=entry.sha256,
+                scheduled_at=entry.scheduled_at,
+            )
+        )
+    in_store = {job.job_id for job in inputs.existing}
+    skipped = [
+        (job_id, REASON_IN_STORE)
+        for video in inputs.videos
+        for job_id in [f"{video.filename}_{ctx.store_name}"]
+        if job_id in in_store
+    ]
+    skipped += [
+        (f"{video}_{ctx.store_name}", REASON_DAILY_LIMIT if why == REASON_BEYOND else why)
+        for video, why in plan.unplaced
+    ]
+    created = store.insert_jobs(jobs) if jobs else 0
+    report = campaign.match_videos()
+    return SeedResult(
+        created=created,
+        skipped=skipped,
+        match_report=report,
+        planned=len(jobs),
+        excluded_accounts=[(a, why) for a, why in inputs.excluded.items()],
+        considered=len(inputs.videos),
     )

@@ -93,8 +93,9 @@ class JobStore(Protocol):
         """Atomically take the first claimable job (lowest seq) and return it with a fresh
         lease_token, or None when nothing is claimable now.
 
-        Claimable: status pending, or retrying with retry_at <= now; a non-empty account in
-        request.accounts (when given); the account not leased by any campaign (an expired
+        Claimable: status pending, or retrying with retry_at <= now; scheduled_at unset or
+        <= now (served from a due-time index: rows not yet due are not read); a non-empty
+        account in request.accounts (when given); the account not leased by any campaign (an expired
         account lease counts as free), not blocked (rate blocks end at blocked_until), and its
         successes on request.day across all campaigns below request.daily_limit. A job whose
         content_sha256 was already posted to its account (by another job) is marked skipped
@@ -189,6 +190,16 @@ class JobStore(Protocol):
 
     def is_posted(self, account: str, content_sha256: str) -> bool:
         """Whether this content was already posted to this account (I4)."""
+        ...
+
+    def posted_content(self) -> set[tuple[str, str]]:
+        """(account, sha256) of every post this campaign made, on any day (survives clear)."""
+        ...
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """The earliest time after `now` a waiting job (pending or retrying) becomes claimable
+        by its own state (scheduled_at, retry_at), or None; a worker with nothing due sleeps
+        until then instead of listing the waiting jobs."""
         ...
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:

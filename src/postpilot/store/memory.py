@@ -30,6 +30,7 @@ from postpilot.jobs import (
     apply_release,
     apply_success,
     apply_unconfirmed,
+    due_at,
     is_claimable,
     is_rearmable,
 )
@@ -354,6 +355,21 @@ class MemoryJobStore:
         """Whether this content was already posted to this account."""
         with self._lock:
             return bool(content_sha256) and bool(self.ledger.posted.get((account, content_sha256)))
+
+    def posted_content(self) -> set[tuple[str, str]]:
+        """(account, sha256) of every post this campaign made, on any day."""
+        with self._lock:
+            return {
+                key
+                for key, holders in self.ledger.posted.items()
+                if any(campaign == self.campaign for campaign, _ in holders)
+            }
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """The earliest time after `now` a waiting job becomes due by its own state."""
+        with self._lock:
+            times = [due_at(job) for job in self._jobs.values()]
+            return min((t for t in times if t is not None and t > now), default=None)
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""

@@ -618,6 +618,17 @@ class PostgresJobStore:
         )
         return bool(rows and rows[0]["posted"])
 
+    def posted_content(self) -> set[tuple[str, str]]:
+        """(account, sha256) of every post this campaign made, on any day."""
+        rows = self._query("posted_content", {"campaign": self.campaign}, "read the ledger")
+        return {(row["account"], row["sha256"]) for row in rows}
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """The earliest time after `now` a waiting job becomes due by its own state."""
+        rows = self._query("next_due", {"campaign": self.campaign, "now": now}, "read due times")
+        due = rows[0]["due"] if rows else None
+        return due if isinstance(due, datetime) else None
+
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""
         names = list(dict.fromkeys(accounts))

@@ -79,7 +79,7 @@ from postpilot.store.base import AccountState, ClaimRequest, Recovery
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
 
 #: Bump with a migration when a table changes; a newer file is refused, never misread.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 #: SQLite's own wait for the write lock before this module polls again (milliseconds).
 BUSY_POLL_MS = 2
@@ -118,17 +118,26 @@ CREATE TABLE IF NOT EXISTS c.jobs (
     run_id TEXT NOT NULL, video_id TEXT NOT NULL, campaign TEXT NOT NULL,
     lease_token TEXT NOT NULL, lease_expires_at TEXT, publish_started_at TEXT,
     remote_id TEXT NOT NULL, remote_url TEXT NOT NULL, checkpoint TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL
+    content_sha256 TEXT NOT NULL, scheduled_at TEXT
 );
 -- claim walks one status in seq order, rowid breaking ties (insert order)
 CREATE INDEX IF NOT EXISTS c.jobs_status_seq ON jobs (status, seq);
 -- by account only: a status change then leaves this index alone (fewer pages per commit)
 CREATE INDEX IF NOT EXISTS c.jobs_account ON jobs (account);
+-- claims walk only due rows (schema version 2): "most jobs not yet due" costs nothing
+CREATE INDEX IF NOT EXISTS c.jobs_due ON jobs (status, scheduled_at, seq);
 """
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
 _TIME_FIELDS = frozenset(
-    {"claimed_at", "completed_at", "retry_at", "lease_expires_at", "publish_started_at"}
+    {
+        "claimed_at",
+        "completed_at",
+        "retry_at",
+        "lease_expires_at",
+        "publish_started_at",
+        "scheduled_at",
+    }
 )
 _COLUMNS = ", ".join(_FIELDS)
 _INSERT = f"INSERT INTO c.jobs ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
@@ -234,6 +243,7 @@ class SqliteJobStore:
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
                 self._check_campaign()
+                self._upgrade_campaign_file()
                 for statement in (_LEDGER_SCHEMA + _CAMPAIGN_SCHEMA).split(";"):
                     if statement.strip():
                         conn.execute(statement)
@@ -283,6 +293,19 @@ class SqliteJobStore:
             raise SchemaVersionError(
                 f"{path} has store schema version {version}, but this postpilot understands "
                 f"up to version {SCHEMA_VERSION}. Upgrade postpilot to open it."
+            )
+
+    def _upgrade_campaign_file(self) -> None:
+        """Version 1 -> 2: jobs gain scheduled_at (their posting slot; NULL: due at once)."""
+        conn = self._conn
+        columns = {row[1] for row in conn.execute("PRAGMA c.table_info(jobs)")}
+        if columns and "scheduled_at" not in columns:
+            conn.execute("ALTER TABLE c.jobs ADD COLUMN scheduled_at TEXT")
+        if self._meta("c", "schema_version") is not None:
+            conn.execute(
+                "UPDATE c.meta SET value = ? WHERE key = 'schema_version' "
+                "AND CAST(value AS INTEGER) < ?",
+                (str(SCHEMA_VERSION), SCHEMA_VERSION),
             )
 
     def _check_campaign(self) -> None:
@@ -492,11 +515,16 @@ class SqliteJobStore:
         if request.accounts is not None:
             filters += " AND account IN (SELECT value FROM json_each(:accounts))"
             params["accounts"] = json.dumps(sorted(request.accounts))
-        head = f"SELECT seq, rowid AS r, {_COLUMNS} FROM c.jobs WHERE"
+        # Every branch is a range of the due index (status, scheduled_at): rows whose slot has
+        # not come are never read, however many there are.
+        head = f"SELECT seq, rowid AS r, {_COLUMNS} FROM c.jobs INDEXED BY jobs_due WHERE"
         tail = f"AND {filters} ORDER BY seq, rowid LIMIT 1"
+        due = "(scheduled_at IS NULL OR scheduled_at <= :now)"
         row = conn.execute(
-            f"SELECT * FROM (SELECT * FROM ({head} status = 'pending' {tail}) "
-            f"UNION ALL SELECT * FROM ({head} status = 'retrying' "
+            f"SELECT * FROM (SELECT * FROM ({head} status = 'pending' "
+            f"AND scheduled_at IS NULL {tail}) "
+            f"UNION ALL SELECT * FROM ({head} status = 'pending' AND scheduled_at <= :now {tail}) "
+            f"UNION ALL SELECT * FROM ({head} status = 'retrying' AND {due} "
             f"AND (retry_at IS NULL OR retry_at <= :now) {tail})) ORDER BY seq, r LIMIT 1",
             params,
         ).fetchone()
@@ -688,6 +716,34 @@ class SqliteJobStore:
                 (account, content_sha256),
             ).fetchone()
             return row is not None
+
+    def posted_content(self) -> set[tuple[str, str]]:
+        """(account, sha256) of every post this campaign made, on any day."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT account, sha256 FROM main.posted WHERE campaign = ?",
+                (self.campaign,),
+            )
+            return {(str(a), str(h)) for a, h in rows}
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """The earliest time after `now` a waiting job becomes due by its own state: one
+        probe of the due index for pending jobs, the (few) retrying ones read whole."""
+        stamp = _ts(now)
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT min(scheduled_at) FROM c.jobs WHERE status = 'pending' "
+                "AND scheduled_at > ?",
+                (stamp,),
+            ).fetchone()
+            found = [_dt(row[0])] if row and row[0] else []
+            for sched, retry in conn.execute(
+                "SELECT scheduled_at, retry_at FROM c.jobs WHERE status = 'retrying'"
+            ):
+                times = [t for t in (_dt(sched), _dt(retry)) if t is not None]
+                if times and max(times) > now:
+                    found.append(max(times))
+            return min((t for t in found if t is not None), default=None)
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""

@@ -39,7 +39,7 @@ SELECT coalesce(max(seq), 0) AS top FROM jobs WHERE campaign = %(campaign)s;
 COPY jobs (job_id, account, video_path, caption, status, worker_id, claimed_at, completed_at,
            error, attempts, max_attempts, retry_at, error_type, error_category, pass_number,
            run_id, video_id, campaign, seq, lease_token, lease_expires_at, publish_started_at,
-           remote_id, remote_url, checkpoint, content_sha256)
+           remote_id, remote_url, checkpoint, content_sha256, scheduled_at)
 FROM STDIN;
 
 -- name: get_job --
@@ -90,6 +90,7 @@ WITH pick AS (
                AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= %(now)s)
                AND j.publish_started_at IS NULL
                AND (j.retry_at IS NULL OR j.retry_at <= %(now)s)))
+      AND (j.scheduled_at IS NULL OR j.scheduled_at <= %(now)s)
       AND j.account <> ''
       AND (%(accounts)s::text[] IS NULL OR j.account = ANY (%(accounts)s::text[]))
       AND NOT EXISTS (
@@ -319,7 +320,8 @@ UPDATE jobs SET
     remote_id = %(remote_id)s,
     remote_url = %(remote_url)s,
     checkpoint = %(checkpoint)s,
-    content_sha256 = %(content_sha256)s
+    content_sha256 = %(content_sha256)s,
+    scheduled_at = %(scheduled_at)s
 WHERE campaign = %(campaign)s AND job_id = %(job_id)s
   AND status = %(expect_status)s AND lease_token = %(expect_token)s;
 
@@ -387,3 +389,19 @@ WHERE campaign = %(campaign)s AND host = %(host)s AND worker_id = %(worker_id)s;
 SELECT host, worker_id, pid, started_at, last_heartbeat FROM workers
 WHERE campaign = %(campaign)s AND last_heartbeat > %(since)s
 ORDER BY host, worker_id;
+
+-- name: next_due --
+-- The earliest time a waiting job of the campaign becomes due by its own state (its slot, or
+-- its retry time), after now; one probe of the jobs_due index per status.
+SELECT least(
+    (SELECT min(scheduled_at) FROM jobs
+     WHERE campaign = %(campaign)s AND status = 'pending' AND scheduled_at > %(now)s),
+    (SELECT min(greatest(coalesce(retry_at, scheduled_at), coalesce(scheduled_at, retry_at)))
+     FROM jobs
+     WHERE campaign = %(campaign)s AND status = 'retrying'
+       AND (retry_at > %(now)s OR scheduled_at > %(now)s))
+) AS due;
+
+-- name: posted_content --
+-- Content this campaign has posted, on any day (the ledger outlives reset-day archives).
+SELECT DISTINCT account, sha256 FROM posted WHERE campaign = %(campaign)s;

@@ -1,0 +1,474 @@
+"""The campaign plan: which video goes to which account at which slot, day after day.
+
+`plan_campaign` is pure and deterministic: the same inputs give the same plan. Seeding uses the
+plan's first day (the jobs of today), `--plan` shows N days of it, and since each day's plan is
+computed from what was really published before it, a run without failures publishes exactly
+the plan shown on day one. `plan_for(ctx, store, now, days)` gathers the inputs (folder, store,
+ledger) and is what the CLI, the service and the dashboard call.
+
+Rules (docs/scheduling.md has the worked example):
+- distribution `once`: each video is published once in the campaign, to one account. Slots are
+  filled in time order (accounts in accounts.txt order within one instant); each takes the
+  first video of the pool (captions order) that this campaign has not published yet and that
+  the slot's account does not already have (I4). Nothing this campaign published on an earlier
+  day is ever planned again: the ledger remembers it after the day's jobs are archived.
+- distribution `every_account`: each account works through the pool in order, one video per
+  slot, skipping what it already has; the daily limit paces it.
+- Slots come from postpilot.schedule (times, days, start, end, staggering, DST rule).
+- captions.csv pins: `account` sends the row only to that account (at its next free slot);
+  `publish_at` fixes the instant (the row's day then has one slot fewer for that account).
+  A pinned time already past is due at once. A pin naming an unknown account, or an unreadable
+  time, is a problem with the line number (seeding refuses it; --plan lists it as unplaced).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from postpilot.jobs import Job, JobStatus, local_day
+from postpilot.schedule import Schedule, account_times, local_date, parse_publish_at, slot_instant
+
+if TYPE_CHECKING:
+    from postpilot.config import PostingContext
+    from postpilot.store.base import JobStore
+
+ONCE = "once"
+EVERY_ACCOUNT = "every_account"
+
+REASON_EVERY_ACCOUNT_HAS_IT = "no account left that lacks it"
+REASON_PAST_END = "past the schedule's end"
+REASON_BEYOND = "not within the planned days"
+REASON_UNREADABLE = "fails preflight: the video file cannot be read"
+REASON_UNKNOWN_ACCOUNT = "pinned to an unknown account"
+REASON_BAD_PUBLISH_AT = "bad publish_at"
+REASON_NO_ACCOUNTS = "no account can take new jobs"
+
+#: Statuses of today's jobs that will still publish (shown in the plan as upcoming).
+_OPEN = frozenset({JobStatus.PENDING, JobStatus.RETRYING, JobStatus.CLAIMED})
+
+
+@dataclass(frozen=True, slots=True)
+class PlanVideo:
+    """A video of the pool with its caption and pins."""
+
+    filename: str
+    video_path: str
+    caption: str
+    #: Content hash; "" when the file could not be read (the video is then unplaced).
+    sha256: str
+    line: int = 0
+    publish_at: str = ""
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """One planned post."""
+
+    date: str
+    time: str
+    scheduled_at: datetime
+    account: str
+    video: str
+    job_id: str
+    video_path: str = ""
+    caption: str = ""
+    sha256: str = ""
+    #: True for a job already in the store (seeding skips it).
+    existing: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as `--plan --json` prints it."""
+        return {
+            "date": self.date,
+            "time": self.time,
+            "scheduled_at": self.scheduled_at.isoformat(),
+            "account": self.account,
+            "video": self.video,
+            "job_id": self.job_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Planned posts in time order and the videos that cannot be placed, with why."""
+
+    entries: list[PlanEntry]
+    unplaced: list[tuple[str, str]] = field(default_factory=list)
+    #: Pins that are errors in the captions file (line-numbered messages).
+    problems: list[str] = field(default_factory=list)
+    #: Videos of the pool this campaign still has to publish (once) / posts left (every).
+    remaining: int = 0
+    total: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"plan": [...], "unplaced": [{"video", "reason"}]}`."""
+        return {
+            "plan": [entry.to_json() for entry in self.entries],
+            "unplaced": [{"video": v, "reason": r} for v, r in self.unplaced],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """Everything a plan depends on besides the clock."""
+
+    campaign: str
+    accounts: Sequence[str]
+    videos: Sequence[PlanVideo]
+    distribution: str
+    schedule: Schedule | None
+    timezone: str
+    daily_limit: int
+    #: (account, sha256) this campaign has posted on any day (from the ledger).
+    campaign_posted: frozenset[tuple[str, str]] = frozenset()
+    #: Whether content was posted to an account by any campaign (I4); None: campaign_posted.
+    is_posted: Callable[[str, str], bool] | None = None
+    #: The store's jobs (the current day's).
+    existing: Sequence[Job] = ()
+    #: Room left today per account (ledger counts, open jobs); None: the daily limit.
+    room_today: Mapping[str, int] | None = None
+    #: Accounts that get nothing, with why.
+    excluded: Mapping[str, str] = field(default_factory=dict)
+
+
+def job_id_for(campaign: str, distribution: str, filename: str, account: str) -> str:
+    """`<file>_<campaign>` (once: one job per video) or `<file>_<campaign>@<account>`."""
+    base = f"{filename}_{campaign}"
+    return base if distribution == ONCE else f"{base}@{account}"
+
+
+def plan_campaign(inputs: PlanInputs, now: datetime, days: int) -> Plan:
+    """The plan for the `days` local days starting with today (see the module docstring)."""
+    return _Planner(inputs, now).run(days)
+
+
+class _Planner:
+    """One planning pass (state kept here so plan_campaign stays a plain function)."""
+
+    def __init__(self, inputs: PlanInputs, now: datetime) -> None:
+        self.i = inputs
+        self.now = now
+        self.today = local_date(now, inputs.timezone)
+        self.accounts = [a for a in dict.fromkeys(inputs.accounts) if a]
+        self.active = [a for a in self.accounts if a not in inputs.excluded]
+        self.index = {a: n for n, a in enumerate(self.accounts)}
+        self.has: set[tuple[str, str]] = set(inputs.campaign_posted)
+        self.done_videos = {sha for _, sha in inputs.campaign_posted}
+        self.problems: list[str] = []
+        self.unplaced: list[tuple[str, str]] = []
+        self.entries: list[PlanEntry] = []
+        self._posted_cache: dict[tuple[str, str], bool] = {}
+
+    def _already(self, account: str, sha: str) -> bool:
+        if (account, sha) in self.has:
+            return True
+        if self.i.is_posted is None:
+            return False
+        key = (account, sha)
+        if key not in self._posted_cache:
+            self._posted_cache[key] = self.i.is_posted(account, sha)
+        return self._posted_cache[key]
+
+    # -- the pool -----------------------------------------------------------------------
+    def _pool(self) -> tuple[list[PlanVideo], list[tuple[PlanVideo, datetime]]]:
+        """(videos for slots, videos with a pinned instant), both still to publish."""
+        existing_ids = {job.job_id for job in self.i.existing}
+        for job in self.i.existing:
+            if job.content_sha256:
+                self.has.add((job.account, job.content_sha256))
+                if self.i.distribution == ONCE:
+                    self.done_videos.add(job.content_sha256)
+        free: list[PlanVideo] = []
+        timed: list[tuple[PlanVideo, datetime]] = []
+        for video in self.i.videos:
+            if not video.sha256:
+                self.unplaced.append((video.filename, REASON_UNREADABLE))
+                continue
+            if video.account and video.account not in self.index:
+                where = f"line {video.line}" if video.line else "its row"
+                self.problems.append(
+                    f"captions {where}: account {video.account!r} is not in accounts.txt"
+                )
+                self.unplaced.append(
+                    (video.filename, f"{REASON_UNKNOWN_ACCOUNT} {video.account!r}")
+                )
+                continue
+            when: datetime | None = None
+            if video.publish_at:
+                try:
+                    when = parse_publish_at(video.publish_at, self.i.timezone)
+                except ValueError as exc:
+                    self.problems.append(f"captions line {video.line}: {exc}")
+                    self.unplaced.append((video.filename, REASON_BAD_PUBLISH_AT))
+                    continue
+            if self.i.distribution == ONCE:
+                job_id = job_id_for(self.i.campaign, ONCE, video.filename, "")
+                if video.sha256 in self.done_videos or job_id in existing_ids:
+                    continue
+            if when is not None:
+                timed.append((video, when))
+            else:
+                free.append(video)
+        return free, timed
+
+    # -- slots --------------------------------------------------------------------------
+    def _room_today(self, account: str) -> int:
+        if self.i.room_today is None:
+            return self.i.daily_limit
+        return self.i.room_today.get(account, self.i.daily_limit)
+
+    def _day_slots(self, day: date, used: Mapping[str, int]) -> list[tuple[datetime, int, str]]:
+        """(instant, account order, account) of the day's free slots, in time order."""
+        occupied: dict[str, list[datetime]] = defaultdict(list)
+        if day == self.today:
+            for job in self.i.existing:
+                if job.scheduled_at is not None:
+                    occupied[job.account].append(job.scheduled_at)
+        slots: list[tuple[datetime, int, str]] = []
+        for account in self.active:
+            times = account_times(self.i.schedule, day, self.index[account], self.i.daily_limit)
+            instants = [slot_instant(day, t, self.i.timezone) for t in times]
+            if day == self.today:
+                taken = list(occupied[account])
+                kept = []
+                for t in instants:  # one job takes one slot (several may share an instant)
+                    if t in taken:
+                        taken.remove(t)
+                    else:
+                        kept.append(t)
+                instants = kept[: max(0, self._room_today(account) - used[account])]
+            else:
+                instants = instants[: max(0, self.i.daily_limit - used[account])]
+            slots.extend((t, self.index[account], account) for t in instants)
+        slots.sort()
+        return slots
+
+    def _entry(self, video: PlanVideo, account: str, instant: datetime) -> PlanEntry:
+        local = instant.astimezone(ZoneInfo(self.i.timezone))
+        self.has.add((account, video.sha256))
+        return PlanEntry(
+            date=local.date().isoformat(),
+            time=local.strftime("%H:%M"),
+            scheduled_at=instant,
+            account=account,
+            video=video.filename,
+            job_id=job_id_for(self.i.campaign, self.i.distribution, video.filename, account),
+            video_path=video.video_path,
+            caption=video.caption,
+            sha256=video.sha256,
+        )
+
+    def _pick(self, pool: list[PlanVideo], account: str) -> PlanVideo | None:
+        """The first video of `pool` this account may take (pins respected, I4)."""
+        for n, video in enumerate(pool):
+            if video.account and video.account != account:
+                continue
+            if self._already(account, video.sha256):
+                continue
+            if self.i.distribution == ONCE:
+                del pool[n]
+            return video
+        return None
+
+    def _place_timed(
+        self, video: PlanVideo, when: datetime, used: dict[date, dict[str, int]]
+    ) -> None:
+        """A pinned instant: its account (or the first with room that lacks it), taking one
+        slot of that account's day. A time on an earlier day is due at once."""
+        instant = max(when, self.now) if local_date(when, self.i.timezone) < self.today else when
+        day = max(local_date(when, self.i.timezone), self.today)
+        targets = [video.account] if video.account else list(self.active)
+        placed = False
+        for account in targets:
+            if self._already(account, video.sha256):
+                continue
+            room = self._room_today(account) if day == self.today else self.i.daily_limit
+            if not video.account and used[day][account] >= room:
+                continue
+            used[day][account] += 1
+            self.entries.append(self._entry(video, account, instant))
+            placed = True
+            if self.i.distribution == ONCE:
+                break
+        if not placed:
+            self.unplaced.append((video.filename, REASON_EVERY_ACCOUNT_HAS_IT))
+
+    def run(self, days: int) -> Plan:
+        free, timed = self._pool()
+        for job in self.i.existing:
+            if job.status in _OPEN:
+                local = (job.scheduled_at or self.now).astimezone(ZoneInfo(self.i.timezone))
+                self.entries.append(
+                    PlanEntry(
+                        date=local.date().isoformat(),
+                        time=local.strftime("%H:%M"),
+                        scheduled_at=job.scheduled_at or self.now,
+                        account=job.account,
+                        video=_filename(job),
+                        job_id=job.job_id,
+                        video_path=job.video_path,
+                        caption=job.caption,
+                        sha256=job.content_sha256,
+                        existing=True,
+                    )
+                )
+        if not self.active:
+            self.unplaced.extend((v.filename, REASON_NO_ACCOUNTS) for v in free)
+            self.unplaced.extend((v.filename, REASON_NO_ACCOUNTS) for v, _ in timed)
+            return self._finish(free, timed)
+        last = self.today + timedelta(days=max(0, days - 1))
+        used: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        later: list[tuple[PlanVideo, datetime]] = []
+        for video, when in timed:
+            if local_date(when, self.i.timezone) > last:
+                later.append((video, when))
+            else:
+                self._place_timed(video, when, used)
+        # every_account: each account walks the pool with its own cursor.
+        cursors: dict[str, int] = defaultdict(int)
+        day = self.today
+        while day <= last and (free or self.i.distribution == EVERY_ACCOUNT):
+            for instant, _, account in self._day_slots(day, used[day]):
+                if self.i.distribution == ONCE:
+                    chosen = self._pick(free, account)
+                else:
+                    chosen = self._next_for(free, account, cursors)
+                if chosen is not None:
+                    used[day][account] += 1
+                    self.entries.append(self._entry(chosen, account, instant))
+            day += timedelta(days=1)
+        self.unplaced.extend((v.filename, REASON_BEYOND) for v, _ in later)
+        return self._finish(free, [], cursors)
+
+    def _next_for(
+        self, pool: list[PlanVideo], account: str, cursors: dict[str, int]
+    ) -> PlanVideo | None:
+        while cursors[account] < len(pool):
+            video = pool[cursors[account]]
+            cursors[account] += 1
+            if video.account and video.account != account:
+                continue
+            if not self._already(account, video.sha256):
+                return video
+        return None
+
+    def _finish(
+        self,
+        free: list[PlanVideo],
+        timed: list[tuple[PlanVideo, datetime]],
+        cursors: Mapping[str, int] | None = None,
+    ) -> Plan:
+        schedule = self.i.schedule
+        ended = schedule is not None and schedule.end is not None
+        for video in free:
+            if self.i.distribution == EVERY_ACCOUNT:
+                lacking = [a for a in self.active if not self._already(a, video.sha256)]
+                if not lacking:
+                    continue  # done: every account has it
+                reason = REASON_BEYOND
+            else:
+                lacking = [a for a in self.active if not self._already(a, video.sha256)]
+                reason = REASON_BEYOND if lacking else REASON_EVERY_ACCOUNT_HAS_IT
+            if ended and reason == REASON_BEYOND:
+                reason = REASON_PAST_END
+            self.unplaced.append((video.filename, reason))
+        del timed, cursors
+        self.entries.sort(key=lambda e: (e.scheduled_at, self.index.get(e.account, 0), e.job_id))
+        return Plan(
+            entries=self.entries,
+            unplaced=self.unplaced,
+            problems=self.problems,
+            remaining=self._remaining(),
+            total=len(self.i.videos),
+        )
+
+    def _remaining(self) -> int:
+        """Videos (once) or account posts (every_account) not yet published."""
+        posted_shas = {sha for _, sha in self.i.campaign_posted}
+        if self.i.distribution == ONCE:
+            return sum(1 for v in self.i.videos if v.sha256 not in posted_shas)
+        return sum(
+            1
+            for v in self.i.videos
+            for a in self.active
+            if (not v.account or v.account == a) and (a, v.sha256) not in self.i.campaign_posted
+        )
+
+
+def _filename(job: Job) -> str:
+    suffix = f"_{job.campaign}"
+    base = job.job_id.split("@", 1)[0]
+    return base[: -len(suffix)] if job.campaign and base.endswith(suffix) else base
+
+
+# -- the I/O edge: gather the inputs of a campaign ------------------------------------------------
+def plan_inputs(
+    ctx: PostingContext,
+    store: JobStore,
+    now: datetime,
+    hash_content: Callable[[str], str] | None = None,
+) -> PlanInputs:
+    """Read the campaign folder, the store and the ledger into PlanInputs."""
+    from postpilot.campaign import compute_sha256
+    from postpilot.seeding import account_capacity
+    from postpilot.store.base import BLOCK_NEEDS_REAUTH
+
+    campaign = ctx.campaign_config
+    if campaign is None:
+        raise ValueError("plans exist for campaigns only (legacy mode has no schedule)")
+    hasher = hash_content or compute_sha256
+    accounts = ctx.get_accounts()
+    report = campaign.match_videos()
+    videos: list[PlanVideo] = []
+    for match in report.matched:
+        try:
+            sha = hasher(match.video_path)
+        except OSError:
+            sha = ""
+        videos.append(
+            PlanVideo(
+                filename=match.filename,
+                video_path=match.video_path,
+                caption=match.caption,
+                sha256=sha,
+                line=match.line,
+                publish_at=match.publish_at,
+                account=match.account,
+            )
+        )
+    existing = store.list_jobs()
+    day = local_day(now, ctx.timezone)
+    daily = {account: store.daily_count(account, day) for account in accounts}
+    room = account_capacity(
+        accounts, existing, daily, ctx.max_posts_per_account_per_day, day=day, timezone=ctx.timezone
+    )
+    excluded = {
+        account: "blocked until re-authorized"
+        for account, state in store.account_states(accounts).items()
+        if state.block == BLOCK_NEEDS_REAUTH
+    }
+    return PlanInputs(
+        campaign=ctx.store_name,
+        accounts=accounts,
+        videos=videos,
+        distribution=campaign.distribution,
+        schedule=campaign.schedule,
+        timezone=ctx.timezone,
+        daily_limit=ctx.max_posts_per_account_per_day,
+        campaign_posted=frozenset(store.posted_content()),
+        is_posted=store.is_posted,
+        existing=existing,
+        room_today=room,
+        excluded=excluded,
+    )
+
+
+def plan_for(ctx: PostingContext, store: JobStore, now: datetime, days: int) -> Plan:
+    """The campaign's plan for `days` days from `now` (reads; writes nothing)."""
+    return plan_campaign(plan_inputs(ctx, store, now), now, days)
