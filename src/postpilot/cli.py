@@ -15,6 +15,10 @@ seeded, a conflict, a missing progress store); 2 usage (bad flags, or no action 
 goes to stderr); 130/143 an interrupted run. Data goes to stdout (one JSON object with --json),
 messages and errors to stderr; bad input never prints a traceback and never changes a file.
 
+Start-up: this module imports only the standard library and postpilot's light modules; each
+action imports what it needs (operations, report, pydantic, rich, the stores, the channels) on
+use, so `--help` and `--version` start as fast as Python itself (tests/unit/test_cli_imports.py).
+
 Paths given on the command line (--state-file, --export-csv, --import-progress, a campaign
 path) are relative to the current directory; files the project owns are relative to the
 project root (POSTPILOT_HOME, default the current directory).
@@ -23,18 +27,15 @@ project root (POSTPILOT_HOME, default the current directory).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from postpilot import clock, operations, report
+import postpilot
+from postpilot import clock
 from postpilot import log as logsetup
 from postpilot.config import Config, PostingContext, RetryConfig, get_config
 from postpilot.errors import (
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"postpilot {postpilot.__version__}")
     where = parser.add_argument_group("what to work on")
     where.add_argument(
         "--campaign",
@@ -233,79 +235,11 @@ def _account_list(text: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
-# -- legacy mode settings ---------------------------------------------------------------------
-class ProjectSettings(BaseModel):
-    """<root>/postpilot.json: legacy mode's optional settings (campaigns use campaign.json)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    publisher: dict[str, Any] = Field(default_factory=lambda: {"type": "outbox"})
-    store: str | None = None
-    timezone: str = Config.TIMEZONE
-    max_posts_per_account_per_day: int = Field(default=Config.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
-    max_attempts: int = Field(default=Config.MAX_ATTEMPTS, ge=1)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {value!r} (use an IANA name such as 'UTC')"
-            ) from None
-        return value
-
-    @field_validator("publisher")
-    @classmethod
-    def _known_publisher(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from postpilot.publishers import PUBLISHER_TYPES
-
-        kind = value.get("type", "outbox")
-        if not isinstance(kind, str) or kind not in PUBLISHER_TYPES:
-            raise ValueError(f"'type' must be one of {', '.join(PUBLISHER_TYPES)} (got {kind!r})")
-        return value
-
-    @field_validator("store")
-    @classmethod
-    def _postgres_dsn(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must be a postgresql:// DSN (leave it out for the embedded store)")
-        return value
-
-
-def load_project_settings(root: Path) -> ProjectSettings:
-    """Read and validate <root>/postpilot.json (defaults when it does not exist)."""
-    path = root / Config.PROJECT_JSON
-    if not path.exists():
-        return ProjectSettings()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must hold a JSON object")
-    try:
-        return ProjectSettings.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_settings_errors(path, exc)) from None
-
-
-def _settings_errors(path: Path, exc: ValidationError) -> str:
-    allowed = ", ".join(ProjectSettings.model_fields)
-    lines = [f"Invalid {path}:"]
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        if error["type"] == "extra_forbidden":
-            lines.append(f"  - unknown key '{key}' (allowed keys: {allowed})")
-        else:
-            lines.append(f"  - '{key}': {error['msg']}")
-    return "\n".join(lines)
-
-
 # -- the context ------------------------------------------------------------------------------
 def build_context(args: argparse.Namespace) -> PostingContext:
     """The one PostingContext of this command: from the campaign, or for legacy root files."""
+    from postpilot import operations  # imported on use: start-up time
+
     root = Config.project_root()
     if args.campaign is not None:
         logsetup.set_context(f"campaign '{args.campaign}'")
@@ -319,6 +253,8 @@ def build_context(args: argparse.Namespace) -> PostingContext:
             log.warning("--accounts ignored when --campaign is specified (using campaign accounts)")
         log.info("Loaded %s", ctx.describe())
     else:
+        from postpilot.project_settings import load_project_settings
+
         settings = load_project_settings(root)
         state_file = (
             str(Path(args.state_file).expanduser().resolve())
@@ -348,6 +284,8 @@ def _chosen_actions(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def _emit(args: argparse.Namespace, result: dict[str, Any]) -> int:
     """Print an operation's result: JSON, or its message lines; exit 0 when it succeeded."""
+    from postpilot import report
+
     if args.json:
         report.print_json(result)
     else:
@@ -356,6 +294,8 @@ def _emit(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from postpilot import operations
+
     # STEP 1: --list-campaigns needs no context.
     if args.list_campaigns:
         operations.list_campaigns_command(as_json=args.json)
@@ -413,6 +353,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
+    from postpilot import operations, report
+
     # The seed's safety check: --force-reseed cannot rewrite a store that already has jobs.
     if args.force_reseed and _has_progress(ctx):
         raise operations.OperationFailed(
@@ -445,6 +387,7 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from postpilot import report
     from postpilot.runner.service import serve
 
     logsetup.set_context("service" if args.campaign is None else f"service '{args.campaign}'")
@@ -473,6 +416,8 @@ def _has_progress(ctx: PostingContext) -> bool:
 
 # -- errors -----------------------------------------------------------------------------------
 def _error_kind(exc: BaseException) -> str:
+    from postpilot import operations
+
     kinds: tuple[tuple[type[BaseException], str], ...] = (
         (CampaignNotFound, "campaign_not_found"),
         (CampaignDisabled, "campaign_disabled"),
@@ -492,6 +437,8 @@ def _error_kind(exc: BaseException) -> str:
 
 
 def _fail(args: argparse.Namespace | None, exc: BaseException) -> int:
+    from postpilot import report
+
     message = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
         message = f"{message}: {exc.filename}"
@@ -512,6 +459,10 @@ def _fail(args: argparse.Namespace | None, exc: BaseException) -> int:
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Parse, build the context once, run one action; return the exit code."""
+    # pydantic scans every installed distribution for plugins the first time it builds a model;
+    # postpilot uses none, and the scan costs more than the rest of a --status call.
+    # Worker processes inherit the setting.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

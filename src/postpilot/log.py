@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.logging import RichHandler
+if TYPE_CHECKING:  # rich is imported only when a terminal is drawn on (start-up time)
+    from rich.console import Console
 
 LOGGER_NAME = "postpilot"
 #: Shown before main() knows which campaign the command is about.
@@ -85,6 +85,9 @@ def setup_logging(*, level: int = logging.INFO, stream: TextIO | None = None) ->
         _handler.close()
     handler: logging.Handler
     if _isatty(out):
+        from rich.console import Console
+        from rich.logging import RichHandler
+
         _console = Console(file=out, stderr=out is sys.stderr)
         handler = RichHandler(
             console=_console,

@@ -1,0 +1,82 @@
+"""Start-up: the command line imports only what the chosen action needs (no timing here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("pydantic", "pydantic_settings", "rich", "psycopg", "psycopg_pool", "httpx2")
+
+#: Runs the console entry point in a fresh interpreter, then writes what it had imported.
+PROBE = """
+import json, os, runpy, sys
+sys.argv = ["postpilot", *json.loads(os.environ["PROBE_ARGS"])]
+try:
+    runpy.run_module("postpilot", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+loader = sys.modules.get("pydantic.plugin._loader")
+with open(os.environ["PROBE_OUT"], "w") as out:
+    json.dump({
+        "code": code,
+        "modules": sorted(sys.modules),
+        "plugins_scanned": loader is not None and loader._plugins is not None,
+    }, out)
+"""
+
+
+def probe(tmp_path: Path, *args: str, home: Path | None = None) -> dict[str, object]:
+    """Run `postpilot ARGS` in a subprocess; its exit code and the modules it imported."""
+    out = tmp_path / "probe.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTPILOT_", "PYDANTIC_"))}
+    env.update(
+        PROBE_ARGS=json.dumps(list(args)),
+        PROBE_OUT=str(out),
+        POSTPILOT_HOME=str(home or tmp_path),
+        PYTHONPATH=str(REPO),
+    )
+    subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, check=True, timeout=120
+    )
+    result: dict[str, object] = json.loads(out.read_text())
+    return result
+
+
+def heavy(modules: object) -> list[str]:
+    """The heavy top-level packages among the imported modules."""
+    assert isinstance(modules, list)
+    return sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_heavy_library(tmp_path: Path, flag: str) -> None:
+    """--help and --version exit 0 without importing pydantic, rich, psycopg or httpx2."""
+    result = probe(tmp_path, flag)
+    assert result["code"] == 0
+    assert heavy(result["modules"]) == []
+    assert "postpilot.operations" not in result["modules"]  # type: ignore[operator]
+
+
+def test_status_imports_neither_channels_nor_other_stores(tmp_path: Path) -> None:
+    """--status on an embedded-store campaign loads no channel, no PostgreSQL driver and never
+    scans installed packages for pydantic plugins."""
+    shutil.copytree(REPO / "examples" / "campaigns" / "demo", tmp_path / "campaigns" / "demo")
+    result = probe(tmp_path, "--campaign", "demo", "--status", "--json")
+    assert result["code"] == 0
+    modules = result["modules"]
+    assert isinstance(modules, list)
+    assert "psycopg" not in heavy(modules)
+    assert "httpx2" not in heavy(modules)
+    assert not [
+        m
+        for m in modules
+        if m.startswith("postpilot.publishers.") and m != "postpilot.publishers.base"
+    ]
+    assert result["plugins_scanned"] is False
