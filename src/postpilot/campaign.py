@@ -159,12 +159,22 @@ def _describe_validation_error(error: Mapping[str, Any], model: type[BaseModel])
     got = json.dumps(error.get("input"), ensure_ascii=False, default=str)
     if kind == "extra_forbidden":
         allowed = ", ".join(_allowed_keys(model, loc))
-        return f"unknown key '{loc}' (allowed keys: {allowed})"
+        hint = _PRIOR_KEYS.get(loc, "")
+        return f"unknown key '{loc}' (allowed keys: {allowed}){hint}"
     if kind in ("greater_than_equal", "greater_than"):
         limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("gt"))
         return f"key '{loc}' must be an integer >= {limit} (got {got})"
     expected = _EXPECTED.get(kind, f"is invalid: {error.get('msg', kind)}")
     return f"key '{loc}' {expected} (got {got})"
+
+
+#: Keys of the prior orchestrator's campaign.json, with what they are here.
+_PRIOR_KEYS = {
+    "platform": (
+        '; the prior "platform" is "publisher": {"type": ...} here '
+        "(postpilot --migrate translates prior campaigns, docs/migrating.md)"
+    ),
+}
 
 
 def _allowed_keys(model: type[BaseModel], loc: str) -> list[str]:
@@ -494,6 +504,7 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
             if suffix.lower() in VIDEO_SUFFIXES:
                 # `x.mp4` in the CSV still names `x.MP4` on disk (suffix case differs only).
                 by_name_ci.setdefault(normalised[: -len(suffix)] + suffix.lower(), row)
+    empty_names = {name.replace("\\", "/") for _line, name in captions.empty_captions}
     used: set[str] = set()
     matched: list[MatchedVideo] = []
     without: list[str] = []
@@ -510,7 +521,8 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
             or by_name.get(video.stem)
         )
         if match is None:
-            without.append(rel)
+            if not {rel, stem_rel, video.name, video.stem} & empty_names:
+                without.append(rel)  # else already counted once, under empty_captions
             continue
         used.add(match.filename)
         if not video.resolve().is_relative_to(root):
@@ -625,10 +637,22 @@ class CampaignConfig:
             )
         videos_dir = base / (model.videos_dir or Config.VIDEOS_DIR)
         if not videos_dir.is_dir():
+            holding = [
+                d.name
+                for d in sorted(base.iterdir())
+                if d.is_dir() and not d.name.startswith(".") and list_videos(d)
+            ]
+            hint = (
+                f'\n  {holding[0]}/ holds videos: set "videos_dir": "{holding[0]}" in '
+                f"{Config.CAMPAIGN_JSON} (postpilot --migrate does this for prior campaigns)"
+                if holding and model.videos_dir is None
+                else ""
+            )
             raise ConfigError(
                 f"Campaign '{name}' missing videos folder\n"
                 f"  Expected: {videos_dir}\n"
                 f"  Create this folder and put the .mp4/.mov files in it (subfolders allowed)"
+                f"{hint}"
             )
         # The header is checked now so --list-campaigns can show a bad file as invalid.
         read_captions_header(

@@ -27,6 +27,7 @@ project root (POSTPILOT_HOME, default the current directory).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -177,8 +178,28 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument(
         "--import-progress", metavar="PATH", help="add the jobs of a prior progress CSV"
     )
+    actions.add_argument(
+        "--migrate",
+        metavar="PATH",
+        help="bring a prior project root over (campaigns, progress, ledger; docs/migrating.md)",
+    )
 
     options = parser.add_argument_group("options")
+    options.add_argument(
+        "--dry-run", action="store_true", help="with --migrate: report only, write nothing"
+    )
+    options.add_argument(
+        "--path-map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="with --migrate: rewrite video paths starting with OLD (repeatable)",
+    )
+    options.add_argument(
+        "--ignore-prior-progress",
+        action="store_true",
+        help="seed although the folder holds prior progress CSVs that were never imported",
+    )
     options.add_argument(
         "--force-reseed",
         action="store_true",
@@ -221,7 +242,7 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("--accounts needs at least one account name (comma-separated)")
     if args.campaign is not None and not args.campaign.strip():
         parser.error("--campaign needs a campaign name or folder")
-    for flag in ("export_csv", "import_progress", "state_file"):
+    for flag in ("export_csv", "import_progress", "state_file", "migrate"):
         value = getattr(args, flag)
         if value is not None and not value.strip():
             parser.error(f"--{flag.replace('_', '-')} needs a path")
@@ -256,10 +277,12 @@ def build_context(args: argparse.Namespace) -> PostingContext:
         from postpilot.project_settings import load_project_settings
 
         settings = load_project_settings(root)
+        from postpilot.migration.prior import resolve_state_file
+
         state_file = (
             str(Path(args.state_file).expanduser().resolve())
             if args.state_file is not None
-            else Config.STATE_FILE
+            else str(resolve_state_file(root))
         )
         ctx = PostingContext.legacy(
             state_file=state_file,
@@ -273,7 +296,10 @@ def build_context(args: argparse.Namespace) -> PostingContext:
         )
         logsetup.set_context(ctx.describe())
         log.info("Running in %s (project %s)", ctx.describe(), root)
+        log.info("  State file: %s", ctx.state_file)
     log.info("  Progress: %s", ctx.progress_file)
+    if args.ignore_prior_progress:
+        ctx = dataclasses.replace(ctx, ignore_prior_progress=True)
     return ctx
 
 
@@ -300,6 +326,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.list_campaigns:
         operations.list_campaigns_command(as_json=args.json)
         return EXIT_OK
+
+    if args.migrate is not None:  # needs no context: it creates the project's folders
+        from postpilot.migration.apply import migrate_data
+
+        return _emit(args, migrate_data(args.migrate, dry_run=args.dry_run, path_map=args.path_map))
 
     chosen = _chosen_actions(args)
     if chosen and chosen[0][0] == "serve":

@@ -149,6 +149,8 @@ class PostingContext:
     publisher: Mapping[str, Any] = field(default_factory=lambda: {"type": "outbox"})
     #: A postgresql:// DSN for the distributed store; None = embedded SQLite.
     store_dsn: str | None = None
+    #: Seed although the folder holds prior progress CSVs never imported (--ignore-prior-progress).
+    ignore_prior_progress: bool = False
 
     @classmethod
     def from_campaign(cls, campaign: CampaignConfig) -> PostingContext:

@@ -69,6 +69,11 @@ NON_RETRYABLE_ERROR_TYPES = frozenset(
 
 DEFAULT_MAX_ATTEMPTS = 3
 
+#: Checkpoint key of an unconfirmed job imported from the prior system (its value says
+#: where from). No publisher of postpilot made that publish, so none can reconcile it: only
+#: the operator can (--confirm).
+IMPORTED_FROM = "imported_from"
+
 
 def utcnow() -> datetime:
     """The current time (the clock seam, `postpilot.clock`); pure code takes `now` instead."""

@@ -400,10 +400,12 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
 
     Refused while pending or claimed jobs exist unless force_reseed (seeding only ever adds
     jobs whose id is absent), and refused while a run holds the campaign."""
+    from postpilot.migration.prior import check_prior_progress
     from postpilot.seeding import seed_store
 
     desc = ctx.describe()
     _check_seed_sources(ctx)
+    check_prior_progress(ctx)
     _refuse_if_running(ctx, "seed")
     created_store = not progress_exists(ctx)
     from postpilot.store import open_store
@@ -484,13 +486,28 @@ def _log_seed(ctx: PostingContext, outcome: SeedOutcome) -> None:
     for problem in outcome.problems:
         log.warning("%s: %s", desc, problem)
     if outcome.skipped:
-        reasons = Counter(reason for _id, reason in outcome.skipped)
-        summary = ", ".join(f"{reason} ({n})" for reason, n in reasons.most_common())
-        log.warning("%s: %d videos not seeded: %s", desc, len(outcome.skipped), summary)
-        for job_id, reason in outcome.skipped[:MAX_NAMED]:
-            log.info("%s:   %s: %s", desc, job_id, reason)
-        if len(outcome.skipped) > MAX_NAMED:
-            log.info("%s:   ... and %d more (see --json)", desc, len(outcome.skipped) - MAX_NAMED)
+        log.warning("%s: %d videos not seeded:", desc, len(outcome.skipped))
+        for line in group_reasons(outcome.skipped):
+            log.warning("%s:   %s", desc, line)
+
+
+#: Examples named per reason in grouped reason lines.
+MAX_EXAMPLES = 5
+
+
+def group_reasons(items: Iterable[tuple[str, str]]) -> list[str]:
+    """One line per reason with its count and at most MAX_EXAMPLES examples. A reason's
+    detail after ": " (e.g. the missing path) goes with its example, not into the reason."""
+    groups: dict[str, list[str]] = {}
+    for ident, reason in items:
+        head, _, detail = reason.partition(": ")
+        groups.setdefault(head, []).append(f"{ident} ({detail})" if detail else ident)
+    lines = []
+    for head, examples in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        more = len(examples) - MAX_EXAMPLES
+        shown = ", ".join(examples[:MAX_EXAMPLES]) + (f" and {more} more" if more > 0 else "")
+        lines.append(f"{head}: {len(examples)} (e.g. {shown})")
+    return lines
 
 
 def seed_data(ctx: PostingContext, force_reseed: bool = False) -> dict[str, Any]:
@@ -781,16 +798,23 @@ def import_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
     source = Path(path).expanduser()
     if not source.is_file():
         raise OperationFailed(f"--import-progress {path}: file not found")
-    parsed = import_csv(source, ctx.store_name)  # validates the whole file before any write
+    from postpilot.migration.prior import record_imported
+
+    # Validates the whole file before any write; naive times are the campaign's local time.
+    parsed = import_csv(source, ctx.store_name, timezone=ctx.timezone)
     try:
         accounts = set(ctx.get_accounts())
     except (PostpilotError, OSError):
         accounts = set()
     foreign = sorted({j.account for j in parsed.jobs if j.account and j.account not in accounts})
     _refuse_if_running(ctx, "import jobs")
-    with _open(ctx) as store, _run_lock(ctx, "import jobs"):
-        created = store.insert_jobs(parsed.jobs)
-        counts = store.counts()
+    if not parsed.jobs and not progress_exists(ctx):
+        created, counts = 0, _zero_counts()  # a header-only file creates no store
+    else:
+        with _open(ctx) as store, _run_lock(ctx, "import jobs"):
+            created = store.insert_jobs(parsed.jobs)
+            counts = store.counts()
+    record_imported(Path(ctx.project_root), [source])
     existing = len(parsed.jobs) - created
     message = f"Imported {created} jobs into {desc} from {source}"
     messages = [message]
@@ -842,8 +866,11 @@ def run_parallel_posting(
 ) -> dict[str, Any]:
     """The seed's run_parallel_posting (postpilot.runner.orchestrator), imported on first use
     so that quick commands such as --status never load the runner."""
+    from postpilot.migration.prior import check_prior_progress
     from postpilot.runner.orchestrator import run_parallel_posting as run
 
+    if force_reseed or not progress_exists(ctx):
+        check_prior_progress(ctx)  # before the run creates a store it would then seed
     return run(
         ctx,
         num_workers=num_workers,

@@ -19,7 +19,8 @@ Assignment rules (fixing the prior system's B1a, B7, D8, D10):
 - an account with a failed job of category `account` (terminated, suspended, ...) or blocked in
   the ledger for re-authorization gets no new job (D10);
 - content already posted to an account (I4), or already planned for it in this seeding, is never
-  assigned to it again;
+  assigned to it again; prior history migrated without content (the ledger's name keys,
+  postpilot.store.base.name_key) protects the video by its file name the same way;
 - a video no account can take is skipped with its reason and seeding continues (B7); a job is
   never created without an account (B1a);
 - a job id already in the store is skipped (insert-if-absent).
@@ -39,7 +40,7 @@ from postpilot.campaign import MatchReport, compute_sha256
 from postpilot.config import Config
 from postpilot.errors import ConfigError
 from postpilot.jobs import ErrorCategory, Job, JobStatus, local_day
-from postpilot.store.base import BLOCK_NEEDS_REAUTH
+from postpilot.store.base import BLOCK_NEEDS_REAUTH, name_key
 
 if TYPE_CHECKING:
     from postpilot.config import PostingContext
@@ -70,6 +71,9 @@ class SeedVideo(NamedTuple):
     filename: str
     caption: str
     content_sha256: str = ""
+    #: Retry history carried over from a legacy state job (its failed attempts, last error).
+    attempts: int = 0
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,10 @@ def plan_jobs(
             posted_cache[key] = is_posted(account, sha)
         return posted_cache[key]
 
+    def posted_by_name(account: str, video: SeedVideo) -> bool:
+        # Migrated history whose file did not resolve is keyed by the video's file name.
+        return already_has(account, name_key(PureWindowsPath(video.video_path).name))
+
     for video in videos:
         job_id = f"{video.filename}{job_id_suffix}"
         if job_id in existing_ids:
@@ -200,7 +208,11 @@ def plan_jobs(
         chosen = None
         for step in range(len(candidates)):
             account = candidates[(cursor + step) % len(candidates)]
-            if room[account] > 0 and not already_has(account, sha):
+            if (
+                room[account] > 0
+                and not already_has(account, sha)
+                and not posted_by_name(account, video)
+            ):
                 chosen = account
                 cursor = (cursor + step + 1) % len(candidates)
                 break
@@ -224,6 +236,8 @@ def plan_jobs(
                 campaign=campaign,
                 seq=seq,
                 content_sha256=sha,
+                attempts=video.attempts,
+                error=video.error,
             )
         )
     return SeedPlan(
@@ -245,10 +259,25 @@ class StateJob:
     status: str
     #: The scheduler's own assignment; ignored (accounts come from accounts.txt / --accounts).
     account: str = ""
+    #: Retry history, kept on the seeded job.
+    attempts: int = 0
+    last_error: str = ""
 
 
-def load_scheduler_state(path: Path) -> list[StateJob]:
-    """The pending and retrying jobs of a scheduler_state.json, in file order.
+#: Why a state job of another status is not seeded (reported, never dropped silently).
+LEGACY_NOT_SEEDED = {
+    "success": "already posted according to the state file (success)",
+    "in_progress": (
+        "in_progress in the state file: it may have been posted; --migrate imports it as "
+        "unconfirmed"
+    ),
+    "failed": "failed in the state file (the legacy scheduler gave up on it)",
+}
+
+
+def load_scheduler_state(path: Path, others: list[tuple[str, str]] | None = None) -> list[StateJob]:
+    """The pending and retrying jobs of a scheduler_state.json, in file order; the other
+    jobs go to `others` as (id, why not seeded) when given.
 
     Accepts both known variants (`saved_at` and `last_saved`, extra keys anywhere); ConfigError
     naming the file on invalid JSON, a missing `jobs` list or a job without id/video_path."""
@@ -275,6 +304,9 @@ def load_scheduler_state(path: Path) -> list[StateJob]:
             raise ConfigError(f"{path}: jobs[{index}] must be an object")
         status = raw.get("status", "")
         if status not in LEGACY_IMPORTED_STATUSES:
+            if others is not None:
+                why = LEGACY_NOT_SEEDED.get(str(status), f"status {status!r} in the state file")
+                others.append((str(raw.get("id", f"jobs[{index}]")), why))
             continue
         job_id, video_path = raw.get("id"), raw.get("video_path")
         caption, account = raw.get("caption", ""), raw.get("account", "")
@@ -291,9 +323,18 @@ def load_scheduler_state(path: Path) -> list[StateJob]:
                 caption=caption.strip(),
                 status=status,
                 account=account if isinstance(account, str) else "",
+                attempts=_count(raw.get("attempts")),
+                last_error=str(raw.get("last_error") or ""),
             )
         )
     return jobs
+
+
+def _count(value: object) -> int:
+    try:
+        return max(0, int(str(value)))
+    except ValueError:
+        return 0
 
 
 def legacy_video_path(video_path: str, project_root: Path) -> Path:
@@ -322,6 +363,9 @@ class SeedResult:
 
 def seed_store(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResult:
     """Plan and insert the jobs of ctx's campaign (or legacy state file) into `store`."""
+    from postpilot.migration.prior import check_prior_progress
+
+    check_prior_progress(ctx)
     accounts = ctx.get_accounts()
     day = local_day(now, ctx.timezone)
     existing = store.list_jobs()
@@ -343,12 +387,20 @@ def seed_store(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResul
     else:
         root = Path(ctx.project_root) if ctx.project_root else Config.project_root()
         state_file = Path(ctx.state_file) if ctx.state_file else root / Config.STATE_FILE
-        for state_job in load_scheduler_state(state_file):
+        for state_job in load_scheduler_state(state_file, pre_skipped):
             path = legacy_video_path(state_job.video_path, root)
             if not path.is_file():
                 pre_skipped.append((state_job.id, f"{REASON_MISSING_VIDEO}: {path}"))
                 continue
-            videos.append(SeedVideo(str(path), state_job.id, state_job.caption))
+            videos.append(
+                SeedVideo(
+                    str(path),
+                    state_job.id,
+                    state_job.caption,
+                    attempts=state_job.attempts,
+                    error=state_job.last_error,
+                )
+            )
         suffix = ""
     plan = plan_jobs(
         ctx.store_name,

@@ -15,6 +15,7 @@ from postpilot.config import PostingContext
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, JobStatus, local_day
 from postpilot.seeding import (
+    LEGACY_NOT_SEEDED,
     REASON_DAILY_LIMIT,
     REASON_DUPLICATE_ID,
     REASON_IN_STORE,
@@ -489,7 +490,11 @@ def test_seed_store_legacy_mode_uses_state_ids_and_root_relative_videos(project_
     ]
     assert jobs[0].video_path == str(project_root / "chunk_01c/2bears.1cave/DMNmeE-oIXY-1.mp4")
     assert jobs[0].caption == "Bears at the cave 🐻\n#wildlife"
-    assert result.skipped == [("E5tYu7IoP0a-2", REASON_DAILY_LIMIT)]
+    # The state's success job is reported, never dropped silently.
+    assert result.skipped == [
+        ("F2gHj4KlZx1-1", LEGACY_NOT_SEEDED["success"]),
+        ("E5tYu7IoP0a-2", REASON_DAILY_LIMIT),
+    ]
     assert result.match_report is None
 
 
@@ -501,9 +506,10 @@ def test_seed_store_legacy_accounts_override_and_missing_videos(project_root: Pa
     store = MemoryJobStore(ctx.store_name)
     result = seed_store(ctx, store, NOW)
     assert [(j.job_id, j.account) for j in store.list_jobs()] == [("DQa0LxW_9rT-1", "solo")]
-    assert result.skipped[0][0] == "DMNmeE-oIXY-1"
-    assert result.skipped[0][1].startswith("video file not found: ")
-    assert result.skipped[1:] == [("E5tYu7IoP0a-2", REASON_DAILY_LIMIT)]
+    assert result.skipped[0] == ("F2gHj4KlZx1-1", LEGACY_NOT_SEEDED["success"])
+    assert result.skipped[1][0] == "DMNmeE-oIXY-1"
+    assert result.skipped[1][1].startswith("video file not found: ")
+    assert result.skipped[2:] == [("E5tYu7IoP0a-2", REASON_DAILY_LIMIT)]
 
 
 def _make(folder: Path, accounts: list[str], files: dict[str, bytes], limit: int) -> Path:

@@ -31,6 +31,7 @@ from typing import IO, Any, Protocol
 from postpilot.config import ParallelConfig, PostingContext, RetryConfig
 from postpilot.errors import ConflictError, PostpilotError
 from postpilot.jobs import (
+    IMPORTED_FROM,
     TERMINAL_STATUSES,
     Job,
     JobStatus,
@@ -340,6 +341,10 @@ class Orchestrator:
         tally: Counter[str],
     ) -> None:
         for job in unconfirmed:
+            if job.checkpoint.get(IMPORTED_FROM):
+                # The prior system made this publish, not our publisher: --confirm settles it.
+                tally["needs_confirm"] += 1
+                continue
             try:
                 answer = publisher.reconcile(job, job.checkpoint)
             except PostpilotError as exc:

@@ -221,6 +221,44 @@ class JobStore(Protocol):
         ...
 
 
+#: Prefix of a ledger key that names a video by file name (prior history whose file did not
+#: resolve to content); a sha256 hex digest never starts with it.
+NAME_KEY_PREFIX = "name:"
+
+
+def name_key(filename: str) -> str:
+    """The ledger key of a video known only by its file name (migrated prior history)."""
+    return f"{NAME_KEY_PREFIX}{filename}"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricPost:
+    """A post made before postpilot (the prior system's history), for the project ledger.
+
+    `key` is the content's sha256 or name_key(file name). `source` identifies the history
+    entry (file and job, account, day) so importing it again changes nothing. `day` is the
+    local day it counts on; "" when unknown (it then blocks re-posting but counts on no day).
+    Only entries with `counts_day` add to the daily counter (one per post, not per key)."""
+
+    account: str
+    key: str
+    campaign: str
+    source: str
+    day: str
+    posted_at: datetime
+    counts_day: bool = True
+
+
+@runtime_checkable
+class SupportsHistory(Protocol):
+    """Stores that accept prior history into the project ledger (postpilot --migrate)."""
+
+    def record_history(self, posts: Iterable[HistoricPost]) -> int:
+        """Add each post not yet recorded (by account, key, campaign, source): its ledger
+        key as posted and, with counts_day, +1 on its day. Returns how many were new."""
+        ...
+
+
 @runtime_checkable
 class CoordinatedStore(Protocol):
     """A store shared by several hosts (PostgreSQL) also elects one orchestrator per campaign

@@ -18,8 +18,9 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from postpilot.errors import ConfigError
 from postpilot.jobs import DEFAULT_MAX_ATTEMPTS, Job, JobStatus
@@ -107,21 +108,24 @@ class ImportResult:
     unknown_columns: list[str] = field(default_factory=list)
     #: One line per row not imported or changed on the way in, with its line number.
     warnings: list[str] = field(default_factory=list)
+    #: The first line number of each job's row (parallel to `jobs`).
+    lines: list[int] = field(default_factory=list)
 
 
 class _BadRow(ValueError):
     """A field that cannot be what its column says (the row is corrupt)."""
 
 
-def _parse_time(column: str, text: str) -> datetime | None:
+def _parse_time(column: str, text: str, tz: tzinfo = UTC) -> datetime | None:
     if not text.strip():
         return None
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise _BadRow(f"{column} {text[:40]!r} is not an ISO timestamp") from None
-    # The prior system wrote naive timestamps; they are read as UTC (documented choice).
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    # The prior system wrote naive local time: read it in the campaign's timezone
+    # (docs/migrating.md).
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
 def _parse_int(column: str, text: str, default: int | None) -> int | None:
@@ -133,8 +137,10 @@ def _parse_int(column: str, text: str, default: int | None) -> int | None:
         raise _BadRow(f"{column} {text[:40]!r} is not a whole number") from None
 
 
-def import_csv(path: Path, campaign: str) -> ImportResult:
+def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportResult:
     """Read a prior progress CSV into jobs of `campaign` (nothing is written anywhere).
+
+    Timestamps without an offset are local time in `timezone` (the campaign's).
 
     Missing trailing columns take their defaults; `claimed` rows come in as `pending` (no
     live lease can exist for them); a repeated job_id keeps its first row."""
@@ -166,6 +172,8 @@ def import_csv(path: Path, campaign: str) -> ImportResult:
     unknown = [n for n in names if n not in COLUMNS]
     index = {name: i for i, name in reversed(list(enumerate(names)))}
     jobs: list[Job] = []
+    lines: list[int] = []
+    zone = ZoneInfo(timezone)
     warnings: list[str] = []
     seen: set[str] = set()
     statuses = {str(s) for s in JobStatus}
@@ -197,7 +205,9 @@ def import_csv(path: Path, campaign: str) -> ImportResult:
             warnings.append(f"line {line}: job {job_id} appears again; the first row is kept")
             continue
         try:
-            claimed_at, completed_at, retry_at = (_parse_time(c, get(c)) for c in _TIME_COLUMNS)
+            claimed_at, completed_at, retry_at = (
+                _parse_time(c, get(c), zone) for c in _TIME_COLUMNS
+            )
             attempts = _parse_int("attempts", get("attempts"), 0)
             max_attempts = _parse_int("max_attempts", get("max_attempts"), DEFAULT_MAX_ATTEMPTS)
             pass_number = _parse_int("pass_number", get("pass_number"), None)
@@ -209,6 +219,7 @@ def import_csv(path: Path, campaign: str) -> ImportResult:
             warnings.append(f"line {line}: job {job_id} was claimed; imported as pending")
             job_status, claimed_at = JobStatus.PENDING, None
         seen.add(job_id)
+        lines.append(line)
         jobs.append(
             Job(
                 job_id=job_id,
@@ -233,7 +244,7 @@ def import_csv(path: Path, campaign: str) -> ImportResult:
                 seq=0,
             )
         )
-    return ImportResult(jobs=jobs, unknown_columns=unknown, warnings=warnings)
+    return ImportResult(jobs=jobs, unknown_columns=unknown, warnings=warnings, lines=lines)
 
 
 def archive_csv_path(archive_dir: Path, day: date | str) -> Path:

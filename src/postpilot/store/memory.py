@@ -34,7 +34,7 @@ from postpilot.jobs import (
     is_claimable,
     is_rearmable,
 )
-from postpilot.store.base import AccountState, ClaimRequest, Recovery
+from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 
 #: error_type of a job skipped because its content was already posted to its account (I4).
 DUPLICATE_CONTENT = "duplicate_content"
@@ -105,6 +105,8 @@ class MemoryLedger:
     blocks: dict[str, tuple[str, str, datetime | None]] = field(default_factory=dict)
     #: campaign -> its store's jobs, so an account lease can be checked against its job.
     campaigns: dict[str, dict[str, Job]] = field(default_factory=dict)
+    #: (account, key, campaign, source) of prior history already recorded (record_history).
+    history: set[tuple[str, str, str, str]] = field(default_factory=set)
 
 
 class MemoryJobStore:
@@ -370,6 +372,23 @@ class MemoryJobStore:
         with self._lock:
             times = [due_at(job) for job in self._jobs.values()]
             return min((t for t in times if t is not None and t > now), default=None)
+
+    def record_history(self, posts: Iterable[HistoricPost]) -> int:
+        """Prior posts into the ledger, each once (see postpilot.store.base.HistoricPost)."""
+        added = 0
+        with self._lock:
+            for post in posts:
+                ident = (post.account, post.key, post.campaign, post.source)
+                if ident in self.ledger.history:
+                    continue
+                self.ledger.history.add(ident)
+                added += 1
+                holders = self.ledger.posted.setdefault((post.account, post.key), set())
+                holders.add((post.campaign, post.source))
+                if post.counts_day and post.day:
+                    day_key = (post.account, post.day)
+                    self.ledger.daily[day_key] = self.ledger.daily.get(day_key, 0) + 1
+        return added
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""

@@ -70,7 +70,7 @@ from postpilot.jobs import (
     apply_unconfirmed,
     is_rearmable,
 )
-from postpilot.store.base import AccountState, ClaimRequest, Recovery
+from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
 from postpilot.store.sql import load_queries, migrations
 
@@ -628,6 +628,24 @@ class PostgresJobStore:
         rows = self._query("next_due", {"campaign": self.campaign, "now": now}, "read due times")
         due = rows[0]["due"] if rows else None
         return due if isinstance(due, datetime) else None
+
+    def record_history(self, posts: Iterable[HistoricPost]) -> int:
+        """Prior posts into the ledger, each once, in one transaction."""
+        added = 0
+        with self._errors("record prior history"), self._transaction() as conn:
+            for post in posts:
+                params = {
+                    "account": post.account,
+                    "key": post.key,
+                    "campaign": post.campaign,
+                    "source": post.source,
+                    "day": post.day,
+                    "posted_at": post.posted_at,
+                    "counts_day": bool(post.counts_day and post.day),
+                }
+                rows = self._rows(conn, "record_history", params)
+                added += int(rows[0]["n"]) if rows else 0
+        return added
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""

@@ -75,7 +75,7 @@ from postpilot.jobs import (
     apply_unconfirmed,
     is_rearmable,
 )
-from postpilot.store.base import AccountState, ClaimRequest, Recovery
+from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
 
 #: Bump with a migration when a table changes; a newer file is refused, never misread.
@@ -744,6 +744,35 @@ class SqliteJobStore:
                 if times and max(times) > now:
                     found.append(max(times))
             return min((t for t in found if t is not None), default=None)
+
+    def record_history(self, posts: Iterable[HistoricPost]) -> int:
+        """Prior posts into the ledger, each once, in one transaction. The `posted` row's
+        token column holds "history:<key>", which no lease token can equal."""
+        added = 0
+        with self._write() as conn:
+            for post in posts:
+                inserted = conn.execute(
+                    "INSERT OR IGNORE INTO main.posted VALUES (?, ?, ?, ?, ?, ?, '', '', ?)",
+                    (
+                        post.campaign,
+                        post.source,
+                        f"history:{post.key}",
+                        post.account,
+                        post.key,
+                        post.day,
+                        _ts(post.posted_at),
+                    ),
+                ).rowcount
+                if not inserted:
+                    continue
+                added += 1
+                if post.counts_day and post.day:
+                    conn.execute(
+                        "INSERT INTO main.daily_counts VALUES (?, ?, 1) "
+                        "ON CONFLICT (account, day) DO UPDATE SET count = count + 1",
+                        (post.account, post.day),
+                    )
+        return added
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""

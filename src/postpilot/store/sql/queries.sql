@@ -284,6 +284,23 @@ SELECT %(account)s, %(sha256)s, %(campaign)s, %(job_id)s, %(day)s, %(remote_id)s
 WHERE %(sha256)s <> ''
 ON CONFLICT DO NOTHING;
 
+-- name: record_history --
+-- A post made before postpilot (postpilot --migrate): its ledger key as posted and, when it
+-- counts on a day, +1 on that day; nothing when the same entry was recorded before.
+WITH added AS (
+    INSERT INTO posted (account, sha256, campaign, job_id, day, remote_id, remote_url, posted_at)
+    VALUES (%(account)s, %(key)s, %(campaign)s, %(source)s, %(day)s, '', '', %(posted_at)s)
+    ON CONFLICT DO NOTHING
+    RETURNING account
+),
+counted AS (
+    INSERT INTO daily_counts (account, day, count)
+    SELECT account, %(day)s, 1 FROM added WHERE %(counts_day)s
+    ON CONFLICT (account, day) DO UPDATE SET count = daily_counts.count + 1
+    RETURNING account
+)
+SELECT count(*) AS n FROM added;
+
 -- name: lock_job --
 -- The job in the expected status (and token, unless NULL), locked for a read-modify-write.
 SELECT * FROM jobs

@@ -1,0 +1,1 @@
+"""Migrating a prior orchestrator project (docs/migrating.md)."""
