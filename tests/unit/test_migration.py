@@ -211,3 +211,47 @@ def test_a_video_with_an_empty_caption_is_counted_once(tmp_path: Path) -> None:
     report = match_videos(load_captions(captions), tmp_path / "videos")
     assert report.counts()["empty_captions"] == 1
     assert report.videos_without_captions == ["n.mp4"]
+
+
+def test_seeding_honours_name_keyed_history() -> None:
+    """A video the ledger knows only by file name (history without content) is never planned
+    for that account; another account still gets it."""
+    from postpilot.seeding import SeedVideo, plan_jobs
+
+    posted = {("a", name_key("v.mp4"))}
+    plan = plan_jobs(
+        "c",
+        ["a", "b"],
+        [SeedVideo("/videos/sub/v.mp4", "v.mp4", "cap", content_sha256="f" * 64)],
+        existing=[],
+        daily_counts={},
+        is_posted=lambda account, key: (account, key) in posted,
+        daily_limit=1,
+        max_attempts=3,
+        job_id_suffix="_c",
+    )
+    assert [(j.account, j.job_id) for j in plan.jobs] == [("b", "v.mp4_c")]
+
+
+def test_the_legacy_scheduler_variant_migrates_too(project_root: Path, tmp_path: Path) -> None:
+    """The `saved_at` variant of the state file: its pending job is left to seeding with its
+    path resolved here, and seeding then finds the video."""
+    from postpilot.config import PostingContext
+    from postpilot.migration.apply import migrate_data
+    from postpilot.seeding import seed_store
+    from postpilot.store.memory import MemoryJobStore
+    from tests.fakes.prior_project import old_state_variant
+
+    old = tmp_path / "old"
+    _touch(old / "chunk_01c" / "other" / "L3.mp4")
+    _touch(old / "accounts.txt", b"leg_a\n")
+    old_state_variant(old / "scheduler_state.json")
+    data = migrate_data(old)
+    legacy = next(c for c in data["campaigns"] if c["name"] == "legacy")
+    assert legacy["state_file"] == "read scheduler_state.json"
+    state = json.loads((project_root / "scheduler_state.json").read_text(encoding="utf-8"))
+    assert state["jobs"][0]["video_path"] == str(old / "chunk_01c" / "other" / "L3.mp4")
+    ctx = PostingContext.legacy(project_root=str(project_root))
+    store = MemoryJobStore(ctx.store_name)
+    result = seed_store(ctx, store, datetime.now(UTC))
+    assert result.created == 1
