@@ -5,7 +5,8 @@ Used as `{"type": "custom", "class": "tests.fakes.counting_publisher:CountingPub
 twice for one job writes two journal lines, so a double publish by the run engine shows up.
 Knobs (all optional): latency_seconds (time between start_publish and the journal write: the
 window in which a kill leaves the outcome unknown), hang_jobs (job ids whose publish never
-returns), fail_jobs ({job_id: "transient"|"content"|"unknown"}), crash_worker_at_start.
+returns), fail_jobs ({job_id: "transient"|"content"|"unknown"}), lose_answer_jobs (job ids
+whose publish is journaled, then fails like a lost network answer), crash_worker_at_start.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from postpilot.jobs import Job
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.errors import ContentError, TransientError
+from postpilot.publishers.http import NetworkError
 
 
 def read_journal(path: Path) -> list[str]:
@@ -60,6 +62,7 @@ class CountingPublisher:
         self.latency = float(block.get("latency_seconds", 0.0))
         self.hang_jobs = set(block.get("hang_jobs", []))
         self.fail_jobs: dict[str, str] = dict(block.get("fail_jobs", {}))
+        self.lose_answer_jobs = set(block.get("lose_answer_jobs", []))
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any], project_root: Path) -> CountingPublisher:
@@ -90,6 +93,8 @@ class CountingPublisher:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        if job.job_id in self.lose_answer_jobs:
+            raise NetworkError("the test channel's answer was lost", maybe_delivered=True)
         return Published(remote_id=f"remote-{job.job_id}")
 
     def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:

@@ -18,11 +18,12 @@ hashed as they stream in and never kept, so a 1 GiB upload costs no memory.
 Fault injection (methods, thread-safe): fail_put (5xx/429 on the N-th data PUT, optional
 Retry-After), drop_after (cut the connection after N more bytes of a PUT, keeping them),
 lose_final_response (create the video but drop the answer, and the next probes' answers too),
-pause_at (hold the upload after N bytes until released: lets a test SIGKILL the client
-mid-upload), partial_accept (keep fewer bytes than sent), expire_sessions (-> 404),
-expire_access_tokens (-> 401), quota (403 quotaExceeded after a unit budget),
-upload_limit_exceeded, invalid_grant. Run standalone with `python -m tests.fakes.youtube`:
-it prints {"url": ...} and serves until killed.
+lose_final_every (every n-th completed session loses its final answer, or every answer about
+it until heal()), fail_probes (status probes answer an error), pause_at (hold the upload after
+N bytes until released: lets a test SIGKILL the client mid-upload), partial_accept (keep fewer
+bytes than sent), expire_sessions (-> 404), expire_access_tokens (-> 401), quota (403
+quotaExceeded after a unit budget), upload_limit_exceeded, invalid_grant. Run standalone with
+`python -m tests.fakes.youtube`: it prints {"url": ...} and serves until killed.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Session:
     hasher: Any = field(default_factory=hashlib.sha256)
     video: Video | None = None
     expired: bool = False
+    #: Answers about this (completed) session still to drop (lose_final_every).
+    lost_answers: int = 0
 
 
 @dataclass
@@ -110,6 +113,10 @@ class FakeYouTube:
         self._put_faults: dict[int, _PutFault] = {}
         self._drop_after: int | None = None
         self._lose_answers = 0
+        self._probe_faults: list[_PutFault] = []
+        self._lose_every = 0
+        self._lose_until_healed = False
+        self.completed = 0
         self._partial: int | None = None
         self._pause_at: int | None = None
         self.paused = threading.Event()
@@ -196,6 +203,26 @@ class FakeYouTube:
         with self._lock:
             body = _error_body(status, reason, f"injected {status}")
             self._put_faults[self.data_puts + nth] = _PutFault(status, retry_after, body)
+
+    def lose_final_every(self, n: int, *, until_healed: bool = False) -> None:
+        """Every n-th session to complete from now (n=5: 20%) creates its video, then loses
+        the answer; with `until_healed` also every later answer about it until heal()."""
+        with self._lock:
+            self._lose_every, self._lose_until_healed = n, until_healed
+            self.completed = 0
+
+    def heal(self) -> None:
+        """Stop losing answers (lose_final_every): later probes get the video."""
+        with self._lock:
+            self._lose_every = 0
+            for session in self.sessions.values():
+                session.lost_answers = 0
+
+    def fail_probes(self, status: int = 403, *, count: int = 1, reason: str = "forbidden") -> None:
+        """The next `count` status probes answer `status` (e.g. a refusal after the last byte)."""
+        with self._lock:
+            body = _error_body(status, reason, f"injected {status}")
+            self._probe_faults.extend([_PutFault(status, None, body)] * count)
 
     def drop_after(self, nbytes: int) -> None:
         """The next data PUT keeps `nbytes` of its body, then the connection is cut."""
@@ -463,6 +490,10 @@ class _Handler(BaseHTTPRequestHandler):
         if probe and length == 0:
             with fake._lock:
                 fake.probes += 1
+                refusal = fake._probe_faults.pop(0) if fake._probe_faults else None
+            if refusal is not None:
+                self._send(refusal.status, refusal.body)
+                return
             self._answer(session)
             return
         match = _RANGE.match(content_range)
@@ -564,14 +595,19 @@ class _Handler(BaseHTTPRequestHandler):
             )
             session.video = video
             fake.videos.append(video)
+            fake.completed += 1
+            if fake._lose_every and fake.completed % fake._lose_every == 0:
+                session.lost_answers = 10**9 if fake._lose_until_healed else 1
 
     def _answer(self, session: Session) -> None:
         """The session's state: the final response once complete, else 308 (+Range)."""
         fake = self.fake
         if session.video is not None:
             with fake._lock:
-                lose = fake._lose_answers > 0
-                if lose:
+                lose = fake._lose_answers > 0 or session.lost_answers > 0
+                if session.lost_answers > 0:
+                    session.lost_answers -= 1
+                elif lose:
                     fake._lose_answers -= 1
             if lose:
                 raise _Drop

@@ -32,6 +32,10 @@ class PublishError(PostpilotError):
 
     category: ErrorCategory = ErrorCategory.UNKNOWN
     error_type: str = "publish_error"
+    #: Whether the failed request may have reached the platform, so that sending it again
+    #: could post twice (a lost answer). After the publish started, the worker makes such a
+    #: job `unconfirmed`, never retried (docs/never-twice.md).
+    maybe_delivered: bool = False
 
     def __init__(
         self,

@@ -84,6 +84,7 @@ TRANSIENT_SUBCODES = frozenset({2207001, 2207003})
 #: Subcodes after which the container is useless: start over with a new one.
 NEW_CONTAINER_SUBCODES = frozenset({2207020, 2207032, 2207053, 2207008})
 NOT_READY_SUBCODES = frozenset({2207027})
+NOT_READY = "media_not_ready"
 QUOTA_SUBCODE = 2207042
 RESTRICTED_SUBCODES = frozenset({2207051})
 
@@ -322,6 +323,18 @@ class InstagramPublisher:
             if exc.error_type == "publishing_limit":
                 exc.retry_at = self._quota_reset(session, ig_user, None, None)
             raise
+        except ContainerGone:
+            raise
+        except TransientError as exc:
+            if exc.error_type == NOT_READY:
+                raise
+            # A server-side failure of media_publish does not prove the Reel is not live.
+            raise OutcomeUnknown(
+                f"instagram media_publish of container {container} failed on the server "
+                f"side: {exc}",
+                raw=exc.raw,
+                hint="the Reel may be live; reconcile checks the container's status",
+            ) from None
         media_id = str(body.get("id") or "")
         if not media_id:
             raise OutcomeUnknown(
@@ -718,11 +731,19 @@ class InstagramPublisher:
             )
         if sub in NEW_CONTAINER_SUBCODES:
             return ContainerGone(message, raw=raw, hint="a new container is created next attempt")
+        if sub in NOT_READY_SUBCODES:
+            # Meta's own "not ready for publishing": nothing was published.
+            return TransientError(
+                message,
+                raw=raw,
+                error_type=NOT_READY,
+                retry_at=retry_after(response, now),
+                hint="the container is not ready yet; retried",
+            )
         if (
             error.get("is_transient") is True
             or code in TRANSIENT_CODES
             or sub in TRANSIENT_SUBCODES
-            or sub in NOT_READY_SUBCODES
             or response.status_code >= 500
         ):
             return TransientError(

@@ -430,7 +430,8 @@ class TikTokPublisher:
                             f"tiktok final chunk: the answer was lost ({exc})",
                             hint="the post may be going ahead; reconcile asks its status",
                         ) from None
-                    raise
+                    # Before the final chunk nothing can be posted: resumed from the status.
+                    raise TransientError(str(exc), error_type="network", hint=exc.hint) from None
                 self._check_put(response, session, final)
 
     def _check_put(self, response: Response, session: _Session, final: bool) -> None:
@@ -450,9 +451,15 @@ class TikTokPublisher:
                 raw=raw,
                 hint="the next attempt resumes from the platform's uploaded bytes",
             )
-        raise error_for_status(
+        error = error_for_status(
             status, raw, platform=PLATFORM, retry_at=retry_after(response, utcnow()), what="upload"
         )
+        if final and status >= 500:
+            # A server error on the chunk that starts the post does not say it did not start.
+            raise OutcomeUnknown(
+                str(error), raw=raw, hint="the post may be going ahead; reconcile asks its status"
+            )
+        raise error
 
     def _fetch_status(self, session: _Session, publish_id: str) -> dict[str, Any]:
         return self._api(session, STATUS_PATH, {"publish_id": publish_id}, what="status")
@@ -460,17 +467,28 @@ class TikTokPublisher:
     def _poll(
         self, session: _Session, publish_id: str, checkpoint: Checkpoint, username: str
     ) -> Published:
+        """Wait for the outcome of an upload whose final chunk was accepted: the post is under
+        way, so anything short of a final status is OutcomeUnknown (reconcile asks again)."""
         deadline = time.monotonic() + self.poll_timeout
         while True:
-            status = self._fetch_status(session, publish_id)
+            try:
+                status = self._fetch_status(session, publish_id)
+            except PublishError as exc:
+                raise OutcomeUnknown(
+                    f"tiktok publish {publish_id} is under way but its status could not be "
+                    f"read: {exc}",
+                    raw=exc.raw,
+                    hint="reconcile asks its status on the next run",
+                ) from None
             state = str(status.get("status") or "")
             if state in POSTED_STATUSES or state == "FAILED":
                 return self._settle(publish_id, status, checkpoint, username)
             if time.monotonic() >= deadline:
-                raise TransientError(
+                raise OutcomeUnknown(
                     f"tiktok publish {publish_id} still {state or 'unknown'} after "
                     f"{self.poll_timeout:g} s",
-                    hint="TikTok is still processing or moderating; the next attempt polls again",
+                    hint="TikTok is still processing or moderating; reconcile asks its status "
+                    "on the next run",
                 )
             time.sleep(self.poll_interval)
 

@@ -2,7 +2,8 @@
 
     {"type": "webhook", "url": "https://...", "mode": "multipart" | "json",
      "video_url_base": "https://cdn.example/videos" (json mode), "secret_env": "ENV_NAME",
-     "timeout": 30, "status_url": "https://.../status/{job_id}" (optional, for reconcile)}
+     "timeout": 30, "status_url": "https://.../status/{job_id}" (optional, for reconcile),
+     "receiver_deduplicates": false}
 
 Headers: `webhook-id` (the job id: stable across retries, so receivers dedupe on it),
 `webhook-timestamp`, `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`
@@ -23,25 +24,26 @@ Note for receivers: the reference `standardwebhooks` Python library decodes the 
 before checking it, so it verifies json-mode bodies but not binary multipart ones; use
 `verify_signature` here (or any HMAC over the raw bytes) for those.
 
-Answers: 2xx is posted (a JSON answer may carry `id` and `url`); 408, 429, 5xx and network
-failures are transient with Retry-After honoured (429 is RateLimited); 3xx and other 4xx are
-permanent, with the body kept (secrets removed). Redelivery after an ambiguous failure reuses
-the same webhook-id: the receiver must dedupe on it, as Standard Webhooks requires.
-reconcile() asks `status_url` when configured (2xx posted, 404 not posted); otherwise a webhook
-cannot be asked and the answer is UNKNOWN (the operator decides).
+Answers (the publish-outcome rule, docs/never-twice.md): 2xx is posted (a JSON answer may carry
+`id` and `url`); a connect failure, 408 and 429 (RateLimited, Retry-After honoured) prove the
+receiver did not take the post and are retried; 3xx and other 4xx are permanent, with the body
+kept (secrets removed). A 5xx, a dropped connection or a read timeout after the body went out
+leave the post possibly accepted: the job becomes `unconfirmed` and is never resent blindly.
+Before any later attempt, the next run's reconcile() asks `status_url` when configured (2xx
+posted, 404 or {"posted": false} not posted); without it the operator settles the job with
+--confirm. Only a receiver that promises to dedupe on `webhook-id` (`"receiver_deduplicates":
+true`, an explicit opt-in) gets the same webhook-id again after such a failure: those failures
+are then retried, and reconcile without `status_url` lets the job be redelivered.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -51,78 +53,42 @@ from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError, CredentialsError
 from postpilot.jobs import Job
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
-from postpilot.publishers.errors import PermanentError, PublishError, RateLimited, TransientError
+from postpilot.publishers.errors import (
+    OutcomeUnknown,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    TransientError,
+)
 from postpilot.publishers.http import (
     STREAM_BLOCK,
     HttpClient,
+    NetworkError,
     Response,
     file_chunks,
     response_json,
     response_text,
     retry_after,
 )
+from postpilot.publishers.signing import decode_secret, sf_string, sign, verify_signature
 from postpilot.video import VideoLimits, preflight
+
+__all__ = ["WEBHOOK_ID", "WebhookPublisher", "verify_signature"]
 
 WEBHOOK_ID = "webhook_id"
 MODES = ("multipart", "json")
 _KNOWN_KEYS = frozenset(
-    {"type", "url", "mode", "video_url_base", "secret_env", "timeout", "status_url"}
+    {
+        "type",
+        "url",
+        "mode",
+        "video_url_base",
+        "secret_env",
+        "timeout",
+        "status_url",
+        "receiver_deduplicates",
+    }
 )
-
-
-def decode_secret(secret: str) -> bytes:
-    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional)."""
-    raw = secret.strip().removeprefix("whsec_")
-    try:
-        key = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError(
-            "the webhook secret is not a whsec_ secret (whsec_ followed by base64)"
-        ) from None
-    if not key:
-        raise ConfigError("the webhook secret is empty")
-    return key
-
-
-def sign(key: bytes, msg_id: str, timestamp: int, body: Iterator[bytes]) -> str:
-    """`v1,<base64 HMAC-SHA256>` over `id.timestamp.body`, fed from an iterator."""
-    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode(), hashlib.sha256)
-    for part in body:
-        mac.update(part)
-    return "v1," + base64.b64encode(mac.digest()).decode("ascii")
-
-
-def verify_signature(
-    secret: str,
-    headers: Mapping[str, str],
-    body: Iterable[bytes],
-    *,
-    now: datetime | None = None,
-    tolerance: timedelta = timedelta(minutes=5),
-) -> bool:
-    """Whether a delivery's `webhook-signature` matches its streamed raw body (for receivers).
-
-    The reference Python library's verify() decodes the body as UTF-8, so it cannot check a
-    binary multipart body; this checks the same scheme over raw bytes, in constant time.
-    """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    try:
-        msg_id = lowered["webhook-id"]
-        timestamp = int(lowered["webhook-timestamp"])
-        offered = lowered["webhook-signature"].split()
-    except (KeyError, ValueError):
-        return False
-    moment = now or clock.now()
-    if abs(moment.timestamp() - timestamp) > tolerance.total_seconds():
-        return False
-    expected = sign(decode_secret(secret), msg_id, timestamp, iter(body))
-    return any(hmac.compare_digest(expected, candidate) for candidate in offered)
-
-
-def _sf_string(value: str) -> str:
-    """An RFC 8941 sf-string (printable ASCII; backslash and quote escaped)."""
-    printable = "".join(c if 0x20 <= ord(c) < 0x7F else "_" for c in value)
-    return '"' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _field_name(value: str) -> str:
@@ -195,6 +161,7 @@ class WebhookPublisher:
         video_url_base: str = "",
         status_url: str = "",
         timeout: float = 30.0,
+        receiver_deduplicates: bool = False,
         client: HttpClient | None = None,
     ) -> None:
         if mode not in MODES:
@@ -207,6 +174,8 @@ class WebhookPublisher:
         self.mode = mode
         self.video_url_base = video_url_base
         self.status_url = status_url
+        #: The receiver's promise to dedupe on webhook-id: the only licence to resend one.
+        self.receiver_deduplicates = receiver_deduplicates
         self._secret = secret
         self._key = decode_secret(secret)
         self.client = client or HttpClient(timeout=timeout)
@@ -249,6 +218,12 @@ class WebhookPublisher:
             timeout = float(block.get("timeout", 30.0))
         except (TypeError, ValueError):
             raise ConfigError("webhook timeout must be a number of seconds") from None
+        dedupes = block.get("receiver_deduplicates", False)
+        if not isinstance(dedupes, bool):
+            raise ConfigError(
+                'webhook "receiver_deduplicates" must be true or false (JSON booleans), '
+                f"got {dedupes!r}"
+            )
         return cls(
             url=url,
             secret=secret,
@@ -256,6 +231,7 @@ class WebhookPublisher:
             video_url_base=str(block.get("video_url_base", "")),
             status_url=str(block.get("status_url", "")),
             timeout=timeout,
+            receiver_deduplicates=dedupes,
         )
 
     def close(self) -> None:
@@ -275,7 +251,13 @@ class WebhookPublisher:
         return f"{self.video_url_base.rstrip('/')}/{quote(name)}"
 
     def publish(self, job: Job, account: Account, checkpoint: Checkpoint) -> Published:
-        """Deliver the post once (receivers dedupe retries on webhook-id = the job id)."""
+        """Deliver the post once; a delivery whose answer is lost is OutcomeUnknown."""
+        try:
+            return self._deliver(job, account, checkpoint)
+        except NetworkError as exc:
+            raise self._lost(job, exc) from None
+
+    def _deliver(self, job: Job, account: Account, checkpoint: Checkpoint) -> Published:
         path = Path(job.video_path)
         info = preflight(path, VideoLimits())
         sha256 = job.content_sha256 or file_sha256(path)
@@ -290,7 +272,7 @@ class WebhookPublisher:
         headers = {
             "webhook-id": job.job_id,
             "webhook-timestamp": str(timestamp),
-            "Idempotency-Key": _sf_string(job.job_id),
+            "Idempotency-Key": sf_string(job.job_id),
         }
         checkpoint.save({WEBHOOK_ID: job.job_id})
         if self.mode == "json":
@@ -323,6 +305,32 @@ class WebhookPublisher:
             )
         return self._result(job, response)
 
+    def _lost(self, job: Job, exc: NetworkError) -> PublishError:
+        """A transport failure: retried when the post cannot have arrived or the receiver
+        dedupes on webhook-id; otherwise the outcome is unknown."""
+        if not exc.maybe_delivered:
+            return exc
+        if self.receiver_deduplicates:
+            return TransientError(
+                str(exc),
+                error_type="network",
+                hint="the receiver dedupes on webhook-id: redelivered later with the same id",
+            )
+        return OutcomeUnknown(
+            f"webhook delivery of job {job.job_id} may have been accepted, but its answer "
+            f"was lost: {exc}",
+            error_type="webhook_answer_lost",
+            hint=self._settle_hint(),
+        )
+
+    def _settle_hint(self) -> str:
+        if self.status_url:
+            return "not resent: the next --run asks status_url whether the receiver has it"
+        return (
+            "not resent: check the receiver and settle the job with --confirm JOB_ID "
+            'posted|not-posted, or configure "status_url" so the next run can ask'
+        )
+
     def _result(self, job: Job, response: Response) -> Published:
         status = response.status_code
         if 200 <= status < 300:
@@ -343,6 +351,11 @@ class WebhookPublisher:
         if status == 429:
             return RateLimited(
                 message, raw=raw, retry_at=when, hint="the receiver is throttling; retried"
+            )
+        if status >= 500 and not self.receiver_deduplicates:
+            # A server error does not say the post was not taken: never resent blindly.
+            return OutcomeUnknown(
+                message, raw=raw, error_type="webhook_server_error", hint=self._settle_hint()
             )
         if status == 408 or status >= 500:
             return TransientError(
@@ -367,11 +380,14 @@ class WebhookPublisher:
     # -- reconcile -------------------------------------------------------------------------
 
     def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:
-        """Ask `status_url` if configured; without it a webhook cannot be asked: UNKNOWN."""
+        """Ask `status_url` if configured; without it a webhook cannot be asked: UNKNOWN,
+        unless the receiver dedupes on webhook-id (then redelivering is safe: NOT_POSTED)."""
         if WEBHOOK_ID not in checkpoint:
             # The id is saved before anything is sent: nothing went out.
             return Reconciled(ReconcileResult.NOT_POSTED)
         if not self.status_url:
+            if self.receiver_deduplicates:
+                return Reconciled(ReconcileResult.NOT_POSTED)
             return Reconciled(ReconcileResult.UNKNOWN)
         url = self.status_url.format(job_id=quote(job.job_id, safe=""))
         try:

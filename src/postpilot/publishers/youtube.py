@@ -467,7 +467,25 @@ class YouTubePublisher:
         return self._authorized(account, send)
 
     def _recover(self, upload: _Upload, account: str, cause: PublishError) -> int | Published:
-        """After a failed chunk: wait, probe, and return where to continue (or the video)."""
+        """After a failed chunk: wait, probe, and return where to continue (or the video).
+        Once the last byte was sent, any failure to learn the outcome is OutcomeUnknown."""
+        try:
+            return self._probe_until_known(upload, account, cause)
+        except OutcomeUnknown:
+            raise
+        except PublishError as exc:
+            if not upload.final_sent:
+                raise
+            raise OutcomeUnknown(
+                f"YouTube upload of job {upload.job.job_id}: the last byte was sent and the "
+                f"session's state could not be read: {exc}",
+                raw=exc.raw,
+                hint="the video may exist; reconcile probes the session before anything else",
+            ) from None
+
+    def _probe_until_known(
+        self, upload: _Upload, account: str, cause: PublishError
+    ) -> int | Published:
         while True:
             upload.resumes += 1
             if upload.resumes > self.max_resumes:

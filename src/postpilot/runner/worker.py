@@ -357,10 +357,14 @@ class Worker:
             log.error("job %s: lease lost; leaving it to recovery", job.job_id)
             return
         except OutcomeUnknown as exc:
-            self._unconfirmed(job, str(exc))
+            self._unconfirmed(job, exc.to_failure().message)
             return
         except PublishError as exc:
-            self._failed(job, exc.to_failure(), checkpoint, exc)
+            if checkpoint.started.is_set() and exc.maybe_delivered:
+                # A lost answer after the publish started is never a retry (never-twice.md).
+                self._unconfirmed(job, f"the answer to a publish request was lost: {exc}")
+            else:
+                self._failed(job, exc.to_failure(), checkpoint, exc)
             return
         except Exception as exc:  # a publisher bug must not kill the worker
             message = f"{type(exc).__name__}: {exc}"

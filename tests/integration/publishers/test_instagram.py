@@ -361,18 +361,35 @@ def test_lost_publish_response_is_unconfirmed_then_reconciled(
 
 @pytest.mark.slow
 def test_reconcile_not_posted_and_unknown(env: tuple[Path, FakeInstagram]) -> None:
-    """No container or an unpublished one is NOT_POSTED; an unreachable API is UNKNOWN."""
+    """A server-side failure of media_publish is OutcomeUnknown (never retried blindly); the
+    container then says NOT_POSTED, as does no container; an unreachable API is UNKNOWN."""
     root, fake = env
     fake.fail_next("publish", 1, message="unknown", is_transient=True)
     pub = publisher(root, fake)
     job = make_job(root)
     cp = MemoryCheckpoint()
-    with pytest.raises(TransientError):
+    with pytest.raises(OutcomeUnknown):
         pub.publish(job, Account(ACCOUNT), cp)
     assert pub.reconcile(job, cp.data).result is ReconcileResult.NOT_POSTED
     assert pub.reconcile(job, {}).result is ReconcileResult.NOT_POSTED
     fake.stop()
     assert pub.reconcile(job, cp.data).result is ReconcileResult.UNKNOWN
+
+
+@pytest.mark.slow
+def test_not_ready_at_media_publish_is_a_plain_retry(env: tuple[Path, FakeInstagram]) -> None:
+    """Meta's own "media not ready for publishing" (2207027) proves nothing was published: a
+    plain retry (not OutcomeUnknown), and the retry publishes exactly one Reel."""
+    root, fake = env
+    fake.fail_next("publish", 9007, subcode=2207027, message="Media ID is not available")
+    pub = publisher(root, fake)
+    job = make_job(root)
+    cp = MemoryCheckpoint()
+    with pytest.raises(TransientError) as info:
+        pub.publish(job, Account(ACCOUNT), cp)
+    assert not isinstance(info.value, OutcomeUnknown)
+    pub.publish(job, Account(ACCOUNT), cp)
+    assert fake.published_count() == 1
 
 
 @pytest.mark.slow

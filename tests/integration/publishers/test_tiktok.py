@@ -471,15 +471,16 @@ def test_failed_publish_maps_fail_reason(env: tuple[Path, FakeTikTok]) -> None:
 def test_never_finishing_publish_keeps_polling_not_reposting(
     env: tuple[Path, FakeTikTok],
 ) -> None:
-    """Processing past poll_timeout is transient with the publish_id kept; the retry polls the
-    same publish_id and reconcile says unknown."""
+    """Processing past poll_timeout after the final chunk is OutcomeUnknown (the post is under
+    way) with the publish_id kept; a later attempt polls the same publish_id, never re-uploads,
+    and reconcile says unknown."""
     root, fake = env
     fake.next_publish("NEVER")
     pub = publisher(root, fake, poll_timeout=0.05)
     job = make_job(root)
     cp = MemoryCheckpoint()
     for _ in range(2):
-        with pytest.raises(TransientError, match="still PROCESSING_UPLOAD"):
+        with pytest.raises(OutcomeUnknown, match="still PROCESSING_UPLOAD"):
             pub.publish(job, Account(ACCOUNT), cp)
     assert fake.count("init") == 1
     assert len(fake.puts) == 1
@@ -682,3 +683,54 @@ def test_cli_run_publishes_a_campaign_end_to_end(project_root: Path, fake: FakeT
     written = everything_written(project_root, proc.out, proc.err)
     for secret in secrets:
         assert secret.encode() not in written
+
+
+@pytest.mark.slow
+def test_server_error_on_the_final_chunk_is_unconfirmed_not_retried(
+    env: tuple[Path, FakeTikTok],
+) -> None:
+    """A 5xx answering the chunk that starts the post is OutcomeUnknown, not a retry; reconcile
+    then proves nothing was posted (the platform lacks bytes) and the resumed publish posts once."""
+    root, fake = env
+    fake.fail_next("put", status=503)
+    job = make_job(root)
+    cp = MemoryCheckpoint()
+    with pytest.raises(OutcomeUnknown, match="HTTP 503"):
+        publisher(root, fake).publish(job, Account(ACCOUNT), cp)
+    assert publisher(root, fake).reconcile(job, cp.data).result is ReconcileResult.NOT_POSTED
+    publisher(root, fake).publish(job, Account(ACCOUNT), MemoryCheckpoint(cp.data))
+    assert fake.count("init") == 1
+    assert fake.published_count() == 1
+
+
+@pytest.mark.slow
+def test_unreadable_status_after_the_final_chunk_is_unconfirmed(
+    env: tuple[Path, FakeTikTok],
+) -> None:
+    """Once the final chunk is accepted the post is under way: a failing status read is
+    OutcomeUnknown; the later attempt polls the same publish_id and never re-uploads."""
+    root, fake = env
+    fake.fail_next("status", status=500)
+    job = make_job(root)
+    cp = MemoryCheckpoint()
+    with pytest.raises(OutcomeUnknown, match="status could not be read"):
+        publisher(root, fake).publish(job, Account(ACCOUNT), cp)
+    again = publisher(root, fake).publish(job, Account(ACCOUNT), MemoryCheckpoint(cp.data))
+    assert again.remote_id
+    assert fake.count("init") == 1
+    assert len(fake.puts) == 1
+    assert fake.published_count() == 1
+
+
+@pytest.mark.slow
+def test_dropped_middle_chunk_is_a_plain_retry(env: tuple[Path, FakeTikTok]) -> None:
+    """A cut non-final chunk cannot have started the post: a TransientError that is not
+    'maybe delivered', so the worker retries it."""
+    root, fake = env
+    fake.drop_next("put", after_bytes=100_000)
+    with pytest.raises(TransientError) as info:
+        publisher(root, fake, chunk_size_mb=5).publish(
+            make_job(root, size=16 * MIB), Account(ACCOUNT), MemoryCheckpoint()
+        )
+    assert not isinstance(info.value, OutcomeUnknown)
+    assert not info.value.maybe_delivered

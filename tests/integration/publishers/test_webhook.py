@@ -17,7 +17,12 @@ from postpilot.errors import ConfigError
 from postpilot.jobs import Job
 from postpilot.publishers import build_publisher
 from postpilot.publishers.base import Account, ReconcileResult
-from postpilot.publishers.errors import PermanentError, RateLimited, TransientError
+from postpilot.publishers.errors import (
+    OutcomeUnknown,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from postpilot.publishers.http import NetworkError
 from postpilot.publishers.webhook import WEBHOOK_ID, WebhookPublisher, verify_signature
 from tests.fakes.checkpoint import MemoryCheckpoint
@@ -180,14 +185,31 @@ def test_429_with_retry_after_is_rate_limited_until_then(
     assert len(receiver.deliveries) == 2
 
 
-@pytest.mark.parametrize("status", [408, 500, 502, 503])
-def test_timeouts_and_server_errors_are_transient(
+def test_408_is_transient(receiver: WebhookReceiver, video: Path) -> None:
+    """408 (the receiver timed out reading the request, so took nothing) is retried later."""
+    receiver.answer(Answer(408, {"error": "too slow"}))
+    with pytest.raises(TransientError) as info:
+        make(receiver).publish(job(video), Account("acct1"), MemoryCheckpoint())
+    assert not isinstance(info.value, OutcomeUnknown)
+    assert not info.value.maybe_delivered
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_unconfirmed_unless_the_receiver_dedupes(
     receiver: WebhookReceiver, video: Path, status: int
 ) -> None:
-    """408 and 5xx are retried later."""
-    receiver.answer(Answer(status, {"error": "boom"}))
-    with pytest.raises(TransientError):
+    """A 5xx does not prove the post was not taken: OutcomeUnknown naming how to settle it;
+    with receiver_deduplicates it is a plain retry of the same webhook-id."""
+    receiver.answer(Answer(status, {"error": "boom"}), Answer(status, {"error": "boom"}))
+    with pytest.raises(OutcomeUnknown) as info:
         make(receiver).publish(job(video), Account("acct1"), MemoryCheckpoint())
+    assert "--confirm" in info.value.hint
+    assert "boom" in info.value.raw
+    with pytest.raises(TransientError) as retried:
+        make(receiver, receiver_deduplicates=True).publish(
+            job(video), Account("acct1"), MemoryCheckpoint()
+        )
+    assert not isinstance(retried.value, OutcomeUnknown)
 
 
 @pytest.mark.parametrize("status", [301, 400, 403, 404, 410, 422])
@@ -203,19 +225,45 @@ def test_other_statuses_are_permanent_with_the_body_kept(
     assert SECRET.removeprefix("whsec_") not in info.value.to_failure().message
 
 
-def test_dropped_connection_is_transient_and_redelivery_is_deduped(
+def test_dropped_connection_is_outcome_unknown(receiver: WebhookReceiver, video: Path) -> None:
+    """A connection cut after the request arrived is OutcomeUnknown (the job becomes
+    unconfirmed), with the status_url hint when one is configured."""
+    receiver.drop_next = 1
+    asking = make(receiver, status_url=f"{receiver.url}/status/{{job_id}}")
+    with pytest.raises(OutcomeUnknown) as info:
+        asking.publish(job(video), Account("acct1"), MemoryCheckpoint())
+    assert "status_url" in info.value.hint
+    assert info.value.error_type == "webhook_answer_lost"
+    assert len(receiver.deliveries) == 1
+
+
+def test_opt_in_dedupe_lets_a_dropped_delivery_be_resent(
     receiver: WebhookReceiver, video: Path
 ) -> None:
-    """A connection cut after the request arrived is transient; the redelivery with the same
-    webhook-id is accepted once by a deduping receiver."""
+    """With receiver_deduplicates a cut connection is a plain retry; the redelivery with the
+    same webhook-id is accepted once by the deduping receiver."""
     receiver.drop_next = 1
-    publisher = make(receiver)
-    with pytest.raises(NetworkError) as info:
+    publisher = make(receiver, receiver_deduplicates=True)
+    with pytest.raises(TransientError) as info:
         publisher.publish(job(video), Account("acct1"), MemoryCheckpoint())
-    assert info.value.maybe_delivered
+    assert not isinstance(info.value, OutcomeUnknown)
+    assert not info.value.maybe_delivered
     publisher.publish(job(video), Account("acct1"), MemoryCheckpoint())
     publisher.publish(job(video), Account("acct1"), MemoryCheckpoint())
     assert list(receiver.accepted) == ["camp:acct1:run clip.mp4"]
+    assert {d.headers["webhook-id"] for d in receiver.deliveries} == {"camp:acct1:run clip.mp4"}
+
+
+def test_unreachable_receiver_is_a_plain_retry(video: Path) -> None:
+    """A refused connection never reached the receiver: a NetworkError that may be retried."""
+    with WebhookReceiver() as gone:
+        url = gone.url
+    publisher = WebhookPublisher(url=f"{url}/hook", secret=SECRET, timeout=2)
+    _OPEN.append(publisher)
+    with pytest.raises(NetworkError) as info:
+        publisher.publish(job(video), Account("acct1"), MemoryCheckpoint())
+    assert not info.value.maybe_delivered
+    assert not isinstance(info.value, OutcomeUnknown)
 
 
 def test_reconcile_uses_the_status_url_or_says_unknown(
@@ -232,6 +280,34 @@ def test_reconcile_uses_the_status_url_or_says_unknown(
     answer = asking.reconcile(job(video), checkpoint.data)
     assert answer.result is ReconcileResult.POSTED
     assert answer.remote_id == "r-camp:acct1:run clip.mp4"
+
+
+def test_reconcile_without_status_url_allows_redelivery_only_with_the_opt_in(
+    receiver: WebhookReceiver, video: Path
+) -> None:
+    """Without status_url, a deduping receiver's unconfirmed job may be redelivered
+    (NOT_POSTED); any other receiver's stays UNKNOWN."""
+    sent = {WEBHOOK_ID: "camp:acct1:run clip.mp4"}
+    dedupes = make(receiver, receiver_deduplicates=True)
+    assert dedupes.reconcile(job(video), sent).result is ReconcileResult.NOT_POSTED
+    assert make(receiver).reconcile(job(video), sent).result is ReconcileResult.UNKNOWN
+
+
+@pytest.mark.parametrize("value", ["true", 1, None])
+def test_receiver_deduplicates_must_be_a_json_boolean(
+    project_root: Path, monkeypatch: pytest.MonkeyPatch, value: object
+) -> None:
+    """A non-boolean receiver_deduplicates is a ConfigError naming the key; true is kept."""
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    block = {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret_env": "HOOK_SECRET"}
+    with pytest.raises(ConfigError, match="receiver_deduplicates"):
+        WebhookPublisher.from_config({**block, "receiver_deduplicates": value}, project_root)
+    built = WebhookPublisher.from_config({**block, "receiver_deduplicates": True}, project_root)
+    _OPEN.append(built)
+    assert built.receiver_deduplicates
+    plain = WebhookPublisher.from_config(block, project_root)
+    _OPEN.append(plain)
+    assert not plain.receiver_deduplicates
 
 
 def test_from_config_reads_the_secret_from_env_or_credentials(

@@ -301,6 +301,23 @@ def test_a_lost_final_response_is_recovered_by_the_probe(
     assert published.remote_id == created.video_id
 
 
+def test_a_refused_probe_after_the_last_byte_is_unconfirmed(
+    fake: FakeYouTube, creds_path: Path, video: Path
+) -> None:
+    """The last byte's answer is lost and the probe is refused (403): OutcomeUnknown, never a
+    plain failure that could be re-armed; reconcile later finds the one video."""
+    fake.lose_final_response(1)
+    fake.fail_probes(403)
+    publisher = make(fake, creds_path)
+    checkpoint = MemoryCheckpoint()
+    with pytest.raises(OutcomeUnknown, match="could not be read"):
+        publisher.publish(job(video), Account("chan1"), checkpoint)
+    (created,) = fake.videos
+    answer = publisher.reconcile(job(video), checkpoint.data)
+    assert answer.result is ReconcileResult.POSTED
+    assert answer.remote_id == created.video_id
+
+
 def test_lost_answers_end_unconfirmed_and_reconcile_finds_the_video(
     fake: FakeYouTube, creds_path: Path, video: Path
 ) -> None:
