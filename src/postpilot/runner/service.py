@@ -51,6 +51,11 @@ POLL_SECONDS = 5.0
 RECHECK_SECONDS = 900.0
 #: Seconds before a campaign whose run lock another process holds (a --run) is tried again.
 BUSY_RETRY_SECONDS = 30.0
+#: Reasons a due job cannot move (the orchestrator's) that end only at the local midnight or
+#: with an edit of the campaign's files, both of which wake the service anyway.
+ENDS_AT_MIDNIGHT_OR_ON_EDIT = frozenset(
+    {"daily limit reached", "account not in the campaign's accounts"}
+)
 #: How long a companion (the dashboard) gets to stop after the service was asked to stop.
 COMPANION_STOP_SECONDS = 10.0
 
@@ -460,36 +465,31 @@ class Service:
             until = blocked.get("until")
             if until:
                 moment = datetime.fromisoformat(until)
-                if moment > now:
-                    candidates.append(moment)
+                candidates.append(moment if moment > now else recheck)
+            elif blocked.get("reason") not in ENDS_AT_MIDNIGHT_OR_ON_EDIT:
+                candidates.append(recheck)  # ends by an operator's --unblock or --confirm
+        passes = results.get("retry_summary", {}).get("total_passes", 0)
+        if passes >= self.retry.max_passes:
+            candidates.append(recheck)  # the run used all its passes: more may be claimable
         try:
-            earliest = _earliest_waiting(ctx, now)
+            upcoming = _next_due_after(ctx, now)
         except PostpilotError as exc:
             log.warning("Campaign '%s': cannot read its store: %s", campaign.name, exc)
-            earliest = recheck
-        if earliest is not None:
-            candidates.append(earliest if earliest > now else recheck)
+            upcoming = recheck
+        if upcoming is not None:
+            candidates.append(upcoming)
         return min(candidates)
 
 
-def _earliest_waiting(ctx: PostingContext, now: datetime) -> datetime | None:
-    """When the earliest waiting job becomes due (a moment <= now: it is due and did not move),
-    or None when no job waits."""
+def _next_due_after(ctx: PostingContext, now: datetime) -> datetime | None:
+    """When the next waiting job becomes due by its own state (a retry time), after `now`."""
     store = open_store(ctx)
     try:
-        waiting = store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING])
+        waiting = store.list_jobs([JobStatus.RETRYING])
     finally:
         store.close()
-    earliest: datetime | None = None
-    for job in waiting:
-        due = now
-        scheduled = getattr(job, "scheduled_at", None)
-        if isinstance(scheduled, datetime):
-            due = scheduled
-        if job.status is JobStatus.RETRYING and job.retry_at is not None:
-            due = max(due, job.retry_at) if scheduled is not None else job.retry_at
-        earliest = due if earliest is None else min(earliest, due)
-    return earliest
+    future = [j.retry_at for j in waiting if j.retry_at is not None and j.retry_at > now]
+    return min(future, default=None)
 
 
 def _passes(results: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from postpilot.jobs import JobStatus, local_day
-from postpilot.runner.locks import service_holder, service_registry_path
+from postpilot.runner.locks import service_holder, service_registry_path, service_status
 from postpilot.runner.service import Service
 from postpilot.store import open_store
 from tests.acceptance.helpers import assert_no_traceback, run_postpilot
@@ -183,6 +183,53 @@ def test_each_campaign_rolls_over_at_its_own_local_midnight(
     assert Counter(read_journal(project_root / "journal.log")) == Counter(
         {"utc-0000.mp4_utc": 1, "utc-0001.mp4_utc": 1, "tokyo-0000.mp4_tokyo": 1}
     )
+
+
+def test_a_job_held_by_the_daily_limit_waits_for_midnight_not_for_rechecks(
+    project_root: Path, served: list[Served]
+) -> None:
+    """Two campaigns share one account with a daily limit of 1: one posts, the other's job is
+    blocked by the limit (across campaigns, I3), and both campaigns' next run is the local
+    midnight rather than a recheck every few minutes."""
+    make_campaign(project_root, "left", ["shared"], 1)
+    make_campaign(project_root, "right", ["shared"], 1)
+    service = _serve(served, project_root, POSTPILOT_NOW="2026-03-01T12:00:00+00:00")
+
+    def next_runs() -> dict[str, str | None]:
+        holder = service_status(project_root)
+        return dict(holder["next_runs"]) if holder else {}
+
+    service.wait_for(
+        "both runs to end",
+        lambda: len(next_runs()) == 2 and None not in next_runs().values(),
+    )
+    assert next_runs() == {
+        "left": "2026-03-02T00:00:00+00:00",
+        "right": "2026-03-02T00:00:00+00:00",
+    }
+    assert len(read_journal(project_root / "journal.log")) == 1
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
+
+
+def test_sighup_reads_the_campaigns_again_and_runs_them_now(
+    project_root: Path, served: list[Served]
+) -> None:
+    """SIGHUP (systemctl reload) makes the sleeping service run its campaign again at once;
+    the run publishes nothing twice and the service keeps running."""
+    make_campaign(project_root, "hup", ["a1"], 1)
+    journal = project_root / "journal.log"
+    service = _serve(served, project_root)
+    service.wait_journal(journal, 1)
+    service.wait_for("the first run to end", lambda: service.err().count("ended:") == 1)
+
+    service.proc.send_signal(signal.SIGHUP)
+    service.wait_for("a second run", lambda: service.err().count("ended:") == 2)
+    assert "SIGHUP: re-reading every campaign" in service.err()
+    assert service.proc.poll() is None
+    assert read_journal(journal) == ["hup-0000.mp4_hup"]
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
 
 
 def test_serve_with_nothing_to_serve_is_refused_and_writes_nothing(project_root: Path) -> None:
