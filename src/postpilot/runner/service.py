@@ -34,7 +34,7 @@ from typing import Any
 from postpilot.campaign import CampaignConfig, scan_campaigns
 from postpilot.config import Config, PostingContext, RetryConfig
 from postpilot.errors import ConfigError, PostpilotError
-from postpilot.jobs import JobStatus, local_day, next_local_midnight, utcnow
+from postpilot.jobs import local_day, next_local_midnight, utcnow
 from postpilot.log import PlainFormatter
 from postpilot.runner.locks import ALL_CAMPAIGNS, ServiceLock
 from postpilot.runner.orchestrator import Shutdown, run_parallel_posting
@@ -482,14 +482,13 @@ class Service:
 
 
 def _next_due_after(ctx: PostingContext, now: datetime) -> datetime | None:
-    """When the next waiting job becomes due by its own state (a retry time), after `now`."""
+    """When the next waiting job comes due (its slot or retry time), after `now`: one index
+    probe, never a walk over the waiting jobs."""
     store = open_store(ctx)
     try:
-        waiting = store.list_jobs([JobStatus.RETRYING])
+        return store.next_due_at(now)
     finally:
         store.close()
-    future = [j.retry_at for j in waiting if j.retry_at is not None and j.retry_at > now]
-    return min(future, default=None)
 
 
 def _passes(results: dict[str, Any]) -> list[dict[str, Any]]:

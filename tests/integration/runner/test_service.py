@@ -9,6 +9,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,34 @@ def test_sighup_reads_the_campaigns_again_and_runs_them_now(
     assert read_journal(journal) == ["hup-0000.mp4_hup"]
     service.proc.send_signal(signal.SIGTERM)
     assert service.finish() == 143
+
+
+def test_a_slot_is_published_when_it_comes_due_not_before(
+    project_root: Path, served: list[Served]
+) -> None:
+    """Started (POSTPILOT_NOW) three seconds before the 09:00 slot: nothing is published before
+    09:00, the job goes out at its slot without a restart, and the next run is at midnight."""
+    folder = make_campaign(project_root, "slots", ["a1"], 2)
+    _set(folder, timezone="Europe/Berlin", schedule={"times": ["09:00"]})
+    service = _serve(served, project_root, POSTPILOT_NOW="2026-03-02T08:59:57+01:00")
+    [published] = service.wait_journal(project_root / "journal.log", 1)
+
+    store = open_store(context(folder))
+    try:
+        job = store.get(published)
+    finally:
+        store.close()
+    assert job is not None
+    assert job.scheduled_at == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    assert job.publish_started_at is not None
+    assert job.publish_started_at >= job.scheduled_at
+    service.wait_for("the slot's run to end", lambda: service.err().count("ended:") == 2)
+    holder = service_status(project_root)
+    assert holder is not None
+    assert holder["next_runs"] == {"slots": "2026-03-02T23:00:00+00:00"}
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
+    assert read_journal(project_root / "journal.log") == [published]
 
 
 def test_serve_with_nothing_to_serve_is_refused_and_writes_nothing(project_root: Path) -> None:
