@@ -218,3 +218,40 @@ def test_header_only_import_changes_nothing(project: Path, tmp_path: Path) -> No
     result = run_postpilot(project, "--campaign", "demo", "--import-progress", str(empty))
     assert result.code == 0, result.err
     assert not (project / "campaigns/demo/progress.db").exists()
+
+
+def test_migrate_refuses_its_own_root_and_a_folder_that_is_no_prior_project(
+    prior: PriorProject, project: Path, tmp_path: Path
+) -> None:
+    """--migrate of the project's own root, of an unrelated folder or with a bad --path-map
+    exits 1 with the reason and writes nothing."""
+    own = run_postpilot(prior.root, "--migrate", str(prior.root))
+    assert own.code == 1
+    assert "never changed, so migrate into a new folder" in own.err
+    unrelated = tmp_path / "unrelated"
+    unrelated.mkdir()
+    other = run_postpilot(project, "--migrate", str(unrelated), "--json")
+    assert other.code == 1
+    assert "not a prior project root" in other.json()["message"]
+    bad = run_postpilot(project, "--migrate", str(prior.root), "--path-map", "no-equals")
+    assert bad.code == 1
+    assert "expected OLD=NEW" in bad.err
+    assert "Traceback" not in own.err + other.err + bad.err
+    assert list(project.iterdir()) == []
+    assert prior.snapshot() == prior.files
+
+
+def test_a_prior_campaign_folder_used_directly_gets_migration_hints(
+    prior: PriorProject, tmp_path: Path
+) -> None:
+    """Loading a prior folder as a campaign names the translation: `platform` is
+    publisher.type, and the sub-folder holding the videos is videos_dir."""
+    root = tmp_path / "direct"
+    shutil.copytree(prior.root, root)
+    podcast = run_postpilot(root, "--campaign", "podcast", "--status")
+    assert podcast.code == 1
+    assert '"publisher": {"type": ...}' in podcast.err
+    (root / "campaigns/viral/campaign.json").unlink()
+    viral = run_postpilot(root, "--campaign", "viral", "--status")
+    assert viral.code == 1
+    assert 'set "videos_dir": "grq"' in viral.err

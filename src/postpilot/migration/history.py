@@ -25,6 +25,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from postpilot import clock
 from postpilot.campaign import compute_sha256
 from postpilot.jobs import IMPORTED_FROM, Job, JobStatus, local_day
 from postpilot.store.base import HistoricPost, name_key
@@ -169,7 +170,7 @@ def _post_entries(row: Row, store: str, timezone: str, resolved: Path | None) ->
     when = job.completed_at or job.claimed_at
     day = local_day(when, timezone) if when is not None else ""
     source = f"{job.job_id}|{job.account}|{day}"
-    moment = when or datetime.now(UTC)
+    moment = when or clock.now()
     posts = [
         HistoricPost(job.account, name_key(video_name(job.video_path)), store, source, day, moment)
     ]
@@ -319,7 +320,7 @@ def ledger_posts(
             report.superseded += 1
             continue
         day = local_day(entry.when, timezone) if entry.when is not None else ""
-        moment = entry.when or datetime.now(UTC)
+        moment = entry.when or clock.now()
         key = f"{entry.account}|{entry.video}"
         posts.append(HistoricPost(entry.account, name_key(entry.video), source, key, day, moment))
         already.add((entry.account, entry.video))

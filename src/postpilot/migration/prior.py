@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from postpilot import clock
 from postpilot.config import Config, PostingContext
 from postpilot.errors import PostpilotError
 
@@ -120,7 +121,7 @@ def record_imported(project_root: Path, paths: list[Path]) -> None:
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         data = {}
     files = data.setdefault("files", {})
-    now = datetime.now(UTC).isoformat()
+    now = clock.now().isoformat()
     for item in paths:
         files[str(item.resolve())] = {"sha256": file_sha256(item), "imported_at": now}
     path.parent.mkdir(parents=True, exist_ok=True)
