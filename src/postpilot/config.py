@@ -95,6 +95,8 @@ class ParallelConfig:
     #: Longest idle sleep of a worker waiting for an in-flight publish to free an account.
     #: Short, because the pass cannot end before the last waiting worker wakes up.
     idle_poll_seconds: float = 0.1
+    #: Worker processes serving the num_workers publishing slots (each slot is a thread).
+    worker_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @classmethod
     def from_env(cls, num_workers: int = 3) -> ParallelConfig:
@@ -107,6 +109,7 @@ class ParallelConfig:
             job_timeout_seconds=float(_env_int("POSTPILOT_JOB_TIMEOUT", 1800)),
             shutdown_timeout=float(_env_int("POSTPILOT_SHUTDOWN_TIMEOUT", 60)),
             max_worker_restarts=_env_int("POSTPILOT_MAX_WORKER_RESTARTS", 3),
+            worker_processes=max(1, _env_int("POSTPILOT_WORKER_PROCESSES", os.cpu_count() or 1)),
         )
 
 

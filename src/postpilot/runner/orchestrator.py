@@ -1,4 +1,8 @@
-"""The orchestrator: one process per campaign run that supervises N worker processes.
+"""The orchestrator: one process per campaign run that supervises its worker processes.
+
+`--workers N` publishing slots run as threads in min(N, POSTPILOT_WORKER_PROCESSES) worker
+processes (runner/worker_process.py), started at the first pass and kept until the run ends:
+between passes they wait on their stdin for the next one.
 
     lock -> recover expired leases -> reconcile unconfirmed jobs -> re-arm failed -> seed if the
     day has no jobs -> passes (workers claim until nothing is claimable) -> report
@@ -48,6 +52,7 @@ from postpilot.runner.unconfirmed import (
     release_if_settled,
 )
 from postpilot.runner.worker import EXIT_DRAINED, EXIT_JOB_TIMEOUT, WorkerSpec
+from postpilot.runner.worker_process import IDLE_LINE
 from postpilot.store import open_store
 from postpilot.store.base import (
     BLOCK_NEEDS_REAUTH,
@@ -94,13 +99,18 @@ class _LogDisplay:
 
 @dataclass
 class _Slot:
+    """One worker process and the publishing slots (worker ids) it runs as threads."""
+
     index: int
+    slots: list[int] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     restart_at: float | None = None
     done: bool = False
     gave_up: bool = False
     pump: threading.Thread | None = None
+    #: Set by the pump when the process reports that its slots are drained for this pass.
+    idle: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -165,6 +175,8 @@ class Orchestrator:
         self.errors: list[str] = []
         self._log_files: dict[int, IO[str]] = {}
         self._pids_changed = False
+        #: The worker processes, started at the first pass and kept for the whole run.
+        self._procs: list[_Slot] = []
         #: "orchestrator", or "worker_pool" when another host holds the role (PostgreSQL).
         self.role = "orchestrator"
 
@@ -204,6 +216,7 @@ class Orchestrator:
         finally:
             if self.role == "orchestrator" and isinstance(store, CoordinatedStore):
                 store.release_orchestrator()
+            self._end_workers(store)
             publisher.close()
             store.close()
             for handle in self._log_files.values():
@@ -391,31 +404,90 @@ class Orchestrator:
             ).write(path)
         return path
 
-    def _start(self, slot: _Slot, spec: Path) -> None:
-        handle = self._log_files.get(slot.index)
+    def _handle(self, index: int) -> IO[str]:
+        handle = self._log_files.get(index)
         if handle is None:
             # Kept open for the whole run (closed in run()); the pump thread appends to it.
-            log_file = self.ctx.logs_dir / f"worker_{slot.index}.log"
+            log_file = self.ctx.logs_dir / f"worker_{index}.log"
             handle = log_file.open("a", encoding="utf-8")
-            self._log_files[slot.index] = handle
+            self._log_files[index] = handle
+        return handle
+
+    def _start(self, slot: _Slot, spec: Path) -> None:
+        handles = {str(i): self._handle(i) for i in slot.slots}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "postpilot.runner.worker", str(spec), str(slot.index)],
+            [
+                sys.executable,
+                "-m",
+                "postpilot.runner.worker",
+                str(spec),
+                ",".join(str(i) for i in slot.slots),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # a line starts the next pass; end of file ends the process
             start_new_session=True,  # Ctrl+C reaches the orchestrator only; it decides
         )
         slot.proc, slot.restart_at = proc, None
+        slot.idle.clear()
         slot.pump = threading.Thread(
-            target=_pump, args=(proc, handle, self.ctx.store_name, slot.index), daemon=True
+            target=_pump, args=(proc, handles, self.ctx.store_name, slot.idle), daemon=True
         )
         slot.pump.start()
 
+    def _layout(self) -> list[_Slot]:
+        """W slots over P processes (POSTPILOT_WORKER_PROCESSES, default one per core)."""
+        workers = self.parallel.num_workers
+        count = max(1, min(workers, self.parallel.worker_processes))
+        return [_Slot(p, slots=list(range(p, workers, count))) for p in range(count)]
+
+    def _begin_pass(self, store: JobStore, spec: Path) -> list[_Slot]:
+        """Wake the processes of the run for a new pass; start those not running."""
+        if not self._procs:
+            self._procs = self._layout()
+        for slot in self._procs:
+            slot.done = slot.gave_up = False
+            slot.restarts, slot.restart_at = 0, None
+            if slot.proc is not None and slot.proc.poll() is None and slot.idle.is_set():
+                slot.idle.clear()
+                try:
+                    if slot.proc.stdin is not None:  # always: opened with PIPE
+                        slot.proc.stdin.write(b"next\n")
+                        slot.proc.stdin.flush()
+                        continue
+                except OSError:
+                    slot.proc.wait()  # died between the passes: settled and restarted below
+            if slot.proc is not None:
+                self._settle_dead_worker(store, slot, slot.proc.wait())
+                _close_stdin(slot.proc)
+                slot.proc = None
+            self._start(slot, spec)
+        return self._procs
+
+    def _end_workers(self, store: JobStore) -> None:
+        """The run is over: close every process's stdin (it exits), kill what lingers."""
+        for slot in self._procs:
+            if slot.proc is not None:
+                _close_stdin(slot.proc)
+        deadline = time.monotonic() + 10
+        for slot in self._procs:
+            if slot.proc is None:
+                continue
+            try:
+                slot.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                slot.proc.kill()
+                slot.proc.wait()
+            self._settle_dead_worker(store, slot, slot.proc.returncode)
+            slot.proc = None
+            if slot.pump is not None:
+                slot.pump.join(timeout=5)
+        if self._procs:
+            self.lock.set_worker_pids([])
+
     def _run_pass(self, store: JobStore, pass_number: int) -> None:
         spec = self._spec_file()
-        slots = [_Slot(i) for i in range(self.parallel.num_workers)]
-        for slot in slots:
-            self._start(slot, spec)
+        slots = self._begin_pass(store, spec)
         self.lock.set_worker_pids([s.proc.pid for s in slots if s.proc])
         last_update = 0.0
         terminated = False
@@ -434,18 +506,18 @@ class Orchestrator:
                     self.shutdown.deadline is not None and now_mono >= self.shutdown.deadline
                 ):
                     self._kill_workers(store, slots, spec)
-            active = sum(1 for s in slots if s.proc is not None and s.proc.poll() is None)
+            active = sum(
+                len(s.slots)
+                for s in slots
+                if s.proc is not None and s.proc.poll() is None and not s.idle.is_set()
+            )
             if now_mono - last_update >= 0.5:
                 self.display.update(store.counts(), active, pass_number)
                 last_update = now_mono
             if all(s.done for s in slots):
                 break
             time.sleep(SUPERVISE_TICK)
-        for slot in slots:
-            if slot.pump is not None:
-                slot.pump.join(timeout=5)
         self.display.update(store.counts(), 0, pass_number)
-        self.lock.set_worker_pids([])
         if all(s.gave_up for s in slots):
             self.errors.append(f"pass {pass_number}: every worker crashed; see {self.ctx.logs_dir}")
 
@@ -462,15 +534,20 @@ class Orchestrator:
             return
         code = slot.proc.poll()
         if code is None:
+            if slot.idle.is_set():
+                slot.done = True  # alive, its slots drained: it waits for the next pass
             return
+        _close_stdin(slot.proc)
         slot.proc = None
-        self._settle_dead_worker(store, slot.index, code)
+        if slot.pump is not None:
+            slot.pump.join(timeout=5)
+        self._settle_dead_worker(store, slot, code)
         if code == EXIT_DRAINED or self.shutdown.event.is_set():
             slot.done = True
             return
         if code == EXIT_JOB_TIMEOUT:
             self.display.event(
-                f"{self.ctx.describe()}: worker {slot.index} hit the job timeout; restarting it"
+                f"{self.ctx.describe()}: {_name(slot)} hit the job timeout; restarting it"
             )
             slot.restart_at = now_mono
             return
@@ -478,22 +555,24 @@ class Orchestrator:
         if slot.restarts > self.parallel.max_worker_restarts:
             slot.done = slot.gave_up = True
             self.display.event(
-                f"{self.ctx.describe()}: worker {slot.index} exited with code {code} "
+                f"{self.ctx.describe()}: {_name(slot)} exited with code {code} "
                 f"{slot.restarts} times; giving up on it "
-                f"(log: {self.ctx.logs_dir / f'worker_{slot.index}.log'})"
+                f"(logs: {self.ctx.logs_dir / f'worker_{slot.slots[0]}.log'}, ...)"
             )
             return
         delay = min(0.5 * 2 ** (slot.restarts - 1), 10.0)
         self.display.event(
-            f"{self.ctx.describe()}: worker {slot.index} exited with code {code}; "
+            f"{self.ctx.describe()}: {_name(slot)} exited with code {code}; "
             f"restart {slot.restarts}/{self.parallel.max_worker_restarts} in {delay:.1f}s"
         )
         slot.restart_at = now_mono + delay
 
-    def _settle_dead_worker(self, store: JobStore, index: int, code: int) -> None:
-        """A reaped worker holds no lease any more: settle its claims now, not at expiry."""
+    def _settle_dead_worker(self, store: JobStore, slot: _Slot, code: int) -> None:
+        """A reaped worker process holds no lease any more: settle the claims of its slots now,
+        not at expiry."""
+        ids = {str(i) for i in slot.slots}
         for job in store.list_jobs([JobStatus.CLAIMED]):
-            if job.run_id != self.run_id or job.worker_id != str(index):
+            if job.run_id != self.run_id or job.worker_id not in ids:
                 continue
             if job.publish_started_at is not None:
                 now = utcnow()
@@ -501,12 +580,12 @@ class Orchestrator:
                     job.job_id,
                     job.lease_token,
                     now,
-                    f"worker {index} exited (code {code}) while publishing",
+                    f"worker {job.worker_id} exited (code {code}) while publishing",
                 ):
                     self._hold(store, job.account, now)
                 self.display.event(
                     f"{self.ctx.describe()}: job {job.job_id} is unconfirmed "
-                    f"(worker {index} died while publishing)"
+                    f"(worker {job.worker_id} died while publishing)"
                 )
             else:
                 store.release(job.job_id, job.lease_token)
@@ -688,15 +767,40 @@ class Orchestrator:
         return results
 
 
-def _pump(proc: subprocess.Popen[bytes], handle: IO[str], campaign: str, index: int) -> None:
-    """Copy a worker's output into its log file, stamping every line with time and campaign."""
+def _close_stdin(proc: subprocess.Popen[bytes]) -> None:
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):  # a dead reader: the pipe is broken
+            proc.stdin.close()
+
+
+def _name(slot: _Slot) -> str:
+    """How events name a worker process: by the slots it runs."""
+    if len(slot.slots) == 1:
+        return f"worker {slot.slots[0]}"
+    return f"worker process {slot.index} (workers {','.join(map(str, slot.slots))})"
+
+
+def _pump(
+    proc: subprocess.Popen[bytes], handles: dict[str, IO[str]], campaign: str, idle: threading.Event
+) -> None:
+    """Copy a worker process's output into its slots' log files (a line `S<slot> ...` goes to
+    that slot's log, any other line to all of them), stamping every line with time, campaign
+    and slot; the idle line sets `idle` instead."""
     if proc.stdout is None:
         return
     for raw in iter(proc.stdout.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\n")
+        if line == IDLE_LINE:
+            idle.set()
+            continue
+        slot, _, rest = line.partition(" ")
+        targets = [slot[1:]] if slot[1:] in handles else list(handles)
+        text = rest if slot[1:] in handles or slot == "S-" else line
         stamp = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        handle.write(f"{stamp} [{campaign}] W{index} {line}\n")
-        handle.flush()
+        for target in targets:
+            handle = handles[target]
+            handle.write(f"{stamp} [{campaign}] W{target} {text}\n")
+            handle.flush()
     proc.stdout.close()
 
 

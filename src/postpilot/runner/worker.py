@@ -1,13 +1,14 @@
-"""A worker process: claim -> publish -> record, until nothing is left to claim.
+"""A publishing slot: claim -> publish -> record, until nothing is left to claim.
 
-Started by the orchestrator as `python -m postpilot.runner.worker SPEC_FILE WORKER_ID`. The spec
-file carries everything the worker needs (it never re-reads campaign files, so every worker of a
-run works from the same settings).
+A worker process (runner/worker_process.py) runs several slots as threads; each slot is one
+of the run's `--workers N` concurrent publishes and has its own store connection and channel.
+The spec file carries everything a worker needs (it never re-reads campaign files, so every
+worker of a run works from the same settings).
 
-Safety rules (DESIGN.md I1, I6, I7):
+Safety rules:
 - every write about a claimed job is a compare-and-set on its lease token;
-- a heartbeat thread, with its own store connection, renews the lease every lease/3 and enforces
-  the per-job timeout;
+- one heartbeat thread per process, with its own store connection, renews the lease of every
+  in-flight job every lease/3 and enforces the per-job timeout;
 - a publish that may have happened and whose result is not recorded becomes `unconfirmed`, never
   retried; a failure to record a success is never turned into a failed or retried job.
 """
@@ -18,16 +19,14 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from postpilot.config import PostingContext
@@ -155,12 +154,25 @@ class StoreCheckpoint:
         self.started.set()
 
 
+@dataclass
+class _Watch:
+    """One in-flight job the heartbeat renews."""
+
+    job: Job
+    checkpoint: StoreCheckpoint
+    lost: threading.Event
+    deadline: float
+
+
 class Heartbeat(threading.Thread):
-    """Renews the job's lease every lease/3 and enforces the per-job timeout.
+    """Renews the lease of every in-flight job of its process every lease/3 and enforces the
+    per-job timeout.
 
     It uses its own store connection. On timeout it settles the job itself (failed-and-retry
-    if the publish had not started, unconfirmed if it had) and ends the process: a hung publish
-    cannot be interrupted safely from inside, and the orchestrator starts a fresh worker.
+    if the publish had not started, unconfirmed if it had) and hands the slot to `on_timeout`:
+    a hung publish cannot be interrupted safely from inside, so its thread is abandoned (it can
+    record nothing any more: the lease is gone) and the process gives the slot a fresh thread.
+    The other publishes of the process run on untouched.
     """
 
     def __init__(self, spec: WorkerSpec, store: JobStore) -> None:
@@ -168,25 +180,28 @@ class Heartbeat(threading.Thread):
         self._spec = spec
         self._store = store
         self._lock = threading.Lock()
-        self._job: Job | None = None
-        self._checkpoint: StoreCheckpoint | None = None
-        self._deadline = 0.0
-        self.lost = threading.Event()
+        self._watches: dict[str, _Watch] = {}
         self._wake = threading.Event()
-        #: (host, worker id) once the worker is in a shared store's registry.
-        self.registered: tuple[str, str] | None = None
+        #: (host, worker id) of every slot in a shared store's registry.
+        self.registered: list[tuple[str, str]] = []
+        #: Called with the slot's worker id once a timed-out job is settled.
+        self.on_timeout: Callable[[str], None] = lambda _worker_id: None
 
-    def watch(self, job: Job, checkpoint: StoreCheckpoint, lost: threading.Event) -> None:
-        """Start renewing `job`'s lease."""
+    def watch(
+        self, worker_id: str, job: Job, checkpoint: StoreCheckpoint, lost: threading.Event
+    ) -> None:
+        """Start renewing `job`'s lease (the job of slot `worker_id`)."""
+        deadline = time.monotonic() + self._spec.job_timeout_seconds
         with self._lock:
-            self._job, self._checkpoint, self.lost = job, checkpoint, lost
-            self._deadline = time.monotonic() + self._spec.job_timeout_seconds
+            self._watches[worker_id] = _Watch(job, checkpoint, lost, deadline)
         self._wake.set()
 
-    def unwatch(self) -> None:
+    def unwatch(self, worker_id: str, job: Job) -> None:
         """Stop renewing (the job's result is recorded or abandoned)."""
         with self._lock:
-            self._job = self._checkpoint = None
+            watch = self._watches.get(worker_id)
+            if watch is not None and watch.job.lease_token == job.lease_token:
+                del self._watches[worker_id]
 
     def run(self) -> None:
         interval = max(0.05, self._spec.lease_seconds / 3)
@@ -194,32 +209,40 @@ class Heartbeat(threading.Thread):
         while True:
             self._wake.wait(interval)
             self._wake.clear()
-            if self.registered is not None and isinstance(self._store, WorkerRegistry):
-                try:
-                    self._store.worker_heartbeat(*self.registered, utcnow())
-                except StoreError as exc:
-                    log.warning("worker registry heartbeat failed: %s", exc)
+            if isinstance(self._store, WorkerRegistry):
+                for host, worker_id in list(self.registered):
+                    try:
+                        self._store.worker_heartbeat(host, worker_id, utcnow())
+                    except StoreError as exc:
+                        log.warning("worker registry heartbeat failed: %s", exc)
             with self._lock:
-                job, checkpoint, deadline = self._job, self._checkpoint, self._deadline
-                if job is None or checkpoint is None:
-                    continue
-                if time.monotonic() >= deadline:
-                    self._time_out(job, checkpoint)
-                try:
-                    ok = self._store.heartbeat(job.job_id, job.lease_token, utcnow(), lease)
-                except StoreError as exc:
-                    log.warning("heartbeat for %s failed: %s", job.job_id, exc)
-                    continue
-                if not ok:
-                    log.error("lease lost for job %s; abandoning it", job.job_id)
-                    self.lost.set()
-                    self._job = None
+                watches = list(self._watches.items())
+            for worker_id, watch in watches:
+                current_slot.name = worker_id  # its lines go to that slot's log
+                self._beat(worker_id, watch, lease)
+            current_slot.name = None
 
-    def _time_out(self, job: Job, checkpoint: StoreCheckpoint) -> None:
-        seconds = self._spec.job_timeout_seconds
-        now = utcnow()
+    def _beat(self, worker_id: str, watch: _Watch, lease: timedelta) -> None:
+        job = watch.job
+        if time.monotonic() >= watch.deadline:
+            self._time_out(worker_id, watch)
+            return
         try:
-            if checkpoint.started.is_set():
+            ok = self._store.heartbeat(job.job_id, job.lease_token, utcnow(), lease)
+        except StoreError as exc:
+            log.warning("heartbeat for %s failed: %s", job.job_id, exc)
+            return
+        if not ok:
+            log.error("lease lost for job %s; abandoning it", job.job_id)
+            watch.lost.set()
+            self.unwatch(worker_id, job)
+
+    def _time_out(self, worker_id: str, watch: _Watch) -> None:
+        job, seconds, now = watch.job, self._spec.job_timeout_seconds, utcnow()
+        watch.lost.set()  # the hung publish can write nothing more under this lease
+        self.unwatch(worker_id, job)
+        try:
+            if watch.checkpoint.started.is_set():
                 if self._store.mark_unconfirmed(
                     job.job_id,
                     job.lease_token,
@@ -236,9 +259,11 @@ class Heartbeat(threading.Thread):
                 )
                 self._store.fail(job.job_id, job.lease_token, now, failure, _policy(self._spec))
                 log.error("job %s timed out before publishing: will retry", job.job_id)
+        except StoreError as exc:
+            # The lease expires on its own; recovery settles the job by the same rule.
+            log.error("could not settle timed-out job %s: %s", job.job_id, exc)
         finally:
-            logging.shutdown()
-            os._exit(EXIT_JOB_TIMEOUT)
+            self.on_timeout(worker_id)
 
 
 def _hold(store: JobStore, spec: WorkerSpec, account: str, now: datetime) -> None:
@@ -249,30 +274,44 @@ def _policy(spec: WorkerSpec) -> RetryPolicy:
     return RetryPolicy(spec.backoff_base_seconds, spec.backoff_cap_seconds)
 
 
-class Worker:
-    """The claim loop of one worker process."""
+#: The slot a thread is working for; the process's log lines carry it (one log per slot).
+current_slot = threading.local()
 
-    def __init__(self, spec: WorkerSpec, worker_id: str) -> None:
+
+class Worker:
+    """One publishing slot: its claim loop, with its own store connection and channel.
+
+    A worker process (runner/worker_process.py) runs several slots as threads and shares one
+    heartbeat between them. Construct and run a Worker in the thread it works in."""
+
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        worker_id: str,
+        heartbeat: Heartbeat,
+        stopping: threading.Event,
+    ) -> None:
         self.spec = spec
         self.worker_id = worker_id
         self.ctx = spec.context()
-        self.stopping = threading.Event()
+        self.stopping = stopping
+        #: Set when the heartbeat gave this slot's hung publish up: this thread claims no more.
+        self.abandoned = threading.Event()
+        self.heartbeat = heartbeat
         self._parent = os.getppid()
         self.store = open_store(self.ctx)
-        self.heartbeat = Heartbeat(spec, open_store(self.ctx))
-        self.publisher: Publisher = build_publisher(
-            spec.publisher, Path(spec.project_root), self.ctx.store_name
-        )
+        try:
+            self.publisher: Publisher = build_publisher(
+                spec.publisher, Path(spec.project_root), self.ctx.store_name
+            )
+        except BaseException:
+            self.store.close()
+            raise
         self.accounts = frozenset(spec.accounts) if spec.accounts else None
 
-    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
-        """First SIGTERM/SIGINT: finish the running publish, claim nothing more."""
-        log.info("signal %d: finishing the current job, then stopping", signum)
-        self.stopping.set()
-
     def run(self) -> int:
-        """Claim and publish until drained or stopped; the exit code."""
-        self.heartbeat.start()
+        """Claim and publish until drained, stopped or abandoned; the exit code."""
+        current_slot.name = self.worker_id
         log.info(
             "worker %s started for %s (run %s, pid %d)",
             self.worker_id,
@@ -280,11 +319,11 @@ class Worker:
             self.spec.run_id,
             os.getpid(),
         )
-        self._register()
         lease = timedelta(seconds=self.spec.lease_seconds)
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not self.abandoned.is_set():
             if os.getppid() != self._parent:
                 log.warning("orchestrator is gone; stopping")
+                self.stopping.set()
                 break
             now = utcnow()
             request = ClaimRequest(
@@ -312,12 +351,12 @@ class Worker:
         """The worker's id in a shared registry: unique per run and slot."""
         return f"{self.spec.run_id}:{self.worker_id}"
 
-    def _register(self) -> None:
-        """Make the worker visible to --status on every host (shared stores only)."""
+    def register(self) -> None:
+        """Make the slot visible to --status on every host (shared stores only)."""
         if isinstance(self.store, WorkerRegistry):
             host = socket.gethostname()
             self.store.register_worker(host, os.getpid(), self.registry_id, utcnow())
-            self.heartbeat.registered = (host, self.registry_id)
+            self.heartbeat.registered.append((host, self.registry_id))
 
     def _work_in_flight(self, now: datetime) -> bool:
         """Whether waiting can make something claimable in this pass: a claim of this campaign
@@ -349,7 +388,7 @@ class Worker:
         """Publish one claimed job and record the outcome under its lease."""
         lost = threading.Event()
         checkpoint = StoreCheckpoint(self.store, job, lost)
-        self.heartbeat.watch(job, checkpoint, lost)
+        self.heartbeat.watch(self.worker_id, job, checkpoint, lost)
         log.info("job %s -> %s: publishing", job.job_id, job.account)
         try:
             published = self.publisher.publish(job, Account(job.account), checkpoint)
@@ -375,7 +414,7 @@ class Worker:
                 self._failed(job, Failure(category, error_type, message), checkpoint, None)
             return
         finally:
-            self.heartbeat.unwatch()
+            self.heartbeat.unwatch(self.worker_id, job)
         self._succeeded(job, published.remote_id, published.url)
 
     def _succeeded(self, job: Job, remote_id: str, url: str) -> None:
@@ -441,43 +480,22 @@ class Worker:
         )
 
     def close(self) -> None:
-        """Release the publisher and the store."""
+        """Release the publisher and the store (and the slot's registry entry)."""
         self.publisher.close()
-        if self.heartbeat.registered is not None and isinstance(self.store, WorkerRegistry):
-            with contextlib.suppress(StoreError):
-                self.store.unregister_worker(*self.heartbeat.registered)
+        if isinstance(self.store, WorkerRegistry):
+            for host, worker_id in list(self.heartbeat.registered):
+                if worker_id == self.registry_id:
+                    self.heartbeat.registered.remove((host, worker_id))
+                    with contextlib.suppress(StoreError):
+                        self.store.unregister_worker(host, worker_id)
         self.store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of a worker process."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m postpilot.runner.worker SPEC_FILE WORKER_ID", file=sys.stderr)
-        return EXIT_BAD_SPEC
-    spec = WorkerSpec.read(Path(args[0]))
-    sys.path[:0] = spec.extra_sys_path
-    # Lets a publisher tell a worker process from the orchestrator (which reconciles).
-    os.environ["POSTPILOT_WORKER_ID"] = args[1]
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        worker = Worker(spec, args[1])
-    except StoreError as exc:
-        log.error("cannot open the job store: %s", exc)
-        return EXIT_STORE_UNAVAILABLE
-    signal.signal(signal.SIGTERM, worker.request_stop)
-    signal.signal(signal.SIGINT, worker.request_stop)
-    try:
-        return worker.run()
-    except StoreError as exc:
-        log.error("job store failed: %s", exc)
-        return EXIT_STORE_UNAVAILABLE
-    finally:
-        worker.close()
+    """`python -m postpilot.runner.worker`: the worker process (runner/worker_process.py)."""
+    from postpilot.runner.worker_process import main as process_main
+
+    return process_main(argv)
 
 
 if __name__ == "__main__":

@@ -54,8 +54,10 @@ def test_two_hosts_share_one_campaign(
     """One host orchestrates, the other joins as a worker pool; every job is published once."""
     dsn = require_postgres(request)
     folder_a, folder_b = two_hosts(tmp_path, 0.1)
-    run_a = start_run(folder_a, 3, POSTPILOT_STORE=dsn, POSTPILOT_HOME=str(folder_a.parents[1]))
-    run_b = start_run(folder_b, 3, POSTPILOT_STORE=dsn, POSTPILOT_HOME=str(folder_b.parents[1]))
+    # One process per worker, so that the journal's pids tell more than 3 workers published.
+    env = {"POSTPILOT_STORE": dsn, "POSTPILOT_WORKER_PROCESSES": "3"}
+    run_a = start_run(folder_a, 3, POSTPILOT_HOME=str(folder_a.parents[1]), **env)
+    run_b = start_run(folder_b, 3, POSTPILOT_HOME=str(folder_b.parents[1]), **env)
     (code_a, results_a), (code_b, results_b) = finish(run_a), finish(run_b)
     assert (code_a, code_b) == (0, 0), (results_a, results_b)
     assert sorted([results_a["role"], results_b["role"]]) == ["orchestrator", "worker_pool"]

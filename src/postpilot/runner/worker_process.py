@@ -1,0 +1,197 @@
+"""A worker process: several publishing slots as threads, alive for the whole run.
+
+    python -m postpilot.runner.worker SPEC_FILE SLOTS      (SLOTS: "0,2,4", the slot indices)
+
+Publishing is I/O-bound (uploads, processing polls of seconds to minutes), so a slot is a
+thread, not a process: `--workers 64` costs about one process per core instead of 64
+interpreters. Threads rather than asyncio because the stores and channels are synchronous code
+(sqlite3, psycopg, httpx2's sync client): threads reuse them unchanged, each slot with its own
+store connection and channel, and the GIL is released while a slot waits on the network or disk.
+
+Per pass every slot runs its claim loop (runner/worker.py) until nothing is claimable. Then the
+process prints IDLE_LINE and waits on stdin: a line starts the next pass, end of file ends the
+process (exit 0). SIGTERM/SIGINT: every slot finishes its running publish and claims nothing
+more, then the process exits. A kill -9 loses only this process's in-flight publishes to their
+leases; the orchestrator settles them by the publish-outcome rule. A publish past the job
+timeout is settled by the shared heartbeat and its slot gets a fresh thread (the hung one is
+abandoned). Every log line starts with `S<slot> ` so the orchestrator files it in that slot's
+log; process-wide lines start with `S- `.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from postpilot.errors import StoreError
+from postpilot.runner.worker import (
+    EXIT_BAD_SPEC,
+    EXIT_CRASHED,
+    EXIT_DRAINED,
+    EXIT_STORE_UNAVAILABLE,
+    Heartbeat,
+    Worker,
+    WorkerSpec,
+    current_slot,
+)
+from postpilot.store import open_store
+
+log = logging.getLogger("postpilot.worker")
+
+#: The line a process prints when all its slots are drained for this pass.
+IDLE_LINE = "\x1epostpilot-worker-idle"
+#: Exit codes, worst first: the process reports the worst of its slots'.
+_SEVERITY = (EXIT_STORE_UNAVAILABLE, EXIT_CRASHED, EXIT_DRAINED)
+
+
+class _SlotFilter(logging.Filter):
+    """Stamps the slot the logging thread works for (`record.slot`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.slot = getattr(current_slot, "name", None) or "-"
+        return True
+
+
+class _SlotThread(threading.Thread):
+    """Runs one slot's Worker for one pass and keeps its exit code."""
+
+    def __init__(self, process: WorkerProcess, slot: str) -> None:
+        super().__init__(name=f"slot-{slot}", daemon=True)
+        self.process = process
+        self.slot = slot
+        self.worker: Worker | None = None
+        self.code = EXIT_DRAINED
+
+    def run(self) -> None:
+        current_slot.name = self.slot
+        try:
+            worker = Worker(
+                self.process.spec, self.slot, self.process.heartbeat, self.process.stopping
+            )
+        except StoreError as exc:
+            log.error("cannot open the job store: %s", exc)
+            self._end(EXIT_STORE_UNAVAILABLE)
+            return
+        self.worker = worker
+        try:
+            worker.register()
+            self._end(worker.run())
+        except StoreError as exc:
+            log.error("job store failed: %s", exc)
+            self._end(EXIT_STORE_UNAVAILABLE)
+        except Exception:
+            log.exception("slot %s crashed", self.slot)
+            self._end(EXIT_CRASHED)
+        finally:
+            worker.close()
+
+    def _end(self, code: int) -> None:
+        self.code = code
+        if code != EXIT_DRAINED:
+            self.process.stopping.set()  # the store or the code is broken: stop the process
+
+
+class WorkerProcess:
+    """The slots of one process, their shared heartbeat, and the pass protocol."""
+
+    def __init__(self, spec: WorkerSpec, slots: list[str]) -> None:
+        self.spec = spec
+        self.slots = slots
+        self.stopping = threading.Event()
+        self.heartbeat = Heartbeat(spec, open_store(spec.context()))
+        self.heartbeat.on_timeout = self._replace
+        self._lock = threading.Lock()
+        self._threads: dict[str, _SlotThread] = {}
+        self._commands: queue.Queue[str | None] = queue.Queue()
+
+    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        """First SIGTERM/SIGINT: finish the running publishes, claim nothing more."""
+        log.info("signal %d: finishing the running publishes, then stopping", signum)
+        self.stopping.set()
+        self._commands.put(None)
+
+    def _replace(self, slot: str) -> None:
+        """The heartbeat gave up the slot's hung publish: its thread is abandoned, a new one
+        takes the slot (while the pass runs)."""
+        with self._lock:
+            old = self._threads.get(slot)
+            if old is not None and old.worker is not None:
+                old.worker.abandoned.set()
+            if self.stopping.is_set():
+                self._threads.pop(slot, None)
+                return
+            fresh = _SlotThread(self, slot)
+            self._threads[slot] = fresh
+        fresh.start()
+
+    def _run_pass(self) -> int:
+        with self._lock:
+            self._threads = {slot: _SlotThread(self, slot) for slot in self.slots}
+            for thread in self._threads.values():
+                thread.start()
+        while True:
+            with self._lock:
+                running = [t for t in self._threads.values() if t.is_alive()]
+                codes = [t.code for t in self._threads.values()]
+            if not running:
+                return min(codes, key=_SEVERITY.index) if codes else EXIT_DRAINED
+            running[0].join(timeout=0.2)  # a timeout keeps the main thread taking signals
+
+    def _read_commands(self) -> None:
+        for line in sys.stdin:
+            self._commands.put(line.strip())
+        self._commands.put(None)  # end of file: the run is over
+
+    def run(self) -> int:
+        """Passes until stdin closes or a signal stops the process; the exit code."""
+        self.heartbeat.start()
+        threading.Thread(target=self._read_commands, name="commands", daemon=True).start()
+        while True:
+            code = self._run_pass()
+            if code != EXIT_DRAINED or self.stopping.is_set():
+                return code
+            print(IDLE_LINE, flush=True)
+            command = self._wait_for_command()
+            if command is None:
+                return EXIT_DRAINED
+
+    def _wait_for_command(self) -> str | None:
+        while True:
+            try:
+                command = self._commands.get(timeout=0.5)
+            except queue.Empty:
+                if self.stopping.is_set():
+                    return None
+                continue
+            return command if not self.stopping.is_set() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m postpilot.runner.worker SPEC_FILE SLOTS", file=sys.stderr)
+        return EXIT_BAD_SPEC
+    spec = WorkerSpec.read(Path(args[0]))
+    slots = [s for s in args[1].split(",") if s]
+    sys.path[:0] = spec.extra_sys_path
+    # Lets a publisher tell a worker process from the orchestrator (which reconciles).
+    os.environ["POSTPILOT_WORKER_ID"] = args[1]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("S%(slot)s %(levelname)s %(message)s"))
+    handler.addFilter(_SlotFilter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    try:
+        process = WorkerProcess(spec, slots)
+    except StoreError as exc:
+        log.error("cannot open the job store: %s", exc)
+        return EXIT_STORE_UNAVAILABLE
+    signal.signal(signal.SIGTERM, process.request_stop)
+    signal.signal(signal.SIGINT, process.request_stop)
+    return process.run()
