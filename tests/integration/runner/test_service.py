@@ -165,14 +165,14 @@ def _success_days(folder: Path, timezone: str) -> list[str]:
 def test_each_campaign_rolls_over_at_its_own_local_midnight(
     project_root: Path, served: list[Served]
 ) -> None:
-    """Started (POSTPILOT_NOW) three seconds before midnight UTC: the UTC campaign posts its
+    """Started (POSTPILOT_NOW) fifteen seconds before midnight UTC: the UTC campaign posts its
     daily one, then the next video on the new day without a restart; the Tokyo campaign, whose
     day is only half gone, keeps its second video for Tokyo's midnight (its next run)."""
     utc = make_campaign(project_root, "utc", ["a1"], 2)
     tokyo = make_campaign(project_root, "tokyo", ["t1"], 2)
     _set(utc, timezone="UTC")
     _set(tokyo, timezone="Asia/Tokyo")
-    service = _serve(served, project_root, POSTPILOT_NOW="2026-03-01T23:59:57+00:00")
+    service = _serve(served, project_root, POSTPILOT_NOW="2026-03-01T23:59:45+00:00")
     service.wait_for("the UTC campaign's second day", lambda: len(_success_days(utc, "UTC")) == 2)
     assert _success_days(utc, "UTC") == ["2026-03-01", "2026-03-02"]
     assert _success_days(tokyo, "Asia/Tokyo") == ["2026-03-02"]
