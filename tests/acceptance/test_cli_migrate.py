@@ -178,6 +178,10 @@ def test_seeding_refuses_prior_progress_never_imported(prior: PriorProject, tmp_
         assert "progress_20251216.csv" in refused.err
         assert "--migrate" in refused.err
     assert not (root / "campaigns/viral/progress.db").exists()
+    legacy = run_postpilot(root, "--seed-only", "--force-reseed")
+    assert legacy.code == 1
+    assert "parallel_progress_20251214.csv" in legacy.err
+    assert not (root / "parallel_progress.db").exists()
     seeded = run_postpilot(root, "--campaign", "viral", "--seed-only", "--ignore-prior-progress")
     assert seeded.code == 0, seeded.err
 

@@ -255,3 +255,33 @@ def test_the_legacy_scheduler_variant_migrates_too(project_root: Path, tmp_path:
     store = MemoryJobStore(ctx.store_name)
     result = seed_store(ctx, store, datetime.now(UTC))
     assert result.created == 1
+
+
+def test_migrated_history_counts_on_the_prior_local_day(project_root: Path, tmp_path: Path) -> None:
+    """With postpilot.json's timezone, a success written at 23:30 local time counts on that
+    local day (it is already the next day in UTC), and the campaign gets that timezone."""
+    from postpilot.campaign import CampaignConfig
+    from postpilot.config import PostingContext
+    from postpilot.migration.apply import migrate_data
+    from postpilot.store import open_store
+
+    (project_root / "postpilot.json").write_text('{"timezone": "America/New_York"}')
+    folder = tmp_path / "old" / "campaigns" / "c"
+    _touch(folder / "accounts.txt", b"a\n")
+    _touch(folder / "videos" / "v.mp4", b"video")
+    _touch(folder / "captions.csv", b"filename,post_caption\nv.mp4,hi\n")
+    row = _row(
+        "v.mp4_c", "a", "C:\\old\\videos\\v.mp4", "success", completed_at="2025-12-20T23:30:00"
+    )
+    _csv(folder / "progress.csv", COLUMNS_13, [row])
+    migrate_data(tmp_path / "old")
+    settings = json.loads((project_root / "campaigns/c/campaign.json").read_text("utf-8"))
+    assert settings["timezone"] == "America/New_York"
+    ctx = PostingContext.from_campaign(CampaignConfig.from_folder(project_root / "campaigns/c"))
+    store = open_store(ctx)
+    try:
+        assert store.daily_count("a", "2025-12-20") == 1
+        assert store.daily_count("a", "2025-12-21") == 0
+        assert store.is_posted("a", name_key("v.mp4"))
+    finally:
+        store.close()

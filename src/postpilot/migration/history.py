@@ -31,6 +31,17 @@ from postpilot.jobs import IMPORTED_FROM, Job, JobStatus, local_day
 from postpilot.store.base import HistoricPost, name_key
 
 _NEWEST = datetime.max.replace(tzinfo=UTC)
+_HASHES: dict[tuple[Path, int, int], str] = {}
+
+
+def _sha256(path: Path) -> str:
+    """A video's content hash, read once while the file is unchanged (many rows of many
+    files name the same video)."""
+    info = path.stat()
+    key = (path, info.st_mtime_ns, info.st_size)
+    if key not in _HASHES:
+        _HASHES[key] = compute_sha256(path)
+    return _HASHES[key]
 
 
 def video_name(raw: str) -> str:
@@ -175,7 +186,7 @@ def _post_entries(row: Row, store: str, timezone: str, resolved: Path | None) ->
         HistoricPost(job.account, name_key(video_name(job.video_path)), store, source, day, moment)
     ]
     if resolved is not None:
-        sha = compute_sha256(resolved)
+        sha = _sha256(resolved)
         posts.append(HistoricPost(job.account, sha, store, source, day, moment, counts_day=False))
     return posts
 
@@ -240,7 +251,7 @@ def _place(
     if status in (JobStatus.SUCCESS, JobStatus.UNCONFIRMED):
         updates: dict[str, Any] = {}
         if path is not None:
-            updates = {"video_path": str(path), "content_sha256": compute_sha256(path)}
+            updates = {"video_path": str(path), "content_sha256": _sha256(path)}
         if status is JobStatus.UNCONFIRMED:
             updates["checkpoint"] = {IMPORTED_FROM: row.where}
         plan.jobs.append(dataclasses.replace(job, seq=0, **updates))
@@ -260,7 +271,7 @@ def _place(
         report.details.append(f"{where}: job {job.job_id} {status}: {why}; not imported")
         return
     plan.jobs.append(
-        dataclasses.replace(job, seq=0, video_path=str(path), content_sha256=compute_sha256(path))
+        dataclasses.replace(job, seq=0, video_path=str(path), content_sha256=_sha256(path))
     )
     report.imported += 1
 
