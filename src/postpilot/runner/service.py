@@ -25,8 +25,8 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,12 +34,12 @@ from typing import Any
 from postpilot.campaign import CampaignConfig, scan_campaigns
 from postpilot.config import Config, PostingContext, RetryConfig
 from postpilot.errors import ConfigError, PostpilotError
-from postpilot.jobs import local_day, next_local_midnight, utcnow
+from postpilot.jobs import local_day, utcnow
 from postpilot.log import PlainFormatter
 from postpilot.runner.locks import ALL_CAMPAIGNS, ServiceLock
 from postpilot.runner.orchestrator import Shutdown, run_parallel_posting
+from postpilot.runner.service_runs import ServiceSummary, counts_text, next_run, published_in
 from postpilot.runner.watch import FolderWatch
-from postpilot.store import open_store
 
 log = logging.getLogger("postpilot.service")
 
@@ -49,13 +49,6 @@ POLL_SECONDS = 5.0
 #: Seconds before a due job that could not move is looked at again
 #: (POSTPILOT_SERVE_RECHECK_SECONDS).
 RECHECK_SECONDS = 900.0
-#: Seconds before a campaign whose run lock another process holds (a --run) is tried again.
-BUSY_RETRY_SECONDS = 30.0
-#: Reasons a due job cannot move (the orchestrator's) that end only at the local midnight or
-#: with an edit of the campaign's files, both of which wake the service anyway.
-ENDS_AT_MIDNIGHT_OR_ON_EDIT = frozenset(
-    {"daily limit reached", "account not in the campaign's accounts"}
-)
 #: How long a companion (the dashboard) gets to stop after the service was asked to stop.
 COMPANION_STOP_SECONDS = 10.0
 
@@ -109,32 +102,6 @@ def _campaign_watch(ctx: PostingContext) -> FolderWatch:
         files.append(Path(ctx.captions_file))
     trees = [Path(ctx.videos_dir)] if ctx.videos_dir else []
     return FolderWatch(files, trees)
-
-
-@dataclass
-class ServiceSummary:
-    """What the service did, for the CLI's last words."""
-
-    runs: int = 0
-    published: int = 0
-    campaigns: list[str] = field(default_factory=list)
-    signum: int | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """128 + the signal that stopped it (130 SIGINT, 143 SIGTERM), 0 otherwise."""
-        return 128 + self.signum if self.signum is not None else 0
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "service": "stopped",
-            "runs": self.runs,
-            "published": self.published,
-            "campaigns": list(self.campaigns),
-            "signal": signal.Signals(self.signum).name if self.signum else None,
-            "exit_code": self.exit_code,
-        }
 
 
 class Service:
@@ -223,7 +190,14 @@ class Service:
                     self.num_workers,
                 )
                 companions = self._start_companions()
-                self._loop()
+                try:
+                    self._loop()
+                except BaseException:
+                    # A bug in the loop: stop claiming and let running publishes finish first.
+                    log.exception("The service loop failed; draining the running campaigns")
+                    self.shutdown.request(signal.SIGTERM)
+                    self._drain()
+                    raise
                 self._drain()
                 log.info(
                     "Service stopped (%s): %d runs, %d published",
@@ -434,7 +408,7 @@ class Service:
             results: dict[str, Any] = outcome.get("results", {})
             campaign.runs += 1
             self.summary.runs += 1
-            published = sum(p.get("succeeded", 0) for p in _passes(results))
+            published = published_in(results)
             self.summary.published += published
             if campaign.dropped:
                 self._drop(key, campaign, "it was disabled or removed")
@@ -445,63 +419,22 @@ class Service:
                 campaign.name,
                 results.get("run_id", "-"),
                 published,
-                _counts_text(results),
+                counts_text(results),
                 campaign.due.isoformat(timespec="seconds"),
             )
         if ended:
             self._note()
 
     def _next_due(self, campaign: _Campaign, results: dict[str, Any], now: datetime) -> datetime:
-        """The earliest moment the campaign may have something to do again."""
-        ctx = campaign.ctx
         if results.get("error") == "orchestrator_conflict":
             log.warning("Campaign '%s': %s", campaign.name, str(results.get("message", "")))
-            return now + timedelta(seconds=BUSY_RETRY_SECONDS)
-        candidates = [next_local_midnight(now, ctx.timezone)]
-        recheck = now + timedelta(seconds=self.recheck)
-        if results.get("error") or results.get("unconfirmed"):
-            candidates.append(recheck)  # a failed run, or a publish reconcile may settle later
-        for blocked in results.get("blocked", []):
-            until = blocked.get("until")
-            if until:
-                moment = datetime.fromisoformat(until)
-                candidates.append(moment if moment > now else recheck)
-            elif blocked.get("reason") not in ENDS_AT_MIDNIGHT_OR_ON_EDIT:
-                candidates.append(recheck)  # ends by an operator's --unblock or --confirm
-        passes = results.get("retry_summary", {}).get("total_passes", 0)
-        if passes >= self.retry.max_passes:
-            candidates.append(recheck)  # the run used all its passes: more may be claimable
-        try:
-            upcoming = _next_due_after(ctx, now)
-        except PostpilotError as exc:
-            log.warning("Campaign '%s': cannot read its store: %s", campaign.name, exc)
-            upcoming = recheck
-        if upcoming is not None:
-            candidates.append(upcoming)
-        return min(candidates)
-
-
-def _next_due_after(ctx: PostingContext, now: datetime) -> datetime | None:
-    """When the next waiting job comes due (its slot or retry time), after `now`: one index
-    probe, never a walk over the waiting jobs."""
-    store = open_store(ctx)
-    try:
-        return store.next_due_at(now)
-    finally:
-        store.close()
-
-
-def _passes(results: dict[str, Any]) -> list[dict[str, Any]]:
-    summary = results.get("retry_summary") or {}
-    passes = summary.get("passes") if isinstance(summary, dict) else None
-    return passes if isinstance(passes, list) else []
-
-
-def _counts_text(results: dict[str, Any]) -> str:
-    if "total" not in results:
-        return str(results.get("message") or results.get("error") or "no result")
-    keys = ("success", "pending", "retrying", "unconfirmed", "failed")
-    return ", ".join(f"{results.get(k, 0)} {k}" for k in keys)
+        return next_run(
+            campaign.ctx,
+            results,
+            now,
+            recheck_seconds=self.recheck,
+            max_passes=self.retry.max_passes,
+        )
 
 
 def serve(
