@@ -4,7 +4,8 @@
 
 A project with one campaign (outbox channel, daily limit 1) is served by a real
 `postpilot --serve` process with its default settings. Once its first run has published
-today's share and the service sleeps (tomorrow's jobs wait for the local midnight), the CPU time
+today's share and the service sleeps (tomorrow's jobs wait for the local midnight; with --slots:
+today's jobs wait for their slots), the CPU time
 it uses over `--seconds` of wall time is read from /proc (every thread's schedstat run time,
 plus cutime + cstime of children reaped in the window). The reference measured in the
 same run and window is a process that polls with a 10 ms sleep, the "cheap busy poll" the
@@ -67,12 +68,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--videos", type=int, default=200)
     parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument(
+        "--slots",
+        action="store_true",
+        help="give the campaign 09:00/18:00 slots and start at 00:05 (POSTPILOT_NOW): every job "
+        "is seeded but not due, the state a scheduled campaign spends its days in",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         accounts = [f"acct{i:03d}" for i in range(args.accounts)]
-        make_campaign(root, "bench", accounts, args.videos, {"max_posts_per_account_per_day": 1})
+        settings: dict[str, object] = {"max_posts_per_account_per_day": 1}
         env = {**os.environ, "POSTPILOT_HOME": str(root), "PYTHONPATH": str(REPO)}
+        if args.slots:
+            settings["schedule"] = {"times": ["09:00", "18:00"]}
+            env["POSTPILOT_NOW"] = "2026-03-02T00:05:00+00:00"
+        make_campaign(root, "bench", accounts, args.videos, settings)
         for knob in ("POSTPILOT_SERVE_POLL_SECONDS", "POSTPILOT_SERVE_RECHECK_SECONDS"):
             env.pop(knob, None)  # the defaults are what is measured
         service = subprocess.Popen(
@@ -106,6 +117,7 @@ def main() -> None:
                 "reference_cpu_percent_of_one_core": round(100 * reference_cpu / wall, 3),
                 "target_percent": 1.0,
                 "published_before_idle": published,
+                "scenario": "slots later today, nothing due" if args.slots else "day's share done",
                 "videos": args.videos,
                 "accounts": args.accounts,
                 "service_exit_code": service_exit,
