@@ -29,14 +29,14 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from postpilot import publisher_config, validation
 from postpilot.config import Config
 from postpilot.errors import CampaignNotFound, ConfigError
-from postpilot.publishers import PUBLISHER_TYPES
 from postpilot.schedule import Schedule, build_schedule
 
 #: Video file suffixes (compared lower-case, so .MP4 and .Mov count too).
@@ -128,8 +128,10 @@ class CampaignFile(BaseModel):
     max_attempts: int = Field(default=Config.MAX_ATTEMPTS, ge=1)
     captions: _CaptionsModel | None = None
     videos_dir: str | None = Field(default=None, min_length=1)
-    #: Kept as given: each publisher validates its own keys; only `type` is checked here.
-    publisher: dict[str, Any] | None = None
+    #: One strict model per channel (publisher_config); the channel gets the keys as written.
+    publisher: Annotated[
+        publisher_config.PublisherBlock | None, BeforeValidator(publisher_config.with_default_type)
+    ] = None
     store: str | None = None
     #: "once": each video once, to one account; "every_account": each video to every account.
     distribution: str = "once"
@@ -137,35 +139,17 @@ class CampaignFile(BaseModel):
     schedule: _ScheduleModel | None = None
 
 
-#: pydantic error type -> what the value must be, in the operator's words.
-_EXPECTED = {
-    "int_type": "must be an integer",
-    "int_parsing": "must be an integer",
-    "int_from_float": "must be an integer",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "string_type": "must be a string",
-    "dict_type": "must be an object",
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
-    "string_too_short": "must not be empty",
-}
-
-
-def _describe_validation_error(error: Mapping[str, Any], model: type[BaseModel]) -> str:
-    """One line for one pydantic error: the key as a dotted path, what it must be, what it was."""
-    loc = ".".join(str(part) for part in error.get("loc", ())) or "(top level)"
-    kind = str(error.get("type", ""))
-    got = json.dumps(error.get("input"), ensure_ascii=False, default=str)
-    if kind == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(model, loc))
-        hint = _PRIOR_KEYS.get(loc, "")
-        return f"unknown key '{loc}' (allowed keys: {allowed}){hint}"
-    if kind in ("greater_than_equal", "greater_than"):
-        limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("gt"))
-        return f"key '{loc}' must be an integer >= {limit} (got {got})"
-    expected = _EXPECTED.get(kind, f"is invalid: {error.get('msg', kind)}")
-    return f"key '{loc}' {expected} (got {got})"
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys allowed where an unknown key was found (for the message's list)."""
+    if not loc:
+        return [info.alias or name for name, info in CampaignFile.model_fields.items()]
+    if loc[0] == "captions":
+        return list(_CaptionsModel.model_fields)
+    if loc[0] == "schedule":
+        return list(_ScheduleModel.model_fields)
+    if loc[0] == "publisher" and len(loc) >= 2:
+        return publisher_config.allowed_keys(loc[1])
+    return []
 
 
 #: Keys of the prior orchestrator's campaign.json, with what they are here.
@@ -177,12 +161,12 @@ _PRIOR_KEYS = {
 }
 
 
-def _allowed_keys(model: type[BaseModel], loc: str) -> list[str]:
-    if "." in loc and loc.split(".", 1)[0] == "captions":
-        return list(_CaptionsModel.model_fields)
-    if "." in loc and loc.split(".", 1)[0] == "schedule":
-        return list(_ScheduleModel.model_fields)
-    return list(model.model_fields)
+def describe_errors(exc: ValidationError) -> list[str]:
+    """campaign.json's validation errors, one line each, keys as the user writes them."""
+    lines = validation.describe(exc, _allowed_keys, publisher_config.strip_tag)
+    for key, hint in _PRIOR_KEYS.items():
+        lines = [line + hint if line.startswith(f"unknown key '{key}'") else line for line in lines]
+    return lines
 
 
 def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
@@ -199,8 +183,7 @@ def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
     try:
         model = CampaignFile.model_validate(raw)
     except ValidationError as exc:
-        lines = [_describe_validation_error(e, CampaignFile) for e in exc.errors()]
-        raise ConfigError(f"{shown_as}: " + "\n  ".join(lines)) from None
+        raise ConfigError(f"{shown_as}: " + "\n  ".join(describe_errors(exc))) from None
     try:
         ZoneInfo(model.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -208,13 +191,6 @@ def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
             f"{shown_as}: key 'timezone' must be an IANA time zone name such as "
             f"'Europe/Berlin' (got {json.dumps(model.timezone)})"
         ) from None
-    if model.publisher is not None:
-        kind = model.publisher.get("type", "outbox")
-        if not isinstance(kind, str) or kind not in PUBLISHER_TYPES:
-            raise ConfigError(
-                f"{shown_as}: key 'publisher.type' must be one of {', '.join(PUBLISHER_TYPES)} "
-                f"(got {json.dumps(kind, default=str)})"
-            )
     if model.distribution not in DISTRIBUTIONS:
         raise ConfigError(
             f"{shown_as}: key 'distribution' must be one of {', '.join(DISTRIBUTIONS)} "
@@ -673,7 +649,11 @@ class CampaignConfig:
             max_attempts=model.max_attempts,
             filename_column=captions_cfg.filename_column,
             caption_column=captions_cfg.caption_column,
-            publisher=dict(model.publisher) if model.publisher is not None else {"type": "outbox"},
+            publisher=(
+                publisher_config.as_block(model.publisher)
+                if model.publisher is not None
+                else {"type": "outbox"}
+            ),
             store=model.store,
             distribution=model.distribution,
             schedule=(

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import postpilot
-from postpilot import clock
+from postpilot import clock, env_help
 from postpilot import log as logsetup
 from postpilot.config import Config, PostingContext, RetryConfig, get_config
 from postpilot.errors import (
@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  postpilot --campaign demo --run\n"
             "  postpilot --campaign demo --status --json\n"
             "  postpilot --campaign demo --reset-day\n"
-            "exit codes: 0 done, 1 failed, 2 usage, 130/143 interrupted run"
+            "exit codes: 0 done, 1 failed, 2 usage, 130/143 interrupted run\n"
+            + env_help.help_text()
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -274,6 +275,7 @@ def build_context(args: argparse.Namespace) -> PostingContext:
             log.warning("--accounts ignored when --campaign is specified (using campaign accounts)")
         log.info("Loaded %s", ctx.describe())
     else:
+        from postpilot import publisher_config
         from postpilot.project_settings import load_project_settings
 
         settings = load_project_settings(root)
@@ -289,7 +291,7 @@ def build_context(args: argparse.Namespace) -> PostingContext:
             max_posts_per_account_per_day=settings.max_posts_per_account_per_day,
             project_root=str(root),
             accounts=_account_list(args.accounts) if args.accounts is not None else None,
-            publisher=settings.publisher,
+            publisher=publisher_config.as_block(settings.publisher),
             store_dsn=settings.store,
             timezone=settings.timezone,
             max_attempts=settings.max_attempts,
@@ -500,8 +502,17 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         _check_usage(parser, args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    level = os.environ.get("POSTPILOT_LOG_LEVEL", "INFO").upper()
-    logsetup.setup_logging(level=logging.getLevelNamesMapping().get(level, logging.INFO))
+    from postpilot import settings
+
+    try:
+        env = settings.load()
+    except ConfigError as exc:  # the settings choose the log level: report at the default
+        logsetup.setup_logging(level=logging.INFO)
+        try:
+            return _fail(args, exc)
+        finally:
+            logsetup.teardown_logging()
+    logsetup.setup_logging(level=logging.getLevelNamesMapping()[env.log_level])
     try:
         clock.now()  # a bad POSTPILOT_NOW fails here, cleanly, before anything is written
         return _dispatch(parser, args)
@@ -511,7 +522,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except (PostpilotError, ValueError, OSError) as exc:
         return _fail(args, exc)
     except Exception as exc:  # a bug: say so without a wall of traceback, unless debugging
-        if os.environ.get("POSTPILOT_DEBUG"):
+        if env.debug:
             raise
         log.error("Unexpected error (set POSTPILOT_DEBUG=1 for the traceback)")
         return _fail(args, exc)

@@ -16,16 +16,14 @@ from postpilot.errors import ConfigError
 
 if TYPE_CHECKING:
     from postpilot.campaign import CampaignConfig
+    from postpilot.settings import Settings
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name}={raw!r} must be a whole number") from None
+def _env() -> Settings:
+    """The environment's settings (imported on use: --help imports no pydantic)."""
+    from postpilot import settings
+
+    return settings.load()
 
 
 class Config:
@@ -56,7 +54,8 @@ class Config:
     @staticmethod
     def project_root() -> Path:
         """POSTPILOT_HOME, else the current directory, as an absolute path."""
-        return Path(os.environ.get("POSTPILOT_HOME") or os.getcwd()).resolve()
+        home = _env().home
+        return (home.expanduser() if home else Path(os.getcwd())).resolve()
 
     @staticmethod
     def ledger_path(project_root: Path) -> Path:
@@ -73,9 +72,7 @@ class RetryConfig:
     retry_delay_seconds: float = 30.0
     #: Backoff between attempts of one job (with jitter); capped. POSTPILOT_BACKOFF_SECONDS
     #: overrides the base (tests and impatient operators).
-    backoff_base_seconds: float = field(
-        default_factory=lambda: float(_env_int("POSTPILOT_BACKOFF_SECONDS", 30))
-    )
+    backoff_base_seconds: float = field(default_factory=lambda: _env().backoff_seconds)
     backoff_cap_seconds: float = 1800.0
 
 
@@ -103,13 +100,14 @@ class ParallelConfig:
         """Defaults, overridden by POSTPILOT_LEASE_SECONDS, POSTPILOT_JOB_TIMEOUT, ..."""
         if num_workers < 1:
             raise ConfigError(f"--workers must be at least 1 (got {num_workers})")
+        env = _env()
         return cls(
             num_workers=num_workers,
-            lease_seconds=float(_env_int("POSTPILOT_LEASE_SECONDS", 60)),
-            job_timeout_seconds=float(_env_int("POSTPILOT_JOB_TIMEOUT", 1800)),
-            shutdown_timeout=float(_env_int("POSTPILOT_SHUTDOWN_TIMEOUT", 60)),
-            max_worker_restarts=_env_int("POSTPILOT_MAX_WORKER_RESTARTS", 3),
-            worker_processes=max(1, _env_int("POSTPILOT_WORKER_PROCESSES", os.cpu_count() or 1)),
+            lease_seconds=env.lease_seconds,
+            job_timeout_seconds=env.job_timeout,
+            shutdown_timeout=env.shutdown_timeout,
+            max_worker_restarts=env.max_worker_restarts,
+            worker_processes=env.worker_processes or os.cpu_count() or 1,
         )
 
 
@@ -171,7 +169,7 @@ class PostingContext:
             timezone=campaign.timezone,
             max_attempts=campaign.max_attempts,
             publisher=campaign.publisher,
-            store_dsn=os.environ.get("POSTPILOT_STORE") or campaign.store,
+            store_dsn=_env().store or campaign.store,
         )
 
     @classmethod
@@ -204,7 +202,7 @@ class PostingContext:
             max_attempts=max_attempts,
             accounts_override=accounts,
             publisher=publisher if publisher is not None else {"type": "outbox"},
-            store_dsn=os.environ.get("POSTPILOT_STORE") or store_dsn,
+            store_dsn=_env().store or store_dsn,
         )
 
     def get_accounts(self) -> list[str]:

@@ -32,7 +32,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from postpilot import clock
+from postpilot import clock, settings
 from postpilot.config import Config
 from postpilot.errors import CredentialsError
 from postpilot.publishers.errors import AuthError, TransientError
@@ -116,8 +116,8 @@ def needs_refresh(
 
 def default_path(project_root: Path) -> Path:
     """POSTPILOT_CREDENTIALS, else `<project>/credentials.json`."""
-    raw = os.environ.get(ENV_VAR)
-    return Path(raw).expanduser() if raw else project_root / Config.CREDENTIALS_FILE
+    raw = settings.load().credentials
+    return raw.expanduser() if raw else project_root / Config.CREDENTIALS_FILE
 
 
 def _aware(value: datetime) -> datetime:

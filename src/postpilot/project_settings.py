@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from postpilot import publisher_config, validation
 from postpilot.config import Config
 from postpilot.errors import ConfigError
 
@@ -22,7 +23,9 @@ class ProjectSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    publisher: dict[str, Any] = Field(default_factory=lambda: {"type": "outbox"})
+    publisher: Annotated[
+        publisher_config.PublisherBlock, BeforeValidator(publisher_config.with_default_type)
+    ] = Field(default_factory=publisher_config.OutboxBlock)
     store: str | None = None
     timezone: str = Config.TIMEZONE
     max_posts_per_account_per_day: int = Field(default=Config.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
@@ -37,16 +40,6 @@ class ProjectSettings(BaseModel):
             raise ValueError(
                 f"unknown timezone {value!r} (use an IANA name such as 'UTC')"
             ) from None
-        return value
-
-    @field_validator("publisher")
-    @classmethod
-    def _known_publisher(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from postpilot.publishers import PUBLISHER_TYPES
-
-        kind = value.get("type", "outbox")
-        if not isinstance(kind, str) or kind not in PUBLISHER_TYPES:
-            raise ValueError(f"'type' must be one of {', '.join(PUBLISHER_TYPES)} (got {kind!r})")
         return value
 
     @field_validator("store")
@@ -75,12 +68,12 @@ def load_project_settings(root: Path) -> ProjectSettings:
 
 
 def _settings_errors(path: Path, exc: ValidationError) -> str:
-    allowed = ", ".join(ProjectSettings.model_fields)
-    lines = [f"Invalid {path}:"]
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        if error["type"] == "extra_forbidden":
-            lines.append(f"  - unknown key '{key}' (allowed keys: {allowed})")
-        else:
-            lines.append(f"  - '{key}': {error['msg']}")
-    return "\n".join(lines)
+    def allowed(loc: tuple[str, ...]) -> list[str]:
+        if not loc:
+            return list(ProjectSettings.model_fields)
+        if loc[0] == "publisher" and len(loc) >= 2:
+            return publisher_config.allowed_keys(loc[1])
+        return []
+
+    lines = validation.describe(exc, allowed, publisher_config.strip_tag)
+    return "\n".join([f"Invalid {path}:", *(f"  - {line}" for line in lines)])

@@ -349,7 +349,7 @@ def test_legacy_settings_file_is_validated(
     )
     result = run_inprocess(capsys, "--status")
     assert result.code == 1
-    assert "'publisher'" in result.err
+    assert "key 'publisher.type' must be one of outbox, webhook" in result.err
     assert "browser_bot" in result.err
     (project_root / "postpilot.json").write_text('{"store": "sqlite:///x"}', encoding="utf-8")
     result = run_inprocess(capsys, "--status")

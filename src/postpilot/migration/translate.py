@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from postpilot.campaign import CampaignFile, _describe_validation_error
+from postpilot.campaign import CampaignFile, describe_errors
 from postpilot.migration.prior import PriorCampaign
 from postpilot.publishers import PUBLISHER_TYPES
 
@@ -103,6 +103,6 @@ def translate_settings(
     try:
         CampaignFile.model_validate(out)
     except ValidationError as exc:
-        errors = [_describe_validation_error(e, CampaignFile) for e in exc.errors()]
+        errors = describe_errors(exc)
         return out, lines, f"{prior.folder.name}/campaign.json: " + "; ".join(errors)
     return out, lines, ""

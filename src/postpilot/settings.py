@@ -1,0 +1,106 @@
+"""Settings from the environment: every POSTPILOT_* variable, in one pydantic-settings model.
+
+Read through `load()`, which turns an invalid value into a ConfigError naming the variable and
+what it must be (a wrong POSTPILOT_LOG_LEVEL is an error, not ignored). postpilot.env_help lists
+the variables for `--help` without importing pydantic. Empty values count as unset.
+POSTPILOT_NOW's format belongs to the clock (postpilot.clock); POSTPILOT_NOW_OFFSET and
+POSTPILOT_WORKER_ID are set by postpilot for its own child processes and are not settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from postpilot.errors import ConfigError
+
+PREFIX = "POSTPILOT_"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """The environment's settings with their defaults (postpilot.env_help says what each is)."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore")
+
+    home: Path | None = None
+    store: str | None = None
+    credentials: Path | None = None
+    log_level: LogLevel = "INFO"
+    debug: bool = False
+    now: str | None = None
+    lease_seconds: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 60.0
+    job_timeout: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1800.0
+    shutdown_timeout: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 60.0
+    max_worker_restarts: Annotated[int, Field(ge=0)] = 3
+    #: None: one per CPU.
+    worker_processes: Annotated[int, Field(ge=1)] | None = None
+    backoff_seconds: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 30.0
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("store")
+    @classmethod
+    def _dsn(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            # Never echo the value: a DSN may carry a password.
+            raise ValueError("must be a DSN starting with postgresql:// or postgres://")
+        return value
+
+    @field_validator("now")
+    @classmethod
+    def _now(cls, value: str | None) -> str | None:
+        if value is not None:
+            from postpilot.clock import parse_now
+
+            parse_now(value.strip())  # ConfigError naming the variable
+        return value
+
+
+#: Variables whose values must never be shown (a DSN may carry a password).
+SECRET = frozenset({"store"})
+
+_EXPECTED = {
+    "float_parsing": "must be a number",
+    "int_parsing": "must be a whole number",
+    "bool_parsing": "must be 1/true/yes or 0/false/no",
+    "literal_error": "must be one of",
+    "greater_than": "must be more than",
+    "greater_than_equal": "must be at least",
+    "finite_number": "must be a finite number",
+}
+
+
+def load() -> Settings:
+    """The environment's settings; ConfigError naming each invalid variable and the fix."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(exc))) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = PREFIX + field.upper()
+        kind = error["type"]
+        ctx = error.get("ctx") or {}
+        shown = "" if field in SECRET else f"={error.get('input')!r}"
+        if kind == "value_error":
+            what = str(error["msg"]).removeprefix("Value error, ")
+        elif kind == "literal_error":
+            what = f"must be one of {str(ctx.get('expected')).replace(chr(39), '')}"
+        elif kind in ("greater_than", "greater_than_equal"):
+            limit = ctx.get("gt", ctx.get("ge"))
+            what = f"{_EXPECTED[kind]} {limit:g}" if isinstance(limit, float) else str(limit)
+        else:
+            what = _EXPECTED.get(kind, str(error["msg"]))
+        lines.append(f"environment variable {name}{shown} {what}: fix or unset it")
+    return lines
