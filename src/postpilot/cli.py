@@ -4,16 +4,17 @@
     postpilot --campaign NAME|PATH --status | --seed-only | --run | ...
     postpilot --status | --run ...            (legacy mode: the project root's files)
 
-Dispatch (the seed's, with postpilot's additions before --run): --list-campaigns first; then
-the context is built (campaign or legacy); then exactly one action, in this priority:
---reset-day > --retry-all-failed > --status > --stop-all > --confirm > --unblock >
---import-progress > --export-csv > --seed-only > --run > --serve. Other actions given together
-are ignored with a warning. --serve builds one context per campaign it serves (runner/service.py).
+Dispatch: exactly one action per call (two actions, or an option the action would ignore,
+are usage errors, exit 2, before anything is read); --list-campaigns needs no context; any
+other action builds the context (campaign or legacy) once and runs; --serve builds one context
+per campaign it serves (runner/service.py).
 
-Exit codes: 0 done; 1 the operation failed (campaign missing, invalid or disabled, nothing
-seeded, a conflict, a missing progress store); 2 usage (bad flags, or no action at all: the help
-goes to stderr); 130/143 an interrupted run. Data goes to stdout (one JSON object with --json),
-messages and errors to stderr; bad input never prints a traceback and never changes a file.
+Exit codes: 0 done (for --run: everything due was published or waits for a later slot/day);
+3 --run finished but some jobs failed or are unconfirmed; 1 the operation failed (campaign
+missing, invalid or disabled, nothing seeded, a conflict, a missing progress store); 2 usage
+(bad flags, or no action at all: the help goes to stderr); 130/143 an interrupted run.
+Data goes to stdout (one JSON object with --json), messages and errors to stderr; bad input
+never prints a traceback and never changes a file.
 
 Start-up: this module imports only the standard library and postpilot's light modules; each
 action imports what it needs (operations, report, pydantic, rich, the stores, the channels) on
@@ -116,8 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
             "  postpilot --campaign demo --run\n"
             "  postpilot --campaign demo --status --json\n"
             "  postpilot --campaign demo --reset-day\n"
-            "exit codes: 0 done, 1 failed, 2 usage, 130/143 interrupted run\n"
-            + env_help.help_text()
+            "exit codes:\n"
+            "  0    done: everything due was published or waits for a later slot or day\n"
+            "  3    --run finished, but some jobs failed or are unconfirmed (listed)\n"
+            "  1    could not run (invalid input, conflict, missing store, ...)\n"
+            "  2    usage error (bad or conflicting options)\n"
+            "  130  interrupted by Ctrl+C (SIGINT); 143 by SIGTERM\n" + env_help.help_text()
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -212,17 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --retry-all-failed or --run: also retry account and content failures",
     )
     options.add_argument(
-        "--workers", "-w", type=_workers, default=3, metavar="N", help="workers (default 3)"
+        "--workers", "-w", type=_workers, metavar="N", help="with --run: workers (default 3)"
     )
     options.add_argument(
-        "--max-passes", type=_positive_int, default=3, metavar="N", help="passes (default 3)"
+        "--max-passes", type=_positive_int, metavar="N", help="with --run: passes (default 3)"
     )
     options.add_argument(
         "--retry-delay",
         type=_seconds,
-        default=30.0,
         metavar="S",
-        help="seconds between passes (default 30)",
+        help="with --run: seconds between passes (default 30)",
+    )
+    options.add_argument(
+        "--force",
+        action="store_true",
+        help="with --export-csv: replace an existing file (never a campaign input or store)",
     )
     options.add_argument(
         "--json", action="store_true", help="print one JSON object with the result on stdout"
@@ -230,8 +239,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options that only mean something with some actions: (dest, flag, the actions' dests).
+OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("force_reseed", "--force-reseed", ("seed_only", "run")),
+    ("retry_include_non_retryable", "--retry-include-non-retryable", ("retry_all_failed", "run")),
+    ("workers", "--workers", ("run", "serve")),
+    ("max_passes", "--max-passes", ("run", "serve")),
+    ("retry_delay", "--retry-delay", ("run", "serve")),
+    ("force", "--force", ("export_csv",)),
+)
+#: Run defaults for the options above (None on the parser, so "given" can be told apart).
+RUN_DEFAULTS = {"workers": 3, "max_passes": 3, "retry_delay": 30.0}
+FLAGS = {dest: flag for dest, flag in (*ACTIONS, ("list_campaigns", "--list-campaigns"))}
+
+
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """One action per call, and no option that the action would ignore (both exit 2)."""
+    chosen = [flag for dest, flag in FLAGS.items() if getattr(args, dest) not in (None, False)]
+    if len(chosen) > 1:
+        parser.error(f"{' and '.join(chosen)} cannot be combined: give one action per call")
+    action = next((dest for dest, flag in FLAGS.items() if flag in chosen), None)
+    if action is None:
+        return  # no action: the help is printed (exit 2) after the context is checked
+    for dest, flag, applies in OPTION_SCOPE:
+        if getattr(args, dest) not in (None, False) and action not in applies:
+            works = " or ".join(FLAGS[a] for a in applies)
+            parser.error(f"{flag} does not apply to {FLAGS[action]}; it works with {works}")
+    if action == "list_campaigns":
+        for dest, flag in (
+            ("campaign", "--campaign"),
+            ("state_file", "--state-file"),
+            ("accounts", "--accounts"),
+        ):
+            if getattr(args, dest) is not None:
+                parser.error(f"{flag} does not apply to --list-campaigns (it lists every campaign)")
+
+
+def _take_confirm(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """Take `--confirm JOB_ID RESULT` out of argv when JOB_ID starts with '-' (argparse would
+    read it as an option; prior job ids such as '-x9_demo' do)."""
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--confirm" and i + 2 < len(argv) and argv[i + 1].startswith("-"):
+            return [*argv[:i], *argv[i + 3 :]], [argv[i + 1], argv[i + 2]]
+    return argv, None
+
+
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Flag values argparse cannot check itself (parser.error exits 2)."""
+    _check_combinations(parser, args)
     if args.confirm is not None and args.confirm[1] not in CONFIRM_CHOICES:
         parser.error(
             f"--confirm {args.confirm[0]} {args.confirm[1]}: the result must be "
@@ -349,15 +406,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     parallel_config = get_config(num_workers=args.workers)
 
     # STEP 3: one action.
-    action, flag = chosen[0]
-    for _dest, other in chosen[1:]:
-        log.warning("%s ignored: only one action runs per call (%s was chosen)", other, flag)
-    if args.force_reseed and action not in ("seed_only", "run"):
-        log.warning("--force-reseed ignored: it only applies to --seed-only and --run")
-    if args.retry_include_non_retryable and action not in ("retry_all_failed", "run"):
-        log.warning(
-            "--retry-include-non-retryable ignored: it applies to --retry-all-failed and --run"
-        )
+    action = chosen[0][0]  # one, checked by _check_combinations
 
     if action == "reset_day":
         return _emit(args, operations.reset_day_data(ctx))
@@ -376,7 +425,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if action == "import_progress":
         return _emit(args, operations.import_data(ctx, args.import_progress))
     if action == "export_csv":
-        return _emit(args, operations.export_data(ctx, args.export_csv))
+        return _emit(args, operations.export_data(ctx, args.export_csv, force=args.force))
     if action == "seed_only":
         result = operations.seed_data(ctx, args.force_reseed)
         if not result["ok"]:
@@ -405,6 +454,7 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
         retry_config=retry_cfg,
         display=display,
     )
+    code = operations.run_exit_code(ctx, results)
     if args.json:
         report.print_json(results)
     else:
@@ -413,10 +463,7 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
         message = str(results.get("message") or results["error"])
         for line in message.splitlines():
             log.error("%s", line)
-    code = results.get("exit_code")
-    if isinstance(code, int):
-        return code
-    return EXIT_FAILED if results.get("error") else EXIT_OK
+    return code
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -498,8 +545,16 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        rest, confirm = _take_confirm(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(rest)
+        if confirm is not None:
+            if args.confirm is not None:
+                parser.error("--confirm given twice: settle one job per call")
+            args.confirm = confirm
         _check_usage(parser, args)
+        for dest, default in RUN_DEFAULTS.items():
+            if getattr(args, dest) is None:
+                setattr(args, dest, default)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     from postpilot import settings

@@ -758,8 +758,36 @@ def confirm_job(ctx: PostingContext, job_id: str, posted: bool) -> str:
 
 
 # -- export / import --------------------------------------------------------------------------
-def export_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
-    """Write the jobs as the prior 17-column progress CSV."""
+def _protected_files(ctx: PostingContext) -> dict[Path, str]:
+    """Files an export must never replace, even with --force: inputs, stores, credentials."""
+    from postpilot.credentials import default_path
+
+    named: dict[Path, str] = {}
+
+    def add(path: str | Path | None, what: str, sidecars: bool = False) -> None:
+        if path:
+            base = Path(path).resolve()
+            named[base] = what
+            if sidecars:
+                for suffix in ("-wal", "-shm", "-journal"):
+                    named[base.with_name(base.name + suffix)] = what
+
+    add(ctx.accounts_file, "the accounts file")
+    add(ctx.captions_file, "the captions file")
+    add(ctx.state_file, "the scheduler state file")
+    add(ctx.progress_file, f"the job store of {ctx.describe()}", sidecars=True)
+    add(ctx.ledger_file, "the project ledger", sidecars=True)
+    add(default_path(Path(ctx.project_root)), "the credentials file")
+    add(ctx.base_dir / Config.CAMPAIGN_JSON, "campaign.json")
+    add(Path(ctx.project_root) / Config.PROJECT_JSON, "the project settings")
+    return named
+
+
+def export_data(ctx: PostingContext, path: str | Path, *, force: bool = False) -> dict[str, Any]:
+    """Write the jobs as the prior 17-column progress CSV (LF line ends, as the prior files).
+
+    Never over a campaign input, a store, the ledger or credentials; over another existing
+    file only with `force`."""
     from postpilot.store.csv_io import export_csv
 
     desc = ctx.describe()
@@ -769,8 +797,21 @@ def export_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
         raise OperationFailed(f"--export-csv {path}: is a folder; give a file name")
     if not target.parent.is_dir():
         raise OperationFailed(f"--export-csv {path}: folder {target.parent} does not exist")
-    if ctx.store_dsn is None and target == Path(ctx.progress_file).resolve():
-        raise OperationFailed(f"--export-csv {path}: that is the job store of {desc}")
+    protected = _protected_files(ctx)
+    if target in protected:
+        raise OperationFailed(
+            f"--export-csv {path}: that is {protected[target]}; an export never replaces it\n"
+            "  Give a new file name, e.g. progress_export.csv"
+        )
+    if ctx.videos_dir and target.is_relative_to(Path(ctx.videos_dir).resolve()):
+        raise OperationFailed(
+            f"--export-csv {path}: inside the campaign's videos folder; write it elsewhere"
+        )
+    if target.exists() and not force:
+        raise OperationFailed(
+            f"--export-csv {path}: the file exists\n"
+            "  Give a new file name, or add --force to replace it"
+        )
     with _open(ctx) as store:
         count = export_csv(store.list_jobs(), target)
     message = f"Exported {count} jobs of {desc} to {target}"
@@ -880,6 +921,38 @@ def run_parallel_posting(
         retry_config=retry_config,
         display=display,
     )
+
+
+#: Exit codes a scheduler can act on (README "Exit codes").
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_JOBS_FAILED = 0, 1, 2, 3
+
+
+def run_exit_code(ctx: PostingContext, results: dict[str, Any]) -> int:
+    """The exit code of a run, and `failed_jobs` added to its results.
+
+    0: everything due was published or waits for a later slot or day; 3: the run finished
+    but jobs are failed or unconfirmed (a person must look); 1: the run could not run;
+    130/143: interrupted. The orchestrator decides 1 and 130/143; this adds 3."""
+    code = results.get("exit_code")
+    if not isinstance(code, int):
+        code = EXIT_FAILED if results.get("error") else EXIT_OK
+    if "total" not in results:
+        return code  # the run did not start: there are no jobs to judge
+    if "failed_jobs" not in results and progress_exists(ctx):
+        with _open(ctx) as store:
+            results["failed_jobs"] = [
+                {
+                    "job_id": j.job_id,
+                    "account": j.account,
+                    "error_type": j.error_type,
+                    "reason": j.error,
+                }
+                for j in store.list_jobs(statuses=[JobStatus.FAILED])
+            ]
+    if code == EXIT_OK and (results.get("failed") or results.get("unconfirmed")):
+        code = EXIT_JOBS_FAILED
+    results["exit_code"] = code
+    return code
 
 
 __all__ = [

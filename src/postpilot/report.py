@@ -352,6 +352,15 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
     )
     _render_job_list(
         console,
+        "Failed jobs (fix the cause, then --retry-all-failed)",
+        results.get("failed_jobs", []),
+        lambda f: (
+            f"{f['job_id']} ({f['account']}): {f.get('error_type') or 'error'}: "
+            + str(f.get("reason") or "")
+        ),
+    )
+    _render_job_list(
+        console,
         "Unconfirmed jobs (resolve with --confirm JOB_ID posted|not-posted)",
         results.get("unconfirmed_jobs", []),
         lambda u: f"{u['job_id']} ({u['account']}): {u.get('reason', '')}",
@@ -369,6 +378,12 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
         _line(console, f"Interrupted: exit code {results.get('exit_code')}")
     elif results.get("complete"):
         _line(console, "All jobs are finished.")
+    if results.get("exit_code") == 3:
+        _line(
+            console,
+            f"Exit code 3: {results.get('failed', 0)} failed and "
+            f"{results.get('unconfirmed', 0)} unconfirmed jobs need a look (listed above)",
+        )
     _line(console, RULE)
 
 

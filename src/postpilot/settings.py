@@ -48,9 +48,13 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _dsn(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+        url = value is not None and value.startswith(("postgresql://", "postgres://"))
+        # libpq's key=value form ("host=db dbname=postpilot") is a DSN too.
+        if value is not None and not url and "=" not in value:
             # Never echo the value: a DSN may carry a password.
-            raise ValueError("must be a DSN starting with postgresql:// or postgres://")
+            raise ValueError(
+                "must be a PostgreSQL DSN: postgresql://... or libpq's 'host=... dbname=...'"
+            )
         return value
 
     @field_validator("now")

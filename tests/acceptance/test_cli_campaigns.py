@@ -361,12 +361,12 @@ def test_legacy_settings_file_is_validated(
     assert set(tree_digest(project_root)) == set(before)
 
 
-def test_only_the_first_action_runs_and_the_rest_are_named(
+def test_two_actions_are_a_usage_error_that_changes_nothing(
     examples: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Several actions: the seed's priority picks one (--status before --stop-all, --run)."""
+    """Several actions: exit 2 naming them, before anything is read or written."""
+    before = tree_digest(examples)
     result = run_inprocess(capsys, "--campaign", "demo", "--run", "--stop-all", "--status")
-    assert result.code == 0
-    assert "PARALLEL POSTING STATUS" in result.out
-    assert "--stop-all ignored: only one action runs per call (--status was chosen)" in result.err
-    assert "--run ignored" in result.err
+    assert result.code == 2
+    assert "--status and --stop-all and --run cannot be combined" in result.err
+    assert tree_digest(examples) == before

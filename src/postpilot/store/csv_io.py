@@ -85,7 +85,8 @@ def export_csv(jobs: Iterable[Job], path: Path) -> int:
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
+            # LF line ends, like the prior system's files (csv's default is CRLF).
+            writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(COLUMNS)
             for job in jobs:
                 writer.writerow(_row(job))
