@@ -26,6 +26,8 @@ import csv
 import hashlib
 import json
 import os
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -69,10 +71,18 @@ def read_accounts_file(path: Path) -> AccountsFile:
     accounts: list[str] = []
     seen: set[str] = set()
     duplicates: list[str] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         name = line.strip()
         if not name or name.startswith("#"):
             continue
+        bad = next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            # A NUL or other control character never matches a platform account: its jobs
+            # would wait forever. Refuse the file instead.
+            raise ConfigError(
+                f"{path} line {number}: the account name contains the control character "
+                f"U+{ord(bad):04X}\n  Remove it (save the file as plain UTF-8 text)"
+            )
         if name in seen:
             duplicates.append(name)
             continue
@@ -253,6 +263,12 @@ def _detect_columns(
 ) -> tuple[int, int, str, str]:
     """Indexes and names of the filename and caption columns (case-insensitive)."""
     lowered = [h.strip().lower() for h in header]
+    repeated = sorted({h for h in lowered if h and lowered.count(h) > 1})
+    if repeated:
+        raise ConfigError(
+            f"{path} line 1: the header repeats the column(s) {', '.join(repeated)}\n"
+            "  Give every column its own name (a repeated column makes the row ambiguous)"
+        )
 
     def index(name: str) -> int | None:
         return lowered.index(name.lower()) if name.lower() in lowered else None
@@ -280,13 +296,62 @@ def _detect_columns(
     )
 
 
+#: The longest field accepted (csv's own limit): a caption this long is almost always an
+#: unclosed quote that swallowed the rest of the file.
+MAX_FIELD = csv.field_size_limit()
+#: A line inside a quoted caption that starts like a new row ("clip.mp4,"): an unclosed quote.
+_ROW_START = re.compile(r"^\s*[^,\n\"]+\.(mp4|mov)\s*,", re.IGNORECASE)
+
+
+def _strict_record(path: Path, start: int, record: list[str]) -> None:
+    """NUL bytes and rows swallowed by an unclosed quote are errors naming the line."""
+    for value in record:
+        if "\x00" in value:
+            raise ConfigError(
+                f"{path} line {start}: contains a NUL byte\n"
+                "  Save the file as plain UTF-8 text (NUL bytes come from binary or UTF-16 files)"
+            )
+        inner = value.split("\n")[1:]
+        for offset, text in enumerate(inner, start=1):
+            if _ROW_START.match(text):
+                raise ConfigError(
+                    f"{path} line {start}: a quoted field opened here runs on into line "
+                    f"{start + offset}, which looks like a new row ({text.strip()[:40]!r})\n"
+                    "  Close the quote at the end of the caption (write a quote inside a "
+                    'caption as "")'
+                )
+
+
+def _csv_error(path: Path, start: int, line: int, exc: csv.Error) -> ConfigError:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return ConfigError(
+            f"{path} line {start}: a field is longer than {MAX_FIELD // 1024} KiB\n"
+            "  Usually a quote opened here is never closed; close it, or shorten the caption"
+        )
+    if "unexpected end of data" in text:
+        return ConfigError(
+            f"{path} line {start}: a quoted field opened here is never closed\n"
+            "  Add the closing quote at the end of the caption"
+        )
+    return ConfigError(
+        f"{path} line {line}: not valid CSV ({text})\n"
+        '  Quote a caption that holds commas, quotes or line breaks: "text, with ""quotes"""'
+    )
+
+
 def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, fields) of each CSV record; multi-line quoted fields kept whole."""
+    """(first line number, fields) of each CSV record; multi-line quoted fields kept whole.
+
+    Strict: bad quoting, NUL bytes, oversized fields and rows swallowed by an unclosed quote
+    are ConfigErrors naming the line and the fix."""
+    start = 1
+    reader: Any = None
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            start = 1
+            reader = csv.reader(handle, strict=True)
             for record in reader:
+                _strict_record(path, start, record)
                 yield start, record
                 start = reader.line_num + 1
     except FileNotFoundError:
@@ -298,7 +363,7 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
             f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
         ) from None
     except csv.Error as exc:
-        raise ConfigError(f"{path}: not a readable CSV file: {exc}") from None
+        raise _csv_error(path, start, reader.line_num if reader else start, exc) from None
 
 
 def read_captions_header(

@@ -443,6 +443,9 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
             f"--force-reseed not allowed with existing progress file: {ctx.progress_file}\n"
             "  Archive it with --reset-day first, or add new jobs with --seed-only --force-reseed"
         )
+    from postpilot.preflight import run_preflight
+
+    run_preflight(ctx)  # bad input: an error before the run creates its lock or store
     retry_cfg = RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay)
     display = report.make_run_display(ctx, json_mode=args.json)
     results = operations.run_parallel_posting(

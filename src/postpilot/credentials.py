@@ -195,6 +195,30 @@ class CredentialStore:
         """The account's credentials; CredentialsError naming the account and file if absent."""
         return self._account(self._read(), account)
 
+    def check(self, accounts: Iterable[str]) -> None:
+        """Preflight: the file exists, is mode 0600, has the right shape, and holds a valid
+        entry for each of `accounts`; one CredentialsError listing every problem."""
+        data = self._read()
+        problems: list[str] = []
+        missing = [a for a in accounts if a not in data.accounts]
+        for account in accounts:
+            if account in data.accounts:
+                try:
+                    self._account(data, account)
+                except CredentialsError as exc:
+                    problems.append(str(exc))
+        if missing:
+            shown = ", ".join(missing[:10])
+            if len(missing) > 10:
+                shown += f" and {len(missing) - 10} more"
+            problems.insert(
+                0,
+                f"no credentials for {len(missing)} account(s) in {self.path}: {shown} "
+                '(add an entry under "accounts" for each; see docs/publishers.md)',
+            )
+        if problems:
+            raise CredentialsError("\n".join(problems))
+
     def accounts(self) -> list[str]:
         """Every account name in the file."""
         return sorted(self._read().accounts)

@@ -458,16 +458,11 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
 
 
 def _check_seed_sources(ctx: PostingContext) -> None:
-    """Read what seeding reads (accounts, captions or the legacy state file) before any store
-    or lock file is created, so bad input fails without changing a file."""
-    from postpilot.seeding import load_scheduler_state
+    """Preflight what seeding reads (accounts, captions or the legacy state file, credentials)
+    before any store or lock file is created, so bad input fails without changing a file."""
+    from postpilot.preflight import run_preflight
 
-    ctx.get_accounts()
-    if ctx.campaign_config is not None:
-        ctx.campaign_config.load_captions()
-    else:
-        state = ctx.state_file or str(Path(ctx.project_root) / Config.STATE_FILE)
-        load_scheduler_state(Path(state))
+    run_preflight(ctx)
 
 
 def _remove_empty_store(ctx: PostingContext) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from postpilot.cli import run_cli
+from tests.fakes.mp4 import mp4_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -98,7 +99,9 @@ def make_campaign(
     (folder / "accounts.txt").write_text("\n".join(accounts) + "\n", encoding="utf-8")
     rows = ["filename,post_caption"]
     for i in range(videos):
-        (folder / "videos" / f"{name}-{i:03d}.mp4").write_bytes(f"{name} video {i}".encode() * 16)
+        (folder / "videos" / f"{name}-{i:03d}.mp4").write_bytes(
+            mp4_bytes(payload=f"{name} video {i}".encode() * 16)
+        )
         rows.append(f'{name}-{i:03d}.mp4,"caption {i}\nline two 🎬"')
     (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     if settings is not None:

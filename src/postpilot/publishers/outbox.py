@@ -32,6 +32,7 @@ from postpilot.publishers.base import (
     ReconcileResult,
 )
 from postpilot.publishers.errors import ContentError, TransientError
+from postpilot.video import VideoLimits, preflight
 
 POST_FILE = "post.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
@@ -106,6 +107,9 @@ class OutboxPublisher:
         source = Path(job.video_path)
         if not source.is_file():
             raise ContentError(f"video file not found: {source}", error_type="corrupted_video")
+        # Like every channel: an empty, non-MP4/MOV or truncated file is a content error,
+        # never a "published" post another tool then chokes on.
+        preflight(source, VideoLimits())
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
         try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from postpilot.campaign import CampaignConfig
 from postpilot.config import PostingContext
+from tests.fakes.mp4 import mp4_bytes
 
 REPO = Path(__file__).resolve().parents[3]
 COUNTING = "tests.fakes.counting_publisher:CountingPublisher"
@@ -33,7 +34,7 @@ def make_campaign(
     rows = ["filename,post_caption"]
     for i in range(videos):
         video = folder / "videos" / f"{name}-{i:04d}.mp4"
-        video.write_bytes(f"video {name} {i}".encode() * 8)
+        video.write_bytes(mp4_bytes(payload=f"video {name} {i}".encode() * 8))
         rows.append(f'{video.name},"caption {i} for {name}\nsecond line 🎬"')
     (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     block = publisher or {}

@@ -19,6 +19,7 @@ from postpilot.publishers.base import Account, ReconcileResult
 from postpilot.publishers.errors import ContentError
 from postpilot.publishers.outbox import OutboxPublisher, safe_component
 from postpilot.runner.locks import RunLock, check_for_running_orchestrators, stop_all
+from tests.fakes.mp4 import mp4_bytes
 
 
 class RecordingCheckpoint:
@@ -41,7 +42,7 @@ class RecordingCheckpoint:
 
 def make_job(tmp_path: Path, job_id: str = "clip.mp4_demo", account: str = "acct") -> Job:
     video = tmp_path / "clip.mp4"
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 100)
+    video.write_bytes(mp4_bytes(payload=b"x" * 100))
     return Job(job_id, account, str(video), "line one\nline two 🎬", content_sha256="ab" * 32)
 
 
