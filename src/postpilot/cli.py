@@ -175,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     actions.add_argument(
         "--unblock",
+        nargs="*",
         metavar="ACCOUNT",
-        help="lift an account's block (needs re-auth, rate limit) after fixing its cause",
+        help="lift accounts' blocks (needs re-auth, rate limit) after fixing the cause; "
+        "with --all: every blocked account",
     )
     actions.add_argument(
         "--export-csv", metavar="PATH", help="write the jobs as the 17-column progress CSV"
@@ -229,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --run: seconds between passes (default 30)",
     )
     options.add_argument(
+        "--all", action="store_true", help="with --unblock: every blocked account of the campaign"
+    )
+    options.add_argument(
         "--force",
         action="store_true",
         help="with --export-csv: replace an existing file (never a campaign input or store)",
@@ -247,6 +252,7 @@ OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("max_passes", "--max-passes", ("run", "serve")),
     ("retry_delay", "--retry-delay", ("run", "serve")),
     ("force", "--force", ("export_csv",)),
+    ("all", "--all", ("unblock",)),
 )
 #: Run defaults for the options above (None on the parser, so "given" can be told apart).
 RUN_DEFAULTS = {"workers": 3, "max_passes": 3, "retry_delay": 30.0}
@@ -296,6 +302,10 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         )
     if args.confirm is not None and not args.confirm[0].strip():
         parser.error("--confirm needs a job id")
+    if args.unblock is not None and not args.unblock and not args.all:
+        parser.error("--unblock needs account names, or --all for every blocked account")
+    if args.unblock and args.all:
+        parser.error("--unblock: give account names or --all, not both")
     if args.accounts is not None and not _account_list(args.accounts):
         parser.error("--accounts needs at least one account name (comma-separated)")
     if args.campaign is not None and not args.campaign.strip():
@@ -421,7 +431,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         job_id, word = args.confirm
         return _emit(args, operations.confirm_data(ctx, job_id, word == "posted"))
     if action == "unblock":
-        return _emit(args, operations.unblock_data(ctx, args.unblock))
+        accounts = [a for part in args.unblock for a in _account_list(part)]
+        return _emit(args, operations.unblock_data(ctx, accounts, every=args.all))
     if action == "import_progress":
         return _emit(args, operations.import_data(ctx, args.import_progress))
     if action == "export_csv":
@@ -443,9 +454,10 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
             f"--force-reseed not allowed with existing progress file: {ctx.progress_file}\n"
             "  Archive it with --reset-day first, or add new jobs with --seed-only --force-reseed"
         )
-    from postpilot.preflight import run_preflight
+    from postpilot.preflight import heal_reauth_blocks, run_preflight
 
     run_preflight(ctx)  # bad input: an error before the run creates its lock or store
+    heal_reauth_blocks(ctx)
     retry_cfg = RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay)
     display = report.make_run_display(ctx, json_mode=args.json)
     results = operations.run_parallel_posting(

@@ -20,8 +20,10 @@ Tokens never appear in messages: errors name the account and the file only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -112,6 +114,31 @@ def needs_refresh(
     if not creds.access_token:
         return True
     return creds.expires_at is not None and creds.expires_at <= now + margin
+
+
+#: How a needs-reauth block's reason records the credentials it failed with.
+REAUTH_MARK = re.compile(r" \[credentials ([0-9a-f]{16})\]$")
+
+
+def reauth_reason(store: CredentialStore, account: str, reason: str) -> str:
+    """The block reason with the fingerprint of the credentials that failed appended."""
+    mark = store.fingerprint(account)
+    return f"{reason} [credentials {mark}]" if mark else reason
+
+
+def credentials_changed(store: CredentialStore, account: str, reason: str) -> bool:
+    """Whether the account's entry differs from the one its block recorded (False when the
+    block recorded none: only --unblock lifts those)."""
+    found = REAUTH_MARK.search(reason)
+    if found is None:
+        return False
+    now = store.fingerprint(account)
+    return bool(now) and now != found.group(1)
+
+
+def without_mark(reason: str) -> str:
+    """The block reason as people read it (the fingerprint is bookkeeping)."""
+    return REAUTH_MARK.sub("", reason)
 
 
 def default_path(project_root: Path) -> Path:
@@ -218,6 +245,18 @@ class CredentialStore:
             )
         if problems:
             raise CredentialsError("\n".join(problems))
+
+    def fingerprint(self, account: str) -> str:
+        """A short digest of the account's entry ("" when unreadable or absent): it changes
+        when the operator writes new tokens, so a needs-reauth block can lift by itself."""
+        try:
+            block = self._read().accounts.get(account)
+        except CredentialsError:
+            return ""
+        if block is None:
+            return ""
+        canonical = json.dumps(block, sort_keys=True, default=str).encode("utf-8")
+        return hashlib.sha256(canonical).hexdigest()[:16]
 
     def accounts(self) -> list[str]:
         """Every account name in the file."""

@@ -437,6 +437,11 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
                         *(report_.problems() if report_ is not None else []),
                         *(
                             f"account {a} gets no jobs: {why}"
+                            + (
+                                f" ({report.unblock_hint(ctx.campaign_name, [a])})"
+                                if "re-authoriz" in why
+                                else ""
+                            )
                             for a, why in result.excluded_accounts
                         ),
                     ],
@@ -697,19 +702,50 @@ def stop_all_command(ctx: PostingContext, parallel_config: ParallelConfig) -> di
 
 
 # -- confirm ----------------------------------------------------------------------------------
-def unblock_data(ctx: PostingContext, account: str) -> dict[str, Any]:
-    """Lift an account's ledger block (needs re-auth, rate window, unconfirmed hold) once the
-    operator fixed its cause, e.g. after writing a fresh token to credentials.json."""
+def unblock_data(
+    ctx: PostingContext, accounts: list[str], *, every: bool = False
+) -> dict[str, Any]:
+    """Lift accounts' ledger blocks (needs re-auth, rate window, unconfirmed hold) once the
+    operator fixed their cause, e.g. after writing fresh tokens to credentials.json. `every`:
+    all blocked accounts of the campaign. Refused, changing nothing, when a named account is
+    not blocked."""
+    from postpilot.credentials import without_mark
+
     desc = ctx.describe()
     _require_progress(ctx)
     with _open(ctx) as store:
-        state = store.account_states([account]).get(account)
-        if state is None or not state.block:
-            raise OperationFailed(f"Account '{account}' is not blocked ({desc})")
-        store.unblock_account(account)
-    message = f"Account '{account}' unblocked (was: {state.block}) for {desc}"
+        names = ctx.get_accounts() if every else accounts
+        states = store.account_states(names)
+        blocked = {a: s for a, s in states.items() if s.block}
+        if not every:
+            free = [a for a in accounts if a not in blocked]
+            if free:
+                raise OperationFailed(
+                    f"Not blocked in {desc}: {', '.join(free)} (nothing was unblocked)\n"
+                    "  --status lists the blocked accounts"
+                )
+        for account in blocked:
+            store.unblock_account(account)
+    lifted = [
+        {"account": a, "was": s.block, "reason": without_mark(s.block_reason)}
+        for a, s in sorted(blocked.items())
+    ]
+    if lifted:
+        message = f"Unblocked {len(lifted)} account(s) of {desc}: " + ", ".join(
+            f"{b['account']} (was: {b['was']})" for b in lifted
+        )
+    else:
+        message = f"No blocked accounts in {desc}"
     log.info("%s", message)
-    return {**_base(ctx), "ok": True, "account": account, "was": state.block, "message": message}
+    return {
+        **_base(ctx),
+        "ok": True,
+        "unblocked": lifted,
+        "account": lifted[0]["account"] if len(lifted) == 1 else None,
+        "was": lifted[0]["was"] if len(lifted) == 1 else None,
+        "message": message,
+        "messages": [message],
+    }
 
 
 def confirm_data(ctx: PostingContext, job_id: str, posted: bool) -> dict[str, Any]:

@@ -106,6 +106,50 @@ def run_preflight(ctx: PostingContext, *, videos: bool = True) -> Preflight:
     return result
 
 
+def heal_reauth_blocks(ctx: PostingContext) -> list[str]:
+    """Lift the needs-reauth block of every account whose credentials changed since the
+    block (the operator wrote new tokens). Returns the accounts healed. Only an existing
+    store is opened (nothing is created)."""
+    from postpilot.credentials import credentials_changed
+    from postpilot.jobs import JobStatus
+    from postpilot.store import open_store
+    from postpilot.store.base import BLOCK_NEEDS_REAUTH
+
+    if ctx.store_dsn is None and not Path(ctx.progress_file).exists():
+        return []
+    creds = credentials_store(ctx)
+    healed: list[str] = []
+    store = open_store(ctx)
+    try:
+        for account, state in store.account_states(ctx.get_accounts()).items():
+            if state.block != BLOCK_NEEDS_REAUTH:
+                continue
+            if credentials_changed(creds, account, state.block_reason):
+                store.unblock_account(account)
+                healed.append(account)
+                log.info(
+                    "%s: account %s has new credentials: its needs-reauth block is lifted",
+                    ctx.describe(),
+                    account,
+                )
+        if healed:
+            waiting = [
+                j
+                for j in store.list_jobs(statuses=[JobStatus.FAILED])
+                if j.account in healed and j.error_type == BLOCK_NEEDS_REAUTH
+            ]
+            if waiting:
+                log.warning(
+                    "%s: %d jobs failed for re-authorization before; re-arm them with "
+                    "--retry-all-failed --retry-include-non-retryable",
+                    ctx.describe(),
+                    len(waiting),
+                )
+    finally:
+        store.close()
+    return healed
+
+
 def log_bad_videos(ctx: PostingContext, bad: list[tuple[str, str]]) -> None:
     """One warning with the count, then the first few by name with their reason."""
     if not bad:

@@ -9,6 +9,7 @@ per command on stdout (`print_json`); the live run display never writes to stdou
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -217,6 +218,8 @@ def _render_progress(data: Mapping[str, Any], console: Console) -> None:
         _line(console, "  Blocked accounts:")
         for block in extra_blocked:
             _line(console, f"    {block['account']}: {_block_text(block)}")
+    if blocked:
+        _line(console, f"  {unblock_hint(data.get('campaign'), sorted(blocked))}")
     per_type: Mapping[str, int] = data.get("per_error_type", {})
     if per_type:
         _line(console)
@@ -238,8 +241,19 @@ def _block_text(block: Mapping[str, Any]) -> str:
     if block.get("until"):
         text += f" until {block['until']}"
     if block.get("reason"):
-        text += f": {block['reason']}"
+        # The credentials fingerprint in a needs-reauth reason is bookkeeping, not news.
+        text += ": " + re.sub(r" \[credentials [0-9a-f]{16}\]$", "", str(block["reason"]))
     return text
+
+
+def unblock_hint(campaign: str | None, accounts: Sequence[str] = ()) -> str:
+    """How to lift blocks: every message about a blocked account ends with it."""
+    target = f"--campaign {campaign} " if campaign else ""
+    who = " ".join(accounts) if accounts else "ACCOUNT ..."
+    return (
+        f"To unblock (after fixing the cause, e.g. new tokens in credentials.json): "
+        f"postpilot {target}--unblock {who} (or --unblock --all)"
+    )
 
 
 # -- --list-campaigns ------------------------------------------------------------------------
@@ -341,15 +355,21 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
         _line(console, "Failures by error type:")
         for error_type, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])):
             _line(console, f"  {error_type}: {n}")
+    blocked_jobs: Sequence[Mapping[str, Any]] = results.get("blocked", [])
     _render_job_list(
         console,
         "Blocked jobs (cannot move in this run)",
-        results.get("blocked", []),
+        blocked_jobs,
         lambda b: (
             f"{b['job_id']} ({b['account']}): {b['reason']}"
             + (f" until {b['until']}" if b.get("until") else "")
         ),
     )
+    held = sorted(
+        {str(b["account"]) for b in blocked_jobs if "daily limit" not in str(b.get("reason"))}
+    )
+    if held:
+        _line(console, f"  {unblock_hint(results.get('campaign'), held)}")
     _render_job_list(
         console,
         "Failed jobs (fix the cause, then --retry-all-failed)",

@@ -493,4 +493,68 @@ def test_unblock_lifts_a_reauth_block(
     assert store.account_states(["a"])["a"].block == ""
     again = run_inprocess(capsys, "--campaign", "c1", "--unblock", "a")
     assert again.code == 1
-    assert "is not blocked" in again.err
+    assert "Not blocked in campaign 'c1': a (nothing was unblocked)" in again.err
+
+
+def test_unblock_takes_several_accounts_or_all(
+    project_root: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
+) -> None:
+    """--unblock A B lifts both; --unblock --all lifts every blocked account; a name that is
+    not blocked refuses the whole call; --unblock alone is a usage error."""
+    make_campaign(project_root, "c1", ["a", "b", "c", "d"], 4)
+    _seed(capsys, "c1")
+    store = store_of("c1")
+    for account in ("a", "b", "c"):
+        store.block_account(account, BLOCK_NEEDS_REAUTH, "token revoked")
+    refused = run_inprocess(capsys, "--campaign", "c1", "--unblock", "a", "d")
+    assert refused.code == 1
+    assert store.account_states(["a"])["a"].block == BLOCK_NEEDS_REAUTH
+    both = run_inprocess(capsys, "--campaign", "c1", "--unblock", "a", "b", "--json")
+    assert both.code == 0, both.err
+    assert [u["account"] for u in json.loads(both.out)["unblocked"]] == ["a", "b"]
+    status = run_inprocess(capsys, "--campaign", "c1", "--status")
+    assert "--campaign c1 --unblock c (or --unblock --all)" in status.out
+    every = run_inprocess(capsys, "--campaign", "c1", "--unblock", "--all", "--json")
+    assert every.code == 0, every.err
+    assert [u["account"] for u in json.loads(every.out)["unblocked"]] == ["c"]
+    states = store.account_states(["a", "b", "c", "d"])
+    assert all(state.block == "" for state in states.values())
+    assert run_inprocess(capsys, "--campaign", "c1", "--unblock").code == 2
+
+
+def test_reauth_block_lifts_itself_when_credentials_change(
+    project_root: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
+) -> None:
+    """A needs-reauth block records the credentials it failed with; new tokens for that account
+    lift it at the next run's preflight, unchanged ones do not."""
+    from postpilot.campaign import CampaignConfig
+    from postpilot.config import PostingContext
+    from postpilot.credentials import CredentialStore, reauth_reason
+    from postpilot.preflight import heal_reauth_blocks
+
+    make_campaign(project_root, "c1", ["a", "b"], 2)
+    _seed(capsys, "c1")
+    creds = project_root / "credentials.json"
+
+    def write(token_a: str) -> None:
+        entry = {"platform": "youtube", "refresh_token": "r"}
+        data = {"accounts": {"a": {**entry, "access_token": token_a}, "b": entry}}
+        creds.write_text(json.dumps(data), encoding="utf-8")
+        creds.chmod(0o600)
+
+    write("old-token")
+    store = store_of("c1")
+    for account in ("a", "b"):
+        reason = reauth_reason(CredentialStore(creds), account, "HTTP 401: token revoked")
+        store.block_account(account, BLOCK_NEEDS_REAUTH, reason)
+    ctx = PostingContext.from_campaign(
+        CampaignConfig.from_folder(project_root / "campaigns" / "c1", project_root)
+    )
+    assert heal_reauth_blocks(ctx) == []
+    write("new-token")
+    assert heal_reauth_blocks(ctx) == ["a"]
+    states = store.account_states(["a", "b"])
+    assert (states["a"].block, states["b"].block) == ("", BLOCK_NEEDS_REAUTH)
+    status = run_inprocess(capsys, "--campaign", "c1", "--status")
+    assert "[credentials" not in status.out
+    assert "HTTP 401: token revoked" in status.out

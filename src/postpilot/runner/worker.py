@@ -460,7 +460,13 @@ class Worker:
     ) -> None:
         now = utcnow()
         if isinstance(exc, AuthError):
-            self.store.block_account(job.account, BLOCK_NEEDS_REAUTH, str(exc))
+            # The reason records which credentials failed: new ones lift the block by
+            # themselves at the next run (postpilot.preflight.heal_reauth_blocks).
+            from postpilot.credentials import reauth_reason
+            from postpilot.preflight import credentials_store
+
+            reason = reauth_reason(credentials_store(self.ctx), job.account, str(exc))
+            self.store.block_account(job.account, BLOCK_NEEDS_REAUTH, reason)
         elif isinstance(exc, RateLimited) and exc.account_wide:
             # A window without a stated reset is retried after an hour rather than never.
             until = exc.retry_at or now + timedelta(hours=1)
