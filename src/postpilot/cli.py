@@ -69,6 +69,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("seed_only", "--seed-only"),
     ("run", "--run"),
     ("serve", "--serve"),
+    ("check", "--check"),
 )
 CONFIRM_CHOICES = ("posted", "not-posted")
 MAX_WORKERS = 64
@@ -155,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every enabled campaign (or --campaign) unattended until stopped",
     )
     actions.add_argument("--status", action="store_true", help="show progress and accounts")
+    actions.add_argument(
+        "--check",
+        action="store_true",
+        help="check every input (accounts, captions, videos, credentials); changes nothing",
+    )
     actions.add_argument("--seed-only", action="store_true", help="create jobs without running")
     actions.add_argument(
         "--stop-all", action="store_true", help="stop this campaign's orchestrator and workers"
@@ -231,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --run: seconds between passes (default 30)",
     )
     options.add_argument(
+        "--online",
+        action="store_true",
+        help="with --check: one harmless authenticated call per account",
+    )
+    options.add_argument(
         "--all", action="store_true", help="with --unblock: every blocked account of the campaign"
     )
     options.add_argument(
@@ -253,6 +264,7 @@ OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("retry_delay", "--retry-delay", ("run", "serve")),
     ("force", "--force", ("export_csv",)),
     ("all", "--all", ("unblock",)),
+    ("online", "--online", ("check",)),
 )
 #: Run defaults for the options above (None on the parser, so "given" can be told apart).
 RUN_DEFAULTS = {"workers": 3, "max_passes": 3, "retry_delay": 30.0}
@@ -418,6 +430,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     # STEP 3: one action.
     action = chosen[0][0]  # one, checked by _check_combinations
 
+    if action == "check":
+        from postpilot.check import check_data
+
+        return _emit(args, check_data(ctx, online=args.online))
     if action == "reset_day":
         return _emit(args, operations.reset_day_data(ctx))
     if action == "retry_all_failed":

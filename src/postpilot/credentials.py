@@ -362,6 +362,12 @@ class CredentialStore:
         another process already replaced it. Under the file lock, so one refresh per expiry.
         """
         now = now or clock.now()
+        if rejected_token is None:
+            # Fast path without the lock (and without creating its file): writes replace the
+            # file atomically, so a read sees a whole file, old or new.
+            current = self.get(account)
+            if not needs_refresh(current, now, margin):
+                return current
         with self._locked():
             creds = self.get(account)
             if rejected_token is not None:

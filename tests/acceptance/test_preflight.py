@@ -184,3 +184,38 @@ def test_outbox_refuses_empty_and_fake_videos_as_content_errors(project_root: Pa
     assert set(failed) == {"c-000.mp4_c", "c-001.mp4_c"}
     posts = sorted(p.parent.name for p in (project_root / "outbox" / "c").glob("*/*/post.json"))
     assert posts == ["c-002.mp4_c"]
+
+
+def test_check_reports_every_problem_with_its_fix_and_changes_nothing(
+    project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--check lists each problem (captions, credentials, an empty video) at once, exit 1,
+    --json names them, and no file is created or changed."""
+    folder = make_campaign(project_root, "c", ["c_a", "c_b"], 3, YOUTUBE)
+    _credentials(project_root, {"c_a": _token()})
+    (folder / "videos" / "c-001.mp4").write_bytes(b"")
+    before = tree_digest(project_root)
+    result = run_inprocess(capsys, "--campaign", "c", "--check", "--json")
+    assert result.code == 1
+    data = result.json()
+    checks = {p["check"] for p in data["problems"]}
+    assert checks == {"credentials", "video c-001.mp4"}
+    assert any("no credentials for 1 account(s)" in p["message"] for p in data["problems"])
+    human = run_inprocess(capsys, "--campaign", "c", "--check")
+    assert "PROBLEM video c-001.mp4: video" in human.out
+    assert "is empty (0 bytes)" in human.out
+    assert tree_digest(project_root) == before
+
+
+def test_check_passes_a_good_campaign(
+    project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A campaign with valid inputs checks clean (exit 0) and the check writes nothing."""
+    make_campaign(project_root, "c", ["c_a"], 2)
+    before = tree_digest(project_root)
+    result = run_inprocess(capsys, "--campaign", "c", "--check")
+    assert result.code == 0, result.err
+    assert "Check of campaign 'c': no problems" in result.out
+    assert "ok: videos: 2 fit the channel's limits" in result.out
+    assert tree_digest(project_root) == before
+    assert run_inprocess(capsys, "--campaign", "c", "--status", "--online").code == 2

@@ -353,6 +353,12 @@ class InstagramPublisher:
 
     # -- steps -----------------------------------------------------------------------------
 
+    def check_account(self, account: str) -> str:
+        """--check --online: the account's content_publishing_limit (no post)."""
+        session = self._session(account)
+        self._check_quota(session, self._ig_user(session))
+        return "content_publishing_limit ok"
+
     def _ig_user(self, session: _Session) -> str:
         ig_user = session.creds.platform_id("ig_user_id")
         if not ig_user:

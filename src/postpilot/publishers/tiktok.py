@@ -352,6 +352,18 @@ class TikTokPublisher:
 
     # -- steps -----------------------------------------------------------------------------
 
+    def check_account(self, account: str) -> str:
+        """--check --online: creator_info for the account (no post, no quota)."""
+        session = self._session(account)
+        data = self._api(session, CREATOR_INFO_PATH, {}, what="creator_info")
+        options = [str(o) for o in data.get("privacy_level_options") or []]
+        if options and self.privacy_level not in options:
+            return (
+                f"creator_info ok, but privacy_level {self.privacy_level!r} is not offered "
+                f"(it offers: {', '.join(options)})"
+            )
+        return f"creator_info ok ({data.get('creator_username') or 'creator'})"
+
     def _check_creator(self, session: _Session, video: VideoInfo) -> str:
         """creator_info: the configured privacy must be offered and the video short enough."""
         data = self._api(session, CREATOR_INFO_PATH, {}, what="creator_info")

@@ -252,6 +252,12 @@ class YouTubePublisher:
 
     # -- tokens ----------------------------------------------------------------------------
 
+    def check_account(self, account: str) -> str:
+        """--check --online: the account's token, refreshed when due (no quota spent)."""
+        creds = self._token(account)
+        expires = creds.expires_at.isoformat() if creds.expires_at else "unknown"
+        return f"token usable (expires {expires})"
+
     def _token(self, account: str, rejected: str | None = None) -> AccountCredentials:
         cached = self._creds.get(account)
         usable = cached is not None and cached.access_token and not needs_refresh(cached, utcnow())
