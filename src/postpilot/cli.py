@@ -352,7 +352,7 @@ def build_context(args: argparse.Namespace) -> PostingContext:
             log.warning("--state-file ignored when --campaign is specified")
         if args.accounts is not None:
             log.warning("--accounts ignored when --campaign is specified (using campaign accounts)")
-        log.info("Loaded %s", ctx.describe())
+        log.info("Loaded %s (project root %s)", ctx.describe(), ctx.project_root)
     else:
         from postpilot import publisher_config
         from postpilot.project_settings import load_project_settings

@@ -58,6 +58,15 @@ class Config:
         return (home.expanduser() if home else Path(os.getcwd())).resolve()
 
     @staticmethod
+    def root_for_campaign(folder: Path) -> Path | None:
+        """The project a campaign folder belongs to: `<root>` when the folder is
+        `<root>/campaigns/<name>`, else None (then POSTPILOT_HOME or the current directory)."""
+        resolved = folder.resolve()
+        if resolved.parent.name == Config.CAMPAIGNS_DIR:
+            return resolved.parent.parent
+        return None
+
+    @staticmethod
     def ledger_path(project_root: Path) -> Path:
         """The project ledger shared by every campaign of the project."""
         return project_root / Config.STATE_DIR / Config.LEDGER_FILE
@@ -260,10 +269,17 @@ class PostingContext:
 
     @property
     def logs_dir(self) -> Path:
-        """Per-worker logs of this campaign (never shared with another campaign)."""
+        """Per-worker logs of this campaign (never shared with another campaign), under the
+        project root so that campaign folders may be read-only."""
+        return Path(self.project_root) / Config.LOGS_DIR / self.store_name
+
+    @property
+    def runtime_dir(self) -> Path:
+        """Where the run lock and run registry live: under the project root (a campaign
+        folder may be a read-only mount shared by several hosts)."""
         if self.campaign_config is not None:
-            return self.base_dir / Config.LOGS_DIR
-        return Path(self.project_root) / Config.LOGS_DIR / Config.LEGACY_CAMPAIGN_NAME
+            return self.state_dir / "runs" / self.store_name
+        return self.state_dir
 
     @property
     def outbox_dir(self) -> Path:

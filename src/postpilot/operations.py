@@ -166,6 +166,9 @@ def load_campaign(arg: str, root: Path | None = None) -> CampaignConfig:
 
     project = root if root is not None else Config.project_root()
     folder = resolve_campaign_folder(arg, project)
+    # A folder under <root>/campaigns/ belongs to that project whatever the current directory
+    # (one ledger, outbox and run lock per project, never one per working directory).
+    project = Config.root_for_campaign(folder) or project
     campaign = CampaignConfig.from_folder(folder, project_root=project)
     if not campaign.enabled:
         raise CampaignDisabled(

@@ -46,7 +46,8 @@ def test_from_campaign_takes_every_path_and_setting_from_the_campaign(project_ro
     assert ctx.get_accounts() == ["acct_a", "acct_b"]
     assert ctx.store_name == "demo"
     assert ctx.archive_dir == folder / "archive"
-    assert ctx.logs_dir == folder / "logs"
+    assert ctx.logs_dir == project_root / "logs" / "demo"
+    assert ctx.runtime_dir == project_root / ".postpilot" / "runs" / "demo"
     assert ctx.ledger_file == project_root / ".postpilot" / "ledger.db"
 
 

@@ -1,6 +1,7 @@
 """One orchestrator per campaign: an OS-level lock plus a registry file saying who holds it.
 
-The lock is an flock on `<campaign>/.postpilot-run.lock` (legacy mode: under `.postpilot/`): the
+The lock is an flock on `<project>/.postpilot/runs/<campaign>/.postpilot-run.lock` (legacy mode:
+`.postpilot/legacy-run.lock`), never in the campaign folder, which may be read-only: the
 kernel releases it when the holder dies, so a crash never leaves a stale lock (the prior system
 scanned the process list instead, bugs A5 and D6). The registry file next to it records pid,
 host, start time and worker pids, so a refused run can name the holder and --stop-all can find
@@ -33,9 +34,8 @@ REGISTRY_NAME = ".postpilot-run.json"
 
 
 def _run_dir(ctx: PostingContext) -> Path:
-    if ctx.is_campaign_mode():
-        return ctx.base_dir
-    return ctx.state_dir
+    # Under the project root, never in the campaign folder (it may be a read-only mount).
+    return ctx.runtime_dir
 
 
 def lock_path(ctx: PostingContext) -> Path:

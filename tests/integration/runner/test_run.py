@@ -55,7 +55,7 @@ def test_run_publishes_every_job_once_and_a_second_run_nothing(project_root: Pat
     again = run_parallel_posting(context(folder), num_workers=3, retry_config=quick())
     assert again["exit_code"] == 0
     assert len(read_journal(project_root / "journal.log")) == 6
-    logs = sorted((folder / "logs").glob("worker_*.log"))
+    logs = sorted((project_root / "logs" / "alpha").glob("worker_*.log"))
     assert logs
     assert all("[alpha]" in line for log in logs for line in log.read_text().splitlines())
 
@@ -139,7 +139,8 @@ def test_two_campaigns_at_once_never_publish_one_account_concurrently(project_ro
         assert len(spans) <= 3
     assert len({e.job_id for e in entries}) == len(entries)
     for folder, name in ((one, "left"), (two, "right")):
-        text = "".join(p.read_text() for p in (folder / "logs").glob("worker_*.log"))
+        logs = folder.parents[1] / "logs" / folder.name
+        text = "".join(p.read_text() for p in logs.glob("worker_*.log"))
         other = "right" if name == "left" else "left"
         assert f"[{name}]" in text
         assert f"[{other}]" not in text
