@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import logging
 import os
 import sys
@@ -547,12 +548,32 @@ def _error_kind(exc: BaseException) -> str:
     return "internal_error"
 
 
+#: errno -> the fix, for the file-system errors an operator can act on.
+_OS_FIXES = {
+    errno.EACCES: "check the permissions of {path} (owner, mode) or run as its owner",
+    errno.EPERM: "check the permissions of {path} (owner, mode) or run as its owner",
+    errno.EROFS: "{path} is on a read-only file system: point POSTPILOT_HOME at a writable root",
+    errno.ENOSPC: "the disk holding {path} is full: free space, then run again",
+    errno.EDQUOT: "the disk quota for {path} is used up: free space, then run again",
+    errno.ENOENT: "{path} does not exist: check the path",
+}
+
+
+def _os_error_message(exc: OSError) -> str:
+    """The error with its path and the fix (never a bare errno)."""
+    path = exc.filename or ""
+    reason = exc.strerror or str(exc)
+    head = f"{reason}: {path}" if path else reason
+    fix = _OS_FIXES.get(exc.errno or 0)
+    return f"{head}\n  {fix.format(path=path or 'the file')}" if fix else head
+
+
 def _fail(args: argparse.Namespace | None, exc: BaseException) -> int:
     from postpilot import report
 
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
-        message = f"{message}: {exc.filename}"
+    if isinstance(exc, OSError):
+        message = _os_error_message(exc)
     for line in message.splitlines():
         log.error("%s", line)
     if args is not None and args.json:

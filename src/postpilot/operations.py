@@ -437,16 +437,14 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
                     created=result.created,
                     skipped=list(result.skipped),
                     problems=[
-                        *(report_.problems() if report_ is not None else []),
-                        *(
-                            f"account {a} gets no jobs: {why}"
-                            + (
-                                f" ({report.unblock_hint(ctx.campaign_name, [a])})"
-                                if "re-authoriz" in why
-                                else ""
-                            )
-                            for a, why in result.excluded_accounts
-                        ),
+                        line
+                        + (
+                            f" ({report.unblock_hint(ctx.campaign_name, [line.split()[1]])})"
+                            if line.startswith("account ") and "re-authoriz" in line
+                            else ""
+                        )
+                        for line in report.seed_lines(result)
+                        if "videos not seeded:" not in line  # _log_seed names those
                     ],
                     counts=store.counts(),
                     match=report_.counts() if report_ is not None else None,
@@ -527,6 +525,11 @@ def seed_data(ctx: PostingContext, force_reseed: bool = False) -> dict[str, Any]
             f"({outcome.counts.get('total', 0)} jobs already in the store)"
         )
     messages.append(message)
+    if not outcome.created and not outcome.refused:
+        # Why, one line per reason with its count.
+        reasons = Counter(reason for _id, reason in outcome.skipped)
+        messages += [f"  {n} videos not seeded: {why}" for why, n in reasons.most_common()]
+        messages += [f"  {line}" for line in outcome.problems]
     return {
         **_base(ctx),
         "ok": outcome.created > 0,

@@ -246,6 +246,35 @@ def _block_text(block: Mapping[str, Any]) -> str:
     return text
 
 
+def seed_lines(result: Any, named: int = 10) -> list[str]:
+    """What seeding could not use, one line per reason with its count, rejected file names
+    named (the first `named`, then a count): the same lines for --seed-only and --run.
+
+    `result` is a postpilot.seeding.SeedResult (typed loosely: this module loads no seeding)."""
+    lines: list[str] = []
+    report = getattr(result, "match_report", None)
+    if report is not None:
+        lines += list(report.problems())
+        rejected = list(report.rejected_filenames)
+        for name, why in rejected[:named]:
+            lines.append(f"  rejected filename {name!r}: {why}")
+        if len(rejected) > named:
+            lines.append(f"  ... and {len(rejected) - named} more rejected filenames")
+    reasons: dict[str, int] = {}
+    for _job_id, reason in getattr(result, "skipped", []):
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"{count} videos not seeded: {reason}")
+    for account, why in getattr(result, "excluded_accounts", []):
+        lines.append(f"account {account} gets no jobs: {why}")
+    if not lines and not getattr(result, "created", 0):
+        considered = getattr(result, "considered", 0)
+        lines.append(
+            "no videos matched a caption" if not considered else f"{considered} videos considered"
+        )
+    return lines
+
+
 def unblock_hint(campaign: str | None, accounts: Sequence[str] = ()) -> str:
     """How to lift blocks: every message about a blocked account ends with it."""
     target = f"--campaign {campaign} " if campaign else ""

@@ -161,3 +161,20 @@ def test_confirm_takes_a_job_id_starting_with_a_dash(
     assert "Job '-clip.mp4_c' of campaign 'c' is pending, not unconfirmed" in result.err
     result = run_inprocess(capsys, "--campaign", "c", "--confirm", "-clip.mp4_c", "maybe")
     assert result.code == 2
+
+
+@pytest.mark.parametrize("action", ["--seed-only", "--run"])
+def test_nothing_seeded_names_the_rejected_files_and_the_reasons(
+    project_root: Path, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    """A caption naming ../../../etc/passwd is named (not just counted) and "nothing seeded"
+    gives its reasons with counts, the same on --seed-only and --run."""
+    folder = make_campaign(project_root, "c", ["a"], 0)
+    (folder / "videos" / "uncaptioned.mp4").write_bytes(b"x")
+    (folder / "captions.csv").write_text(
+        "filename,post_caption\n../../../etc/passwd,steal\n", encoding="utf-8"
+    )
+    result = run_inprocess(capsys, "--campaign", "c", action)
+    assert result.code == 1
+    assert "rejected filename '../../../etc/passwd': escapes the videos folder (..)" in result.err
+    assert "1 videos without captions" in result.err

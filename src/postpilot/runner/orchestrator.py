@@ -262,17 +262,23 @@ class Orchestrator:
                 "message": f"No jobs for {desc} yet: the orchestrator host has not seeded the day",
             }
         if orchestrating and (store.counts()["total"] == 0 or force_reseed):
+            from postpilot.report import seed_lines
             from postpilot.seeding import seed_store
 
             result = seed_store(self.ctx, store, utcnow())
             seeded = result.created
             self.display.event(f"{desc}: seeded {seeded} jobs")
+            why = seed_lines(result)
+            for line in why:  # the same reasons --seed-only gives, names included
+                self.display.event(f"{desc}: {line}")
             if store.counts()["total"] == 0:
                 return {
                     "error": "no_jobs",
                     "exit_code": 1,
                     "campaign": self.ctx.campaign_name,
-                    "message": f"No jobs to run for {desc}: nothing could be seeded",
+                    "message": "\n".join(
+                        [f"No jobs to run for {desc}: nothing could be seeded", *why]
+                    ),
                 }
 
         for pass_number in range(1, self.retry.max_passes + 1):
