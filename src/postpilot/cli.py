@@ -266,10 +266,16 @@ OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("force", "--force", ("export_csv",)),
     ("all", "--all", ("unblock",)),
     ("online", "--online", ("check",)),
+    ("dry_run", "--dry-run", ("migrate",)),
+    ("path_map", "--path-map", ("migrate",)),
+    ("ignore_prior_progress", "--ignore-prior-progress", ("seed_only", "run", "serve")),
 )
 #: Run defaults for the options above (None on the parser, so "given" can be told apart).
 RUN_DEFAULTS = {"workers": 3, "max_passes": 3, "retry_delay": 30.0}
-FLAGS = {dest: flag for dest, flag in (*ACTIONS, ("list_campaigns", "--list-campaigns"))}
+FLAGS = {
+    dest: flag
+    for dest, flag in (*ACTIONS, ("list_campaigns", "--list-campaigns"), ("migrate", "--migrate"))
+}
 
 
 def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -281,7 +287,7 @@ def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespac
     if action is None:
         return  # no action: the help is printed (exit 2) after the context is checked
     for dest, flag, applies in OPTION_SCOPE:
-        if getattr(args, dest) not in (None, False) and action not in applies:
+        if getattr(args, dest) not in (None, False, []) and action not in applies:
             works = " or ".join(FLAGS[a] for a in applies)
             parser.error(f"{flag} does not apply to {FLAGS[action]}; it works with {works}")
     if action == "list_campaigns":

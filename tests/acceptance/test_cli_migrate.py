@@ -51,7 +51,8 @@ def _run(project: Path, *args: str) -> None:
     result = run_postpilot(
         project, *args, "--run", "--retry-delay", "0", POSTPILOT_BACKOFF_SECONDS="0"
     )
-    assert result.code == 0, result.err
+    # 3: the run finished, but jobs the prior history holds as failed are still failed.
+    assert result.code in (0, 3), result.err
 
 
 def test_migrate_then_run_publishes_nothing_already_posted(
