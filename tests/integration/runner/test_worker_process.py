@@ -44,7 +44,7 @@ def worker_pids(folder: Path) -> list[int]:
 def slot_starts(folder: Path) -> dict[str, list[int]]:
     """Per worker log: the pid of every start of its slot (one per pass)."""
     starts: dict[str, list[int]] = {}
-    for log in sorted((folder / "logs").glob("worker_*.log")):
+    for log in sorted(context(folder).logs_dir.glob("worker_*.log")):
         for match in STARTED.finditer(log.read_text()):
             assert log.name == f"worker_{match.group(1)}.log", "a line in another slot's log"
             starts.setdefault(match.group(1), []).append(int(match.group(2)))
