@@ -7,7 +7,8 @@ twice (the second run reconciles), against the fault suite's non-idempotent jour
 receiver (it stores every post before injecting the fault, 20% of jobs) or the YouTube fake
 (20% of uploads lose the final answer). A duplicate is a post the receiver stored, or a video
 the fake created, beyond the first for one job; a lost job is one left pending/retrying/claimed,
-or unconfirmed without a reason, or recorded success without exactly one post.
+unconfirmed without a reason, or failed although it was posted; a misrecorded job is a success
+whose post does not exist exactly once.
 
 Reference, measured in the same run: for the webhook, the same fault with
 `"receiver_deduplicates": true`, i.e. a sender that resends the same webhook-id after an
@@ -74,8 +75,8 @@ def _lost(delivered: Counter[str], jobs: dict[str, Job]) -> int:
     lost = 0
     for job in jobs.values():
         if job.status is JobStatus.SUCCESS:
-            lost += delivered[job.job_id] != 1
-        elif job.status is JobStatus.UNCONFIRMED:
+            continue
+        if job.status is JobStatus.UNCONFIRMED:
             lost += not job.error
         elif job.status is JobStatus.FAILED:
             lost += delivered[job.job_id] != 0
@@ -89,6 +90,9 @@ def _figures(
 ) -> dict[str, Any]:
     duplicates = sum(n - 1 for n in delivered.values() if n > 1)
     lost = _lost(delivered, jobs)
+    misrecorded = sum(
+        1 for j in jobs.values() if j.status is JobStatus.SUCCESS and delivered[j.job_id] != 1
+    )
     count = len(jobs)
     by_status = Counter(str(j.status) for j in jobs.values())
     return {
@@ -98,6 +102,7 @@ def _figures(
         "duplicates_per_1000_jobs": round(duplicates * 1000 / count, 1),
         "lost_jobs": lost,
         "lost_per_1000_jobs": round(lost * 1000 / count, 1),
+        "misrecorded_success": misrecorded,
         "after_second_run": dict(sorted(by_status.items())),
         "seconds": round(seconds, 1),
     }
