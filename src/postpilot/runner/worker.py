@@ -147,11 +147,19 @@ class StoreCheckpoint:
         """Record that the irreversible step starts now; LeaseLost if the lease is gone."""
         if self.started.is_set():
             return
-        if self._lost.is_set() or not self._store.start_publish(
-            self._job.job_id, self._job.lease_token, utcnow()
-        ):
-            raise LeaseLost(f"lease lost for job {self._job.job_id}")
+        # Set before asking the store and `lost` checked after: a job timeout that fires in
+        # between either sees the publish started (unconfirmed, never a retry) or is seen here
+        # (nothing is sent). The other order could retry a job whose request then went out.
         self.started.set()
+        try:
+            ok = not self._lost.is_set() and self._store.start_publish(
+                self._job.job_id, self._job.lease_token, utcnow()
+            )
+        except BaseException:
+            self.started.clear()  # nothing was recorded, nothing sent
+            raise
+        if not ok or self._lost.is_set():
+            raise LeaseLost(f"lease lost for job {self._job.job_id}")
 
 
 @dataclass
