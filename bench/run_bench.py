@@ -67,7 +67,7 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def memory_sample() -> dict[str, float]:
+def memory_sample() -> dict[str, Any]:
     """Total RSS and PSS (MiB) of this process and all its descendants."""
     tree, todo, pids = _children(), [os.getpid()], []
     while todo:
@@ -76,6 +76,7 @@ def memory_sample() -> dict[str, float]:
         todo.extend(tree.get(pid, []))
     rss = pss = 0
     counted = 0
+    each: list[float] = []
     for pid in pids:
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
@@ -86,9 +87,15 @@ def memory_sample() -> dict[str, float]:
             key, _, value = line.partition(":")
             if key == "Rss":
                 rss += int(value.split()[0])
+                each.append(round(int(value.split()[0]) / 1024, 1))
             elif key == "Pss":
                 pss += int(value.split()[0])
-    return {"processes": counted, "rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1)}
+    return {
+        "processes": counted,
+        "rss_mib": round(rss / 1024, 1),
+        "pss_mib": round(pss / 1024, 1),
+        "rss_mib_each": each,  # this process (the orchestrator) first
+    }
 
 
 class Sampler(threading.Thread):
@@ -97,7 +104,7 @@ class Sampler(threading.Thread):
     def __init__(self, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.interval = interval
-        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.samples: list[tuple[float, dict[str, Any]]] = []
         self.stopped = threading.Event()
 
     def run(self) -> None:
