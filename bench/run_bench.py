@@ -13,7 +13,9 @@ Memory: while each pool runs, a sampler reads /proc/<pid>/smaps_rollup of every 
 process (this process, which is the orchestrator, and all its descendants: the workers) every
 0.1 s and reports the total RSS and PSS at mid-run (the sample nearest half the wall time) and
 at the peak. PSS splits shared pages between the processes sharing them, so it is the honest
-total; RSS counts shared pages once per process.
+total; RSS counts shared pages once per process. `cpu_seconds` is the CPU time those processes
+used during the run (up to the last sample): on a shared 2-core machine, wall time cannot fall
+below cpu_seconds / the cores actually free.
 
 The --status part seeds a campaign with N jobs directly through the store and times the real
 `postpilot --campaign X --status --json` command (best of 5), next to `python -c pass`.
@@ -77,11 +79,14 @@ def memory_sample() -> dict[str, Any]:
     rss = pss = 0
     counted = 0
     each: list[float] = []
+    ticks = 0
     for pid in pids:
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited between the listing and the read
+        ticks += int(stat[11]) + int(stat[12])  # utime + stime
         counted += 1
         for line in rollup.splitlines():
             key, _, value = line.partition(":")
@@ -95,6 +100,7 @@ def memory_sample() -> dict[str, Any]:
         "rss_mib": round(rss / 1024, 1),
         "pss_mib": round(pss / 1024, 1),
         "rss_mib_each": each,  # this process (the orchestrator) first
+        "cpu_seconds": round(ticks / os.sysconf("SC_CLK_TCK"), 2),
     }
 
 
@@ -118,7 +124,9 @@ class Sampler(threading.Thread):
             return {}
         mid = min(self.samples, key=lambda s: abs(s[0] - wall / 2))[1]
         peak = max(self.samples, key=lambda s: s[1]["rss_mib"])[1]
-        return {"mid_run": mid, "peak": peak, "samples": len(self.samples)}
+        # CPU used by the run (all its processes) up to the last sample before they exited.
+        last = self.samples[-1][1]["cpu_seconds"] - self.samples[0][1]["cpu_seconds"]
+        return {"mid_run": mid, "peak": peak, "samples": len(self.samples), "cpu_seconds": last}
 
 
 def pool_efficiency(jobs: int, latency: float, workers: int) -> dict[str, Any]:
