@@ -108,6 +108,7 @@ class WorkerProcess:
         self.heartbeat.on_timeout = self._replace
         self._lock = threading.Lock()
         self._threads: dict[str, _SlotThread] = {}
+        self._passing = False  # a fresh thread may take a slot only while a pass runs
         self._commands: queue.Queue[str | None] = queue.Queue()
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -123,7 +124,7 @@ class WorkerProcess:
             old = self._threads.get(slot)
             if old is not None and old.worker is not None:
                 old.worker.abandoned.set()
-            if self.stopping.is_set():
+            if self.stopping.is_set() or not self._passing:
                 self._threads.pop(slot, None)
                 return
             fresh = _SlotThread(self, slot)
@@ -132,6 +133,7 @@ class WorkerProcess:
 
     def _run_pass(self) -> int:
         with self._lock:
+            self._passing = True
             self._threads = {slot: _SlotThread(self, slot) for slot in self.slots}
             for thread in self._threads.values():
                 thread.start()
@@ -139,6 +141,7 @@ class WorkerProcess:
             with self._lock:
                 running = [t for t in self._threads.values() if t.is_alive()]
                 codes = [t.code for t in self._threads.values()]
+                self._passing = bool(running)
             if not running:
                 return min(codes, key=_SEVERITY.index) if codes else EXIT_DRAINED
             running[0].join(timeout=0.2)  # a timeout keeps the main thread taking signals
