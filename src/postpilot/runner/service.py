@@ -330,6 +330,7 @@ class Service:
             return
         del self.campaigns[key]
         log.warning("No longer serving campaign '%s': %s", campaign.name, why)
+        self._note()
 
     def _look_at_files(self) -> None:
         if self._project_watch is not None and self._project_watch.changed():

@@ -264,6 +264,40 @@ def test_a_slot_is_published_when_it_comes_due_not_before(
     assert read_journal(project_root / "journal.log") == [published]
 
 
+def test_campaign_folders_edited_added_and_disabled_while_serving(
+    project_root: Path, served: list[Served]
+) -> None:
+    """A broken campaign.json is reported naming the file and the service keeps running; a
+    campaign folder added later is served and published; a campaign disabled in its
+    campaign.json stops being served."""
+    first = make_campaign(project_root, "first", ["a1"], 1)
+    journal = project_root / "journal.log"
+    service = _serve(served, project_root)
+    service.wait_journal(journal, 1)
+
+    good = (first / "campaign.json").read_text(encoding="utf-8")
+    (first / "campaign.json").write_text("{not json", encoding="utf-8")
+    service.wait_for("the error", lambda: "not re-read" in service.err())
+    [error] = [line for line in service.err().splitlines() if "not re-read" in line]
+    assert "campaign.json" in error
+    assert service.proc.poll() is None
+
+    make_campaign(project_root, "second", ["b1"], 1)
+    published = service.wait_journal(journal, 2)
+    assert sorted(published) == ["first-0000.mp4_first", "second-0000.mp4_second"]
+
+    (first / "campaign.json").write_text(
+        json.dumps({**json.loads(good), "enabled": False}), encoding="utf-8"
+    )
+    dropped = "No longer serving campaign 'first'"
+    service.wait_for("first to be dropped", lambda: dropped in service.err())
+    holder = service_status(project_root)
+    assert holder is not None
+    assert sorted(holder["next_runs"]) == ["second"]
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.finish() == 143
+
+
 def test_serve_with_nothing_to_serve_is_refused_and_writes_nothing(project_root: Path) -> None:
     """Without an enabled campaign --serve exits 1 with what to do, creating no file."""
     result = run_postpilot(project_root, "--serve", **_fast())
