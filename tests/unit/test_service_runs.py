@@ -50,6 +50,13 @@ def test_an_operator_block_and_an_unconfirmed_publish_are_rechecked(project_root
     assert _next(project_root, _finished(unconfirmed=1)) == NOW + timedelta(seconds=900)
 
 
+def test_a_failed_run_is_rechecked_but_nothing_to_seed_waits(project_root: Path) -> None:
+    """Workers that all crashed are tried again after the recheck; a campaign with nothing left
+    to seed waits for midnight (or an edit, which wakes the service by itself)."""
+    assert _next(project_root, {"error": "workers_failed"}) == NOW + timedelta(seconds=900)
+    assert _next(project_root, {"error": "no_jobs"}) == MIDNIGHT
+
+
 def test_a_lock_held_by_a_run_is_tried_again_soon(project_root: Path) -> None:
     """When a --run holds the campaign, the service tries again after BUSY_RETRY_SECONDS."""
     results = {"error": "orchestrator_conflict", "message": "held"}

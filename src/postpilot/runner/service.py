@@ -9,11 +9,12 @@ A campaign runs: when the service starts; when its campaign.json, accounts, capt
 change (the run seeds the new rows and videos); at its next due time (a slot, a retry time, the
 end of a rate window or of another campaign's publish on a shared account); at its local midnight
 (the day rolls over; failed jobs are re-armed once a day, as each --run does). A job that is due
-but cannot move (daily limit, needs re-authorization, held by an unconfirmed publish) is looked
-at again every RECHECK seconds, which also picks up --unblock and --confirm. While nothing is due
-the service only stats the watched files every POLL seconds (docs/service.md has the measured
-idle cost). SIGINT/SIGTERM drain running publishes like --run and exit 130/143; a second one
-stops at once; SIGHUP re-reads every campaign and runs them now.
+but cannot move until an operator acts (needs re-authorization, held by an unconfirmed publish)
+is looked at again every POSTPILOT_SERVE_RECHECK_SECONDS, which picks up --unblock and --confirm
+(service_runs.py has the whole rule). While nothing is due the service only stats the watched
+files every POSTPILOT_SERVE_POLL_SECONDS (docs/service.md has the measured idle cost).
+SIGINT/SIGTERM drain running publishes like --run and exit 130/143; a second one stops at once;
+SIGHUP re-reads every campaign and runs them now.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from postpilot import settings
 from postpilot.campaign import CampaignConfig, scan_campaigns
 from postpilot.config import Config, PostingContext, RetryConfig
 from postpilot.errors import ConfigError, PostpilotError
@@ -44,32 +45,12 @@ from postpilot.runner.watch import FolderWatch
 log = logging.getLogger("postpilot.service")
 
 SERVICE_LOG = "service.log"
-#: Seconds between two looks at the watched files (POSTPILOT_SERVE_POLL_SECONDS).
-POLL_SECONDS = 5.0
-#: Seconds before a due job that could not move is looked at again
-#: (POSTPILOT_SERVE_RECHECK_SECONDS).
-RECHECK_SECONDS = 900.0
 #: How long a companion (the dashboard) gets to stop after the service was asked to stop.
 COMPANION_STOP_SECONDS = 10.0
 
 #: Something the service runs beside its campaigns (the dashboard, postpilot.web): called in a
 #: thread of its own with the event that is set when the service stops; it returns when set.
 Companion = Callable[[threading.Event], None]
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"environment variable {name}={raw!r} must be a number of seconds"
-        ) from None
-    if not 0 < value < float("inf"):
-        raise ConfigError(f"environment variable {name}={raw!r} must be more than 0 seconds")
-    return value
 
 
 @dataclass
@@ -122,8 +103,9 @@ class Service:
         self.num_workers = num_workers
         self.retry = retry or RetryConfig()
         self.companions = list(companions)
-        self.poll = _env_seconds("POSTPILOT_SERVE_POLL_SECONDS", POLL_SECONDS)
-        self.recheck = _env_seconds("POSTPILOT_SERVE_RECHECK_SECONDS", RECHECK_SECONDS)
+        env = settings.load()  # ConfigError naming an invalid POSTPILOT_SERVE_* variable
+        self.poll = env.serve_poll_seconds
+        self.recheck = env.serve_recheck_seconds
         self.shutdown = Shutdown()
         self.wake = threading.Event()
         self.campaigns: dict[str, _Campaign] = {}

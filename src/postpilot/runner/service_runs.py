@@ -8,7 +8,7 @@ The candidates for the next run (the earliest wins):
   publish on a shared account, an unconfirmed hold);
 - a recheck, `recheck_seconds` away, when something may move without a time to wait for: a
   block only an operator lifts (--unblock, --confirm), an unconfirmed publish reconcile may
-  settle, a failed run, or a run that used all its passes;
+  settle, a failed run (not one that found nothing to seed), or a run that used all its passes;
 - BUSY_RETRY_SECONDS when another process (a --run) held the campaign's run lock.
 """
 
@@ -49,7 +49,9 @@ def next_run(
         return now + timedelta(seconds=BUSY_RETRY_SECONDS)
     candidates = [next_local_midnight(now, ctx.timezone)]
     recheck = now + timedelta(seconds=recheck_seconds)
-    if results.get("error") or results.get("unconfirmed"):
+    error = results.get("error")
+    if (error and error != "no_jobs") or results.get("unconfirmed"):
+        # No jobs (nothing left to seed) waits for midnight or an edit, like a finished day.
         candidates.append(recheck)
     for blocked in results.get("blocked", []):
         until = blocked.get("until")
