@@ -851,6 +851,10 @@ def export_data(ctx: PostingContext, path: str | Path, *, force: bool = False) -
         )
     with _open(ctx) as store:
         count = export_csv(store.list_jobs(), target)
+    from postpilot.migration.prior import record_imported
+
+    # Its rows are this store's own: an export next to the campaign never blocks seeding.
+    record_imported(Path(ctx.project_root), [target])
     message = f"Exported {count} jobs of {desc} to {target}"
     return {
         **_base(ctx),

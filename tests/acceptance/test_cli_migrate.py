@@ -260,3 +260,15 @@ def test_a_prior_campaign_folder_used_directly_gets_migration_hints(
     viral = run_postpilot(root, "--campaign", "viral", "--status")
     assert viral.code == 1
     assert 'set "videos_dir": "grq"' in viral.err
+
+
+def test_an_export_next_to_the_campaign_does_not_block_seeding(project: Path) -> None:
+    """--export-csv into the campaign folder writes postpilot's own jobs: seeding after it is
+    not refused as prior progress."""
+    demo = Path(__file__).parents[2] / "examples/campaigns/demo"
+    shutil.copytree(demo, project / "campaigns/demo", ignore=shutil.ignore_patterns("*.db*"))
+    assert run_postpilot(project, "--campaign", "demo", "--seed-only").code == 0
+    target = project / "campaigns/demo/progress_export.csv"
+    assert run_postpilot(project, "--campaign", "demo", "--export-csv", str(target)).code == 0
+    again = run_postpilot(project, "--campaign", "demo", "--seed-only", "--force-reseed")
+    assert "never imported" not in again.err
