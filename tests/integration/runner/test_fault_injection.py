@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -31,6 +32,17 @@ def _worker_pids(folder: Path) -> list[int]:
     return [int(p) for p in data.get("worker_pids", [])]
 
 
+def _wait_for_workers(folder: Path, run: subprocess.Popen[str], limit: float = 20.0) -> list[int]:
+    """The run's registered worker pids, waiting up to `limit` seconds while it still runs."""
+    deadline = time.monotonic() + limit
+    while run.poll() is None and time.monotonic() < deadline:
+        workers = _worker_pids(folder)
+        if workers:
+            return workers
+        time.sleep(0.05)
+    return []
+
+
 def test_kill9_storm_publishes_every_job_at_most_once(project_root: Path) -> None:
     """24 kill -9s across a 200-job run: afterwards each job is success or explained, none twice."""
     accounts = [f"acct{i:02d}" for i in range(20)]
@@ -45,8 +57,10 @@ def test_kill9_storm_publishes_every_job_at_most_once(project_root: Path) -> Non
             time.sleep(rng.uniform(0.2, 1.2))
             if run.poll() is not None:
                 break
-            workers = _worker_pids(folder)
-            if workers and rng.random() < 0.7:
+            # Workers start after recovery and seeding, later on a busy machine: wait for them
+            # rather than guessing a delay, so every storm really kills workers.
+            workers = _wait_for_workers(folder, run) if rng.random() < 0.7 else []
+            if workers:
                 victim, kind = rng.choice(workers), "worker"
             else:
                 victim, kind = run.pid, "orchestrator"
