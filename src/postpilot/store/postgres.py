@@ -160,6 +160,10 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET TimeZone TO 'UTC'")
 
 
+class _StaleClaim(Exception):
+    """A claim whose account filled its day (or got blocked) while the claim statement ran."""
+
+
 class PostgresJobStore:
     """One campaign's jobs in a PostgreSQL database that every campaign and host shares.
 
@@ -377,8 +381,16 @@ class PostgresJobStore:
             while True:
                 params["token"] = new_token()
                 try:
-                    with self._pool.connection() as conn:
+                    with self._transaction() as conn:
                         rows = self._rows(conn, "claim", params)
+                        if rows and not rows[0]["duplicate"]:
+                            recheck = {**params, "account": rows[0]["account"]}
+                            if self._rows(conn, "claim_recheck", recheck)[0]["stale"]:
+                                raise _StaleClaim
+                except _StaleClaim:
+                    # Rolled back: the account reached its limit (or was blocked) while the
+                    # claim ran. The next attempt's snapshot sees it and passes the account by.
+                    continue
                 except _RACES:
                     lost += 1
                     if lost >= CLAIM_ATTEMPTS:

@@ -212,6 +212,52 @@ def test_racing_claimers_of_few_accounts_take_one_job_per_account(
     assert seeder.counts()["claimed"] == 3
 
 
+def test_a_claim_racing_the_account_s_last_success_of_the_day_claims_nothing(
+    dsn: str, open_store: Callable[..., PostgresJobStore]
+) -> None:
+    """A claim whose statement started before another holder of the account recorded the day's
+    last allowed success (limit 1) is rolled back and retried: it never takes a second job."""
+    alpha = open_store("alpha")
+    alpha.insert_jobs([job("a1"), job("a2")])
+    holder = psycopg.connect(dsn)  # a transaction, as another host's claim->complete would be
+    try:
+        # The other host holds acc1 (uncommitted): the claim below does not see it, picks a2 and
+        # waits on the one-lease-per-account constraint until this transaction ends.
+        holder.execute(
+            "UPDATE jobs SET status = 'claimed', holds_account = true, lease_token = 'x', "
+            "lease_expires_at = %s WHERE campaign = 'alpha' AND job_id = 'a1'",
+            (NOW + LEASE,),
+        )
+        result: list[Job | None] = []
+        claimer = threading.Thread(target=lambda: result.append(alpha.claim(request(limit=1))))
+        claimer.start()
+        with raw(dsn) as probe:
+            deadline = time.monotonic() + 60
+            waiting = (
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
+                " WHERE %s = ANY (pg_blocking_pids(pid)))"
+            )
+            blocker = (holder.info.backend_pid,)
+            while not probe.execute(waiting, blocker).fetchone()[0]:  # type: ignore[index]
+                assert time.monotonic() < deadline, "the claim never waited on the holder"
+                time.sleep(0.01)
+        # The holder's publish succeeds: the day's one success is counted, the lease released.
+        holder.execute(
+            "UPDATE jobs SET status = 'success', holds_account = false, lease_token = '' "
+            "WHERE campaign = 'alpha' AND job_id = 'a1'"
+        )
+        holder.execute(
+            "INSERT INTO daily_counts (account, day, count) VALUES ('acc1', %s, 1)", (DAY,)
+        )
+        holder.commit()
+        claimer.join(timeout=60)
+    finally:
+        holder.close()
+    assert result == [None]
+    assert alpha.counts()["claimed"] == 0
+    assert alpha.daily_count("acc1", DAY) == 1
+
+
 # -- leases across hosts ------------------------------------------------------------------------
 def test_an_expired_lease_is_recovered_by_a_claim_from_another_host(
     open_store: Callable[..., PostgresJobStore],

@@ -352,6 +352,17 @@ LIMIT 1;
 -- A job claimed since first_claimed looked is left alone (and keeps its lease).
 DELETE FROM jobs WHERE campaign = %(campaign)s AND status <> 'claimed';
 
+-- name: claim_recheck --
+-- Run in the claim's transaction right after it, with a fresh snapshot: the claim statement read
+-- the account's count and blocks as of its own start, and a holder that completed (or blocked
+-- the account) while the statement ran is not in that snapshot. The claim's account lease is
+-- uncommitted here, so no other publish of the account can start or finish until it ends.
+SELECT coalesce((SELECT d.count FROM daily_counts d
+                 WHERE d.account = %(account)s AND d.day = %(day)s), 0) >= %(limit)s
+       OR EXISTS (SELECT 1 FROM account_blocks b
+                  WHERE b.account = %(account)s AND b.block <> ''
+                    AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s)) AS stale;
+
 -- name: daily_count --
 SELECT count FROM daily_counts WHERE account = %(account)s AND day = %(day)s;
 
