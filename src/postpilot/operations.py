@@ -35,6 +35,7 @@ from postpilot.errors import (
 )
 from postpilot.jobs import ALL_STATUSES, JobStatus, local_day, utcnow
 from postpilot.store.base import WorkerRegistry
+from postpilot.store.dashboard import SupportsDashboard
 
 if TYPE_CHECKING:
     from postpilot.campaign import CampaignConfig
@@ -285,6 +286,7 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
         "service": _service(ctx),
         "hosts": [],
         "campaign_info": _campaign_info(ctx),
+        "paused": None,
         "problems": problems,
     }
     if not data["exists"]:
@@ -306,6 +308,9 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
         daily = {a: store.daily_count(a, day) for a in accounts}
         data["daily"]["per_account"] = daily
         data["daily"]["total"] = sum(daily.values())
+        if isinstance(store, SupportsDashboard):
+            pause = store.pause_state()
+            data["paused"] = dict(pause) if pause is not None else None
         if isinstance(store, WorkerRegistry):
             # Worker pools of every host sharing the store, live within two leases.
             stale = timedelta(seconds=2 * ParallelConfig.from_env().lease_seconds)

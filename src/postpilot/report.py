@@ -153,6 +153,10 @@ def render_status(data: Mapping[str, Any], console: Console) -> None:
         _line(console, f"Service: {service['describe']} (postpilot --serve)")
         for name, when in sorted((service.get("next_runs") or {}).items()):
             _line(console, f"  {name}: {'running now' if when is None else 'next run ' + when}")
+    paused = data.get("paused")
+    if paused:
+        who = f"by {paused['by']} at {paused['at']}"
+        _line(console, f"Paused: claims nothing until resumed ({who})")
     for pool in data.get("hosts") or []:
         beat = pool["last_heartbeat"]
         when = beat.isoformat() if isinstance(beat, datetime) else str(beat)

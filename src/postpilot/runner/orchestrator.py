@@ -61,6 +61,7 @@ from postpilot.store.base import (
     CoordinatedStore,
     JobStore,
 )
+from postpilot.store.dashboard import is_paused
 
 log = logging.getLogger("postpilot.runner")
 
@@ -284,6 +285,10 @@ class Orchestrator:
 
         for pass_number in range(1, self.retry.max_passes + 1):
             if self.shutdown.event.is_set():
+                break
+            if is_paused(store):
+                # Paused from the dashboard: start no pass (workers check it at every claim).
+                self.display.event(f"{desc}: paused; no jobs are claimed until it is resumed")
                 break
             started = time.monotonic()
             before = store.counts()

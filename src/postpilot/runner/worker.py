@@ -60,6 +60,7 @@ from postpilot.store.base import (
     JobStore,
     WorkerRegistry,
 )
+from postpilot.store.dashboard import is_paused
 
 log = logging.getLogger("postpilot.worker")
 
@@ -333,6 +334,9 @@ class Worker:
                 log.warning("orchestrator is gone; stopping")
                 self.stopping.set()
                 break
+            if is_paused(self.store):
+                log.info("worker %s: campaign paused; claiming nothing", self.worker_id)
+                return EXIT_DRAINED
             now = utcnow()
             request = ClaimRequest(
                 worker_id=self.worker_id,

@@ -35,6 +35,7 @@ from postpilot.jobs import (
     is_rearmable,
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
+from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, page_of
 
 #: error_type of a job skipped because its content was already posted to its account (I4).
 DUPLICATE_CONTENT = "duplicate_content"
@@ -125,6 +126,8 @@ class MemoryJobStore:
         self._lock = self.ledger.lock
         with self._lock:
             self._jobs: dict[str, Job] = self.ledger.campaigns.setdefault(campaign, {})
+        self._actions: dict[str, OperatorAction] = {}
+        self._paused: dict[str, str] | None = None
         self._closed = False
 
     # -- seeding and reading ------------------------------------------------------------
@@ -418,6 +421,63 @@ class MemoryJobStore:
         """Lift any block on the account."""
         with self._lock:
             self.ledger.blocks.pop(account, None)
+
+    # -- the dashboard (postpilot.store.dashboard) ---------------------------------------------
+    def job_page(self, query: JobQuery) -> JobPage:
+        """Filter and page in Python."""
+        with self._lock:
+            return page_of(self._sorted(), query)
+
+    def outcomes_per_day(self) -> list[tuple[str, str, str, int]]:
+        """Successes and failures per (UTC completion day, account) of the held jobs."""
+        counted: dict[tuple[str, str, str], int] = {}
+        with self._lock:
+            for job in self._jobs.values():
+                kind = {JobStatus.SUCCESS: "success", JobStatus.FAILED: "failed"}.get(job.status)
+                if kind and job.completed_at is not None:
+                    key = (job.completed_at.date().isoformat(), job.account, kind)
+                    counted[key] = counted.get(key, 0) + 1
+        return sorted((d, a, k, n) for (d, a, k), n in counted.items())
+
+    def last_errors(self) -> dict[str, Job]:
+        """Per account, its latest job with an error."""
+        latest: dict[str, Job] = {}
+        with self._lock:
+            for job in self._sorted():
+                if not job.error:
+                    continue
+                when = job.completed_at or job.claimed_at
+                held = latest.get(job.account)
+                held_when = held.completed_at or held.claimed_at if held else None
+                if held is None or (when and (held_when is None or when >= held_when)):
+                    latest[job.account] = job
+        return latest
+
+    def record_action(self, action: OperatorAction) -> OperatorAction:
+        """Keep the first action per key."""
+        with self._lock:
+            return self._actions.setdefault(action.key, action)
+
+    def find_action(self, key: str) -> OperatorAction | None:
+        """The action kept under `key`."""
+        with self._lock:
+            return self._actions.get(key)
+
+    def recent_actions(self, limit: int) -> list[OperatorAction]:
+        """Latest first."""
+        with self._lock:
+            ordered = sorted(self._actions.values(), key=lambda a: (a.at, a.key), reverse=True)
+        return ordered[:limit]
+
+    def pause_state(self) -> Mapping[str, str] | None:
+        """The pause record, or None."""
+        with self._lock:
+            return None if self._paused is None else dict(self._paused)
+
+    def set_paused(self, paused: bool, actor: str, at: datetime) -> None:
+        """Pause or resume."""
+        with self._lock:
+            self._paused = {"by": actor, "at": at.isoformat()} if paused else None
 
     def close(self) -> None:
         """Nothing to release; the data stays in the ledger object."""

@@ -72,6 +72,7 @@ from postpilot.jobs import (
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
+from postpilot.store.postgres_dashboard import PostgresDashboardMixin
 from postpilot.store.sql import load_queries, migrations
 
 __all__ = ["PostgresJobStore", "describe_dsn"]
@@ -164,7 +165,7 @@ class _StaleClaim(Exception):
     """A claim whose account filled its day (or got blocked) while the claim statement ran."""
 
 
-class PostgresJobStore:
+class PostgresJobStore(PostgresDashboardMixin):
     """One campaign's jobs in a PostgreSQL database that every campaign and host shares.
 
     `dsn` is a libpq connection string or `postgresql://` URL; the tables live in the first
@@ -688,6 +689,12 @@ class PostgresJobStore:
     def unblock_account(self, account: str) -> None:
         """Lift any block on the account."""
         self._query("unblock_account", {"account": account}, "unblock an account")
+
+    _job_of = staticmethod(_to_job)
+
+    @staticmethod
+    def _jsonb(value: Mapping[str, Any]) -> Any:
+        return Jsonb(dict(value))
 
     def close(self) -> None:
         """Give up the orchestrator role and close every connection (idempotent)."""

@@ -77,6 +77,7 @@ from postpilot.jobs import (
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
+from postpilot.store.sqlite_dashboard import DASHBOARD_SCHEMA, SqliteDashboardMixin
 
 #: Bump with a migration when a table changes; a newer file is refused, never misread.
 SCHEMA_VERSION = 2
@@ -192,7 +193,7 @@ def _to_job(row: Sequence[Any]) -> Job:
     return Job(**values)
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqliteDashboardMixin):
     """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`."""
 
     def __init__(
@@ -244,7 +245,7 @@ class SqliteJobStore:
                 self._check_version("c", self.progress_path)
                 self._check_campaign()
                 self._upgrade_campaign_file()
-                for statement in (_LEDGER_SCHEMA + _CAMPAIGN_SCHEMA).split(";"):
+                for statement in (_LEDGER_SCHEMA + _CAMPAIGN_SCHEMA + DASHBOARD_SCHEMA).split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 for schema in ("main", "c"):
@@ -822,6 +823,8 @@ class SqliteJobStore:
         """Lift any block on the account."""
         with self._write() as conn:
             conn.execute("DELETE FROM main.account_blocks WHERE account = ?", (account,))
+
+    _job_of = staticmethod(_to_job)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

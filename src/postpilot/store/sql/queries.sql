@@ -433,3 +433,67 @@ SELECT least(
 -- name: posted_content --
 -- Content this campaign has posted, on any day (the ledger outlives reset-day archives).
 SELECT DISTINCT account, sha256 FROM posted WHERE campaign = %(campaign)s;
+
+-- name: dashboard_job_count --
+-- The dashboard's jobs table: filters are optional (NULL), the pattern is a LIKE pattern.
+SELECT count(*) AS n FROM jobs
+WHERE campaign = %(campaign)s
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(account)s::text IS NULL OR account = %(account)s::text)
+  AND (%(pattern)s::text IS NULL OR job_id ILIKE %(pattern)s::text
+       OR video_path ILIKE %(pattern)s::text OR caption ILIKE %(pattern)s::text);
+
+-- name: dashboard_job_page --
+SELECT * FROM jobs
+WHERE campaign = %(campaign)s
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(account)s::text IS NULL OR account = %(account)s::text)
+  AND (%(pattern)s::text IS NULL OR job_id ILIKE %(pattern)s::text
+       OR video_path ILIKE %(pattern)s::text OR caption ILIKE %(pattern)s::text)
+ORDER BY seq, ins
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: dashboard_outcomes --
+-- Held jobs by UTC completion day, plus posts from before the held jobs (archived days).
+SELECT to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, account,
+       status AS outcome, count(*) AS n
+FROM jobs
+WHERE campaign = %(campaign)s AND status IN ('success', 'failed') AND completed_at IS NOT NULL
+GROUP BY 1, 2, 3
+UNION ALL
+SELECT to_char(posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), account, 'success',
+       count(DISTINCT job_id)
+FROM posted
+WHERE campaign = %(campaign)s
+  AND posted_at < coalesce((SELECT min(claimed_at) FROM jobs WHERE campaign = %(campaign)s),
+                           'infinity'::timestamptz)
+GROUP BY 1, 2;
+
+-- name: dashboard_last_errors --
+SELECT DISTINCT ON (account) * FROM jobs
+WHERE campaign = %(campaign)s AND error <> ''
+ORDER BY account, coalesce(completed_at, claimed_at) DESC NULLS LAST, seq DESC;
+
+-- name: dashboard_record_action --
+INSERT INTO operator_actions (campaign, key, action, target, actor, at, result)
+VALUES (%(campaign)s, %(key)s, %(action)s, %(target)s, %(actor)s, %(at)s, %(result)s)
+ON CONFLICT (campaign, key) DO NOTHING;
+
+-- name: dashboard_find_action --
+SELECT key, action, target, actor, at, result FROM operator_actions
+WHERE campaign = %(campaign)s AND key = %(key)s;
+
+-- name: dashboard_recent_actions --
+SELECT key, action, target, actor, at, result FROM operator_actions
+WHERE campaign = %(campaign)s ORDER BY at DESC, key LIMIT %(limit)s;
+
+-- name: dashboard_pause_state --
+SELECT paused_by, paused_at FROM campaign_pauses WHERE campaign = %(campaign)s;
+
+-- name: dashboard_pause --
+INSERT INTO campaign_pauses (campaign, paused_by, paused_at)
+VALUES (%(campaign)s, %(actor)s, %(at)s)
+ON CONFLICT (campaign) DO UPDATE SET paused_by = excluded.paused_by, paused_at = excluded.paused_at;
+
+-- name: dashboard_resume --
+DELETE FROM campaign_pauses WHERE campaign = %(campaign)s;

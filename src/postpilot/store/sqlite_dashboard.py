@@ -1,0 +1,181 @@
+"""The SQLite store's side of the dashboard (postpilot.store.dashboard.SupportsDashboard).
+
+A mixin of SqliteJobStore, kept apart so the claim cycle's module stays about the claim cycle;
+it uses the store's connection through `_read` / `_write` and never imports sqlite3 itself.
+Paging, filtering and counting happen in SQL, so a page of a 100k-job campaign reads one page.
+The action log lives in the campaign's file (c.operator_actions), the pause switch in its
+c.meta table, so both travel with the campaign's progress file.
+"""
+
+# SQL here is built only from constant fragments; every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, like_pattern
+
+if TYPE_CHECKING:
+    from postpilot.jobs import Job
+
+#: Created with the campaign's schema (IF NOT EXISTS, so older files gain it on open).
+DASHBOARD_SCHEMA = """
+-- the jobs table in seq order at any offset (seq never changes after insert, so claims and
+-- completions leave this index untouched: SQLite skips index entries whose value is unchanged)
+CREATE INDEX IF NOT EXISTS c.jobs_seq ON jobs (seq);
+CREATE TABLE IF NOT EXISTS c.operator_actions (
+    key TEXT PRIMARY KEY, action TEXT NOT NULL, target TEXT NOT NULL, actor TEXT NOT NULL,
+    at TEXT NOT NULL, result TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+_PAUSE_KEY = "paused"
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _action(row: tuple[Any, ...]) -> OperatorAction:
+    key, action, target, actor, at, result = row
+    moment = datetime.strptime(str(at), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return OperatorAction(
+        str(key), str(action), str(target), str(actor), moment, json.loads(result)
+    )
+
+
+class SqliteDashboardMixin:
+    """SupportsDashboard over SqliteJobStore's connection."""
+
+    campaign: str
+
+    if TYPE_CHECKING:
+
+        def _read(self) -> AbstractContextManager[Any]: ...
+        def _write(self, unflushed: str = "") -> AbstractContextManager[Any]: ...
+        @staticmethod
+        def _job_of(row: Any) -> Job: ...
+
+    def job_page(self, query: JobQuery) -> JobPage:
+        """One page in seq order; the filters and the count run in SQL."""
+        where: list[str] = []
+        params: list[Any] = []
+        if query.status is not None:
+            where.append("status = ?")
+            params.append(str(query.status))
+        if query.account is not None:
+            where.append("account = ?")
+            params.append(query.account)
+        if query.search:
+            where.append(
+                "(job_id LIKE ? ESCAPE '\\' OR video_path LIKE ? ESCAPE '\\' "
+                "OR caption LIKE ? ESCAPE '\\')"
+            )
+            params.extend([like_pattern(query.search)] * 3)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._read() as conn:
+            total = int(conn.execute(f"SELECT COUNT(*) FROM c.jobs{clause}", params).fetchone()[0])
+            # Skip `offset` entries in an index (rowids only), then read just the page's rows.
+            rows = conn.execute(
+                f"{self._select()} WHERE rowid IN (SELECT rowid FROM c.jobs{clause} "
+                "ORDER BY seq, rowid LIMIT ? OFFSET ?) ORDER BY seq, rowid",
+                [*params, query.limit, query.offset],
+            ).fetchall()
+        return JobPage(total, [self._job_of(row) for row in rows])
+
+    @staticmethod
+    def _select() -> str:
+        from postpilot.store.sqlite import _SELECT
+
+        return _SELECT
+
+    def outcomes_per_day(self) -> list[tuple[str, str, str, int]]:
+        """Outcomes of the held jobs by UTC completion day, plus the ledger's posts from
+        before the held jobs (days archived by --reset-day)."""
+        with self._read() as conn:
+            held = conn.execute(
+                "SELECT substr(completed_at, 1, 10), account, status, COUNT(*) FROM c.jobs "
+                "WHERE status IN ('success', 'failed') AND completed_at IS NOT NULL "
+                "GROUP BY 1, 2, 3"
+            ).fetchall()
+            archived = conn.execute(
+                "SELECT substr(posted_at, 1, 10), account, COUNT(DISTINCT job_id) "
+                "FROM main.posted WHERE campaign = ? AND posted_at < "
+                "COALESCE((SELECT MIN(claimed_at) FROM c.jobs), '9999') GROUP BY 1, 2",
+                (self.campaign,),
+            ).fetchall()
+        counted: dict[tuple[str, str, str], int] = {}
+        for day, account, status, n in [*held, *((d, a, "success", n) for d, a, n in archived)]:
+            key = (str(day), str(account), str(status))
+            counted[key] = counted.get(key, 0) + int(n)
+        return sorted((d, a, o, n) for (d, a, o), n in counted.items())
+
+    def last_errors(self) -> dict[str, Job]:
+        """One query: SQLite returns the row holding MAX(...) for the bare columns."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"{self._select()} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, account, "
+                "MAX(COALESCE(completed_at, claimed_at, '')) FROM c.jobs WHERE error != '' "
+                "GROUP BY account))"
+            ).fetchall()
+        jobs = [self._job_of(row) for row in rows]
+        return {job.account: job for job in jobs}
+
+    def record_action(self, action: OperatorAction) -> OperatorAction:
+        """INSERT OR IGNORE under the key, then read back whichever action holds it."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO c.operator_actions VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    action.key,
+                    action.action,
+                    action.target,
+                    action.actor,
+                    _iso(action.at),
+                    json.dumps(dict(action.result), sort_keys=True, default=str),
+                ),
+            )
+            row = conn.execute(
+                "SELECT * FROM c.operator_actions WHERE key = ?", (action.key,)
+            ).fetchone()
+        return _action(tuple(row))
+
+    def find_action(self, key: str) -> OperatorAction | None:
+        """The action kept under `key`."""
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM c.operator_actions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _action(tuple(row))
+
+    def recent_actions(self, limit: int) -> list[OperatorAction]:
+        """Latest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM c.operator_actions ORDER BY at DESC, key LIMIT ?", (limit,)
+            ).fetchall()
+        return [_action(tuple(row)) for row in rows]
+
+    def pause_state(self) -> Mapping[str, str] | None:
+        """The pause record in c.meta, or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM c.meta WHERE key = ?", (_PAUSE_KEY,)).fetchone()
+        if row is None:
+            return None
+        data: dict[str, str] = json.loads(row[0])
+        return data
+
+    def set_paused(self, paused: bool, actor: str, at: datetime) -> None:
+        """Write or delete the pause record."""
+        with self._write() as conn:
+            if paused:
+                conn.execute(
+                    "INSERT OR REPLACE INTO c.meta VALUES (?, ?)",
+                    (_PAUSE_KEY, json.dumps({"by": actor, "at": _iso(at)})),
+                )
+            else:
+                conn.execute("DELETE FROM c.meta WHERE key = ?", (_PAUSE_KEY,))

@@ -1,0 +1,120 @@
+"""The dashboard's store queries (postpilot.store.dashboard), the same on every store kind:
+paging and filters in the store, outcomes per day, the action log and the pause switch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from postpilot.jobs import ErrorCategory, Failure, Job, JobStatus, RetryPolicy
+from postpilot.store.base import ClaimRequest, JobStore
+from postpilot.store.dashboard import JobQuery, OperatorAction, SupportsDashboard, is_paused
+
+StoreFactory = Callable[[str], JobStore]
+NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+DAY = "2024-05-01"
+
+
+def _dash(store: JobStore) -> SupportsDashboard:
+    assert isinstance(store, SupportsDashboard)
+    return store
+
+
+def _seed(store: JobStore, n: int) -> None:
+    store.insert_jobs(
+        Job(
+            job_id=f"job-{i:04d}",
+            account=f"acc{i % 3}",
+            video_path=f"/videos/clip_{i:04d}.mp4",
+            caption="50% off_sale" if i == 7 else f"caption {i}",
+            seq=i + 1,
+        )
+        for i in range(n)
+    )
+
+
+def _claim(store: JobStore, account: str) -> Job:
+    job = store.claim(
+        ClaimRequest(
+            worker_id="w",
+            now=NOW,
+            lease=timedelta(minutes=5),
+            daily_limit=10,
+            day=DAY,
+            accounts=frozenset({account}),
+        )
+    )
+    assert job is not None
+    return job
+
+
+def test_pages_cover_every_match_once_in_seq_order(make_store: StoreFactory) -> None:
+    """Consecutive pages of a filtered query are disjoint, in seq order, and add up to the
+    total; search matches literally (% and _ are not wildcards)."""
+    store = make_store("c1")
+    _seed(store, 95)
+    dash = _dash(store)
+    seen: list[str] = []
+    for offset in range(0, 40, 7):
+        page = dash.job_page(JobQuery(account="acc1", offset=offset, limit=7))
+        assert page.total == 32
+        seen += [j.job_id for j in page.jobs]
+    expected = [j.job_id for j in store.list_jobs() if j.account == "acc1"]
+    assert seen == expected
+    assert [j.job_id for j in dash.job_page(JobQuery(search="0% OFF_")).jobs] == ["job-0007"]
+    assert dash.job_page(JobQuery(search="o%f")).total == 0
+    assert dash.job_page(JobQuery(search="CLIP_009")).total == 5
+    assert dash.job_page(JobQuery(status=JobStatus.SUCCESS)).total == 0
+    assert dash.job_page(JobQuery(offset=1000)).jobs == []
+
+
+def test_status_filter_and_outcomes_follow_the_jobs(make_store: StoreFactory) -> None:
+    """A completed and a failed job show in the status filter, in outcomes per day (success
+    from the ledger, failure from the job) and as the account's last error."""
+    store = make_store("c1")
+    _seed(store, 6)
+    ok = _claim(store, "acc0")
+    assert store.complete(ok.job_id, ok.lease_token, NOW, day=DAY)
+    bad = _claim(store, "acc1")
+    failure = Failure(ErrorCategory.ACCOUNT, "terminated", "raw: account gone\nhint: re-auth")
+    assert store.fail(bad.job_id, bad.lease_token, NOW, failure, RetryPolicy()) is not None
+    dash = _dash(store)
+    assert [j.job_id for j in dash.job_page(JobQuery(status=JobStatus.SUCCESS)).jobs] == [ok.job_id]
+    rows = dash.outcomes_per_day()
+    assert ("2024-05-01", "acc0", "success", 1) in rows
+    assert ("2024-05-01", "acc1", "failed", 1) in rows
+    errors = dash.last_errors()
+    assert set(errors) == {"acc1"}
+    assert "hint: re-auth" in errors["acc1"].error
+
+
+def test_actions_are_kept_once_per_key_per_campaign(make_store: StoreFactory) -> None:
+    """The first action under a key is kept and returned for a replay; another campaign's
+    log does not see it; recent_actions lists the latest first."""
+    one, two = _dash(make_store("c1")), _dash(make_store("c2"))
+    first = OperatorAction("key-1", "unblock", "acc0", "alice", NOW, {"ok": True})
+    again = OperatorAction("key-1", "pause", "c1", "bob", NOW + timedelta(1), {"ok": False})
+    later = OperatorAction("key-2", "pause", "c1", "bob", NOW + timedelta(2), {"n": 2})
+    assert one.record_action(first).actor == "alice"
+    kept = one.record_action(again)
+    assert (kept.action, kept.actor, dict(kept.result)) == ("unblock", "alice", {"ok": True})
+    one.record_action(later)
+    assert two.find_action("key-1") is None
+    assert [a.key for a in one.recent_actions(10)] == ["key-2", "key-1"]
+    found = one.find_action("key-1")
+    assert found is not None
+    assert found.at == NOW
+
+
+def test_pause_stops_nothing_but_is_seen_by_every_store_object(make_store: StoreFactory) -> None:
+    """Pausing is a per-campaign flag visible through a second store object of the campaign
+    (another process would open one); resume clears it."""
+    a, b = make_store("c1"), make_store("c2")
+    _dash(a).set_paused(True, "alice", NOW)
+    assert is_paused(a)
+    assert not is_paused(b)
+    state = _dash(a).pause_state()
+    assert state is not None
+    assert state["by"] == "alice"
+    _dash(a).set_paused(False, "alice", NOW)
+    assert not is_paused(a)
