@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import postpilot
-from postpilot import clock, env_help
+from postpilot import clock, env_help, serve_options
 from postpilot import log as logsetup
 from postpilot.config import Config, PostingContext, RetryConfig, get_config
 from postpilot.errors import (
@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--json", action="store_true", help="print one JSON object with the result on stdout"
     )
+    serve_options.add_arguments(parser)
     return parser
 
 
@@ -269,6 +270,7 @@ OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dry_run", "--dry-run", ("migrate",)),
     ("path_map", "--path-map", ("migrate",)),
     ("ignore_prior_progress", "--ignore-prior-progress", ("seed_only", "run", "serve")),
+    *serve_options.OPTION_SCOPE,
 )
 #: Run defaults for the options above (None on the parser, so "given" can be told apart).
 RUN_DEFAULTS = {"workers": 3, "max_passes": 3, "retry_delay": 30.0}
@@ -319,6 +321,8 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
             f"--confirm {args.confirm[0]} {args.confirm[1]}: the result must be "
             f"{' or '.join(CONFIRM_CHOICES)}"
         )
+    if serve_options.usage_problem(args):
+        parser.error(serve_options.usage_problem(args))
     if args.confirm is not None and not args.confirm[0].strip():
         parser.error("--confirm needs a job id")
     if args.unblock is not None and not args.unblock and not args.all:
@@ -505,6 +509,8 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.dashboard_only:
+        return serve_options.serve_dashboard(args)
     from postpilot import report
     from postpilot.runner.service import serve
 
@@ -514,6 +520,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.campaign,
         num_workers=args.workers,
         retry=RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay),
+        companions=[serve_options.dashboard_companion(args)],
     )
     if args.json:
         report.print_json(summary.to_json())

@@ -1,0 +1,135 @@
+"""The command line's dashboard flags (--dashboard-only, --host, --port, TLS) for --serve,
+kept apart from cli.py's campaign actions. The dashboard package (and with it the ASGI stack)
+is imported only when the dashboard starts.
+
+`postpilot --serve` runs the publishing service (runner/service.py) with the dashboard as its
+companion; `--serve --dashboard-only` serves the dashboard alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from postpilot.config import Config
+
+log = logging.getLogger("postpilot.web")
+
+#: Keep in sync with postpilot.web.server (not imported here: it pulls in the ASGI stack).
+DEFAULT_PORT = 8377
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--port must be a number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"--port must be 0-65535, not {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The serving flags, as their own help group."""
+    group = parser.add_argument_group("the dashboard of --serve (docs/dashboard.md)")
+    group.add_argument(
+        "--dashboard-only",
+        action="store_true",
+        help="with --serve: serve the dashboard without publishing",
+    )
+    group.add_argument(
+        "--host",
+        default=None,
+        metavar="ADDR",
+        help="dashboard address (default 127.0.0.1; any other needs TLS or --insecure)",
+    )
+    group.add_argument(
+        "--port",
+        type=_port,
+        default=None,
+        metavar="N",
+        help=f"dashboard port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    group.add_argument("--tls-cert", metavar="FILE", help="PEM certificate for HTTPS")
+    group.add_argument("--tls-key", metavar="FILE", help="PEM private key for HTTPS")
+    group.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host over plain HTTP (warns)",
+    )
+
+
+#: For the command line's "no option the action would ignore" check: (dest, flag, actions).
+OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = tuple(
+    (dest, flag, ("serve",))
+    for dest, flag in (
+        ("dashboard_only", "--dashboard-only"),
+        ("host", "--host"),
+        ("port", "--port"),
+        ("tls_cert", "--tls-cert"),
+        ("tls_key", "--tls-key"),
+        ("insecure", "--insecure"),
+    )
+)
+
+
+def usage_problem(args: argparse.Namespace) -> str:
+    """A usage error in the serving flags, or "" (OPTION_SCOPE covers the other actions)."""
+    given = [flag for dest, flag, _ in OPTION_SCOPE if getattr(args, dest) not in (None, False)]
+    if given and not args.serve:
+        return f"{given[0]} only applies with --serve"
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return "--tls-cert and --tls-key go together"
+    return ""
+
+
+def serve_dashboard(args: argparse.Namespace) -> int:
+    """`--serve --dashboard-only`: the dashboard alone, until SIGINT/SIGTERM."""
+    from postpilot.web import DEFAULT_HOST, TLSFiles, serve_dashboard_only
+
+    tls = TLSFiles(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None
+    return serve_dashboard_only(
+        Config.project_root(),
+        args.host or DEFAULT_HOST,
+        DEFAULT_PORT if args.port is None else args.port,
+        tls=tls,
+        insecure=args.insecure,
+    )
+
+
+def dashboard_companion(args: argparse.Namespace) -> Callable[[threading.Event], None]:
+    """The dashboard as a companion of the service: it starts once the service holds the
+    project (so a second service is refused for that, not for the port) and stops with it.
+    A --host refused without TLS fails the command before anything starts; a port that turns
+    out taken is logged and publishing goes on without the page. The login link goes to
+    stderr only: stdout may carry --json, and the service's log file must not hold the token.
+    """
+    from postpilot.web import DEFAULT_HOST, BindRefused, TLSFiles, start_dashboard
+    from postpilot.web.server import check_bind
+
+    tls = TLSFiles(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None
+    host = args.host or DEFAULT_HOST
+    port = DEFAULT_PORT if args.port is None else args.port
+    check_bind(host, tls, args.insecure)
+    root = Config.project_root()
+
+    def companion(service_stopping: threading.Event) -> None:
+        try:
+            handle = start_dashboard(
+                root, host, port, service_stopping, tls=tls, insecure=args.insecure
+            )
+        except BindRefused as exc:
+            for line in str(exc).splitlines():
+                log.error("dashboard: %s", line)
+            log.error("dashboard: not started; publishing goes on without it")
+            return
+        print(f"postpilot dashboard at {handle.url}", file=sys.stderr, flush=True)
+        print(f"Open this link once to log in: {handle.login_url}", file=sys.stderr, flush=True)
+        service_stopping.wait()
+        handle.stop()
+
+    return companion

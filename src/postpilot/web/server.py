@@ -1,0 +1,194 @@
+"""Serving the dashboard: uvicorn in a thread of the calling process, so the publishing service
+can run it as a companion (`start_dashboard`) and `--serve --dashboard-only` can run it alone
+(`serve_dashboard_only`).
+
+Binding: 127.0.0.1 by default. Any other address exposes the campaigns and their actions to
+the network, so it is refused unless TLS files are given or the operator says --insecure
+(then with a warning). uvicorn's access log is off: the login link carries the token in its
+query string and must never reach a log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from postpilot.errors import PostpilotError
+from postpilot.web.app import create_app
+from postpilot.web.auth import Credentials, load_or_create_token
+
+log = logging.getLogger("postpilot.web")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8377
+#: Seconds open event streams get to end when the dashboard stops.
+GRACEFUL_SECONDS = 3
+
+
+class BindRefused(PostpilotError):
+    """The dashboard will not listen where it was asked to (exit 1)."""
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """A certificate chain and its key, both PEM."""
+
+    certfile: Path
+    keyfile: Path
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, tls: TLSFiles | None, insecure: bool) -> None:
+    """Refuse a non-loopback address without TLS or --insecure; warn when insecure."""
+    if is_loopback(host):
+        return
+    if tls is not None:
+        for path in (tls.certfile, tls.keyfile):
+            if not path.is_file():
+                raise BindRefused(f"--tls files: {path} does not exist")
+        return
+    if not insecure:
+        raise BindRefused(
+            f"Refusing to serve the dashboard on {host} without TLS: anyone on that network "
+            "could read the traffic\n"
+            "  Give --tls-cert FILE --tls-key FILE, or --insecure to serve plain HTTP anyway "
+            "(only on a network you trust), or leave --host out to stay on 127.0.0.1"
+        )
+    log.warning(
+        "Serving the dashboard on %s over plain HTTP (--insecure): the token and every page "
+        "cross the network unencrypted",
+        host,
+    )
+
+
+@dataclass
+class DashboardHandle:
+    """A running dashboard."""
+
+    url: str
+    login_url: str
+    thread: threading.Thread
+    server: uvicorn.Server
+    stopping: threading.Event
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the server to stop and wait for its thread."""
+        self.stopping.set()
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - only naming the address for the link
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
+
+
+def start_dashboard(
+    root: Path,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    stop_event: threading.Event | None = None,
+    *,
+    tls: TLSFiles | None = None,
+    insecure: bool = False,
+) -> DashboardHandle:
+    """Start the dashboard of the project at `root` in a daemon thread and return once it
+    accepts connections. Setting `stop_event` (or calling handle.stop()) shuts it down.
+    Port 0 picks a free port (handle.url says which)."""
+    check_bind(host, tls, insecure)
+    token = load_or_create_token(root)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise BindRefused(
+            f"Cannot listen on {host}:{port}: {exc.strerror}\n"
+            "  Choose another port with --port, or stop the program using it"
+        ) from None
+    bound = sock.getsockname()[1]
+    names = {f"{_url_host(host)}:{bound}", f"{host}:{bound}"}
+    if is_loopback(host):
+        names |= {f"127.0.0.1:{bound}", f"localhost:{bound}", f"[::1]:{bound}"}
+    stopping = stop_event if stop_event is not None else threading.Event()
+    app = create_app(root, Credentials(token), frozenset(names), stopping, secure=tls is not None)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        ssl_certfile=str(tls.certfile) if tls else None,
+        ssl_keyfile=str(tls.keyfile) if tls else None,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="postpilot-dashboard", daemon=True
+    )
+    thread.start()
+    while not server.started and thread.is_alive():
+        thread.join(0.02)
+    if not server.started:
+        raise BindRefused(f"The dashboard on {host}:{bound} did not start; see the log above")
+
+    def watch() -> None:
+        stopping.wait()
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="postpilot-dashboard-stop", daemon=True).start()
+    scheme = "https" if tls else "http"
+    url = f"{scheme}://{_url_host(host)}:{bound}/"
+    return DashboardHandle(url, f"{url}login?token={token}", thread, server, stopping)
+
+
+def serve_dashboard_only(
+    root: Path,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    tls: TLSFiles | None = None,
+    insecure: bool = False,
+    announce: bool = True,
+) -> int:
+    """`--serve --dashboard-only`: serve until SIGINT/SIGTERM (the normal way to stop a
+    server, so exit 0); 1 when the server died."""
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        handle = start_dashboard(root, host, port, stop, tls=tls, insecure=insecure)
+        if announce:
+            print(f"postpilot dashboard (no publishing) at {handle.url}", flush=True)
+            print(f"Open this link once to log in: {handle.login_url}", flush=True)
+        while not stop.wait(0.5):
+            if not handle.thread.is_alive():
+                log.error("the dashboard server stopped unexpectedly")
+                return 1
+        handle.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,352 @@
+"""What the dashboard shows, as JSON-ready dicts: built on operations.status_data (so the page,
+the API and `--status --json` report the same numbers) plus the store's dashboard queries.
+
+Nothing here returns a token, a checkpoint (resumable upload handles can act as credentials)
+or a credential: jobs are reduced to the fields an operator reads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from postpilot import operations
+from postpilot.campaign import CampaignConfig, scan_campaigns
+from postpilot.config import PostingContext
+from postpilot.jobs import Job, utcnow
+from postpilot.store import JobStore, open_store
+from postpilot.store.dashboard import JobPage, JobQuery, SupportsDashboard, page_of
+
+#: Days of the schedule projection on the campaign page.
+PLAN_DAYS = 7
+#: How long one computed status is reused: the page polls and SSE pushes, status scans jobs.
+STATUS_TTL_SECONDS = 1.0
+
+
+class CampaignNotFound(LookupError):
+    """No valid campaign of that name in the project."""
+
+
+@dataclass
+class _Entry:
+    """One cached view: its value, when it was computed, and for which generation."""
+
+    value: Any = None
+    at: float = float("-inf")
+    value_generation: int = -1
+    generation: int = 0
+    computing: bool = False
+
+
+class Campaigns:
+    """The project's campaigns, their contexts, and caches of what is costly to compute.
+
+    Status of a 100k-job campaign takes a scan of its jobs, so views are cached for
+    STATUS_TTL_SECONDS and served stale while one request recomputes them (the others do not
+    wait). An action calls forget(): from then on no value computed before it is served.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], _Entry] = {}
+
+    def cached(
+        self, kind: str, name: str, compute: Callable[[], Any], ttl: float = STATUS_TTL_SECONDS
+    ) -> Any:
+        """compute() at most once per ttl, stale-while-revalidate."""
+        key = (kind, name)
+        with self._lock:
+            entry = self._entries.setdefault(key, _Entry())
+            current = entry.value_generation == entry.generation
+            fresh = time.monotonic() - entry.at < ttl
+            if current and (fresh or entry.computing):
+                return entry.value
+            generation = entry.generation
+            entry.computing = True
+        try:
+            value = compute()
+        finally:
+            with self._lock:
+                entry.computing = False
+        with self._lock:
+            if generation == entry.generation:
+                entry.value, entry.at, entry.value_generation = value, time.monotonic(), generation
+        return value
+
+    def forget(self, name: str) -> None:
+        """An action changed campaign `name` (and possibly shared accounts): recompute all."""
+        del name  # unblocking an account changes every campaign that uses it
+        with self._lock:
+            for entry in self._entries.values():
+                entry.generation += 1
+
+    def scan(self) -> tuple[list[CampaignConfig], list[tuple[str, str]]]:
+        """Valid campaigns and (folder, error) of the invalid ones."""
+        found: tuple[list[CampaignConfig], list[tuple[str, str]]] = self.cached(
+            "scan", "", lambda: scan_campaigns(self.root)
+        )
+        return found
+
+    def context(self, name: str) -> PostingContext:
+        """The context of the named campaign (CampaignNotFound when absent or invalid)."""
+        for campaign in self.scan()[0]:
+            if campaign.name == name:
+                return PostingContext.from_campaign(campaign)
+        raise CampaignNotFound(name)
+
+    def status(self, ctx: PostingContext, *, fresh: bool = False) -> dict[str, Any]:
+        """operations.status_data of the campaign (cached unless `fresh`)."""
+        if fresh:
+            return operations.status_data(ctx)
+        data: dict[str, Any] = self.cached(
+            "status", str(ctx.campaign_name), lambda: operations.status_data(ctx)
+        )
+        return data
+
+
+@contextmanager
+def opened(ctx: PostingContext) -> Iterator[JobStore | None]:
+    """The campaign's store, or None when it has no progress store yet (never created here)."""
+    if not operations.progress_exists(ctx):
+        yield None
+        return
+    store = open_store(ctx)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# -- overview ---------------------------------------------------------------------------------
+def next_midnight(now: datetime, timezone: str) -> datetime:
+    """The start of the next local day in `timezone`."""
+    local = now.astimezone(ZoneInfo(timezone))
+    start = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.astimezone(now.tzinfo)
+
+
+def next_slot(status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """When the campaign can publish next and why not sooner: now, a rate window's end, the
+    next local day (daily limits), or never (nothing waiting, re-auth needed, paused)."""
+    if status.get("paused"):
+        return {"at": None, "reason": "paused"}
+    daily = status["daily"]
+    limit = int(daily["limit"])
+    blocks = {b["account"]: b for b in status["blocked"]}
+    candidates: list[tuple[datetime, str]] = []
+    waiting_somewhere = False
+    for account, per_status in status["per_account"].items():
+        waiting = per_status.get("pending", 0) + per_status.get("retrying", 0)
+        if not waiting:
+            continue
+        waiting_somewhere = True
+        block = blocks.get(account)
+        if block is not None:
+            if block["until"]:
+                candidates.append((datetime.fromisoformat(block["until"]), "rate window ends"))
+            continue
+        if daily["per_account"].get(account, 0) >= limit:
+            candidates.append((next_midnight(now, daily["timezone"]), "daily limit reached"))
+        else:
+            candidates.append((now, "an account has room today"))
+    if not candidates:
+        reason = "accounts need attention" if waiting_somewhere else "nothing waiting"
+        return {"at": None, "reason": reason}
+    at, reason = min(candidates, key=lambda c: c[0])
+    return {"at": at.isoformat(), "reason": reason}
+
+
+def summary(status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """One overview row, every number taken from the status."""
+    counts = status["counts"]
+    return {
+        "name": status["campaign"],
+        "exists": status["exists"],
+        "accounts": status["accounts"],
+        "counts": counts,
+        "success_rate": status["success_rate"],
+        "today": {
+            "day": status["daily"]["day"],
+            "posted": status["daily"]["total"],
+            "limit_per_account": status["daily"]["limit"],
+            "capacity": status["daily"]["limit"] * status["accounts"],
+        },
+        "unconfirmed": counts.get("unconfirmed", 0),
+        "blocked": status["blocked"],
+        "running": bool(status["running"]) or bool(status["hosts"]),
+        "served": status.get("service") is not None,
+        "paused": status.get("paused"),
+        "next_slot": next_slot(status, now),
+        "problems": status["problems"],
+    }
+
+
+def overview(campaigns: Campaigns) -> dict[str, Any]:
+    """Every campaign of the project, plus the folders that are not valid campaigns."""
+    now = utcnow()
+    valid, invalid = campaigns.scan()
+    rows = []
+    for campaign in valid:
+        ctx = PostingContext.from_campaign(campaign)
+        rows.append({**summary(campaigns.status(ctx), now), "enabled": campaign.enabled})
+    return {
+        "project_root": str(campaigns.root),
+        "generated_at": now.isoformat(),
+        "campaigns": rows,
+        "invalid": [{"folder": folder, "error": error} for folder, error in invalid],
+    }
+
+
+# -- campaign page ------------------------------------------------------------------------------
+def job_view(job: Job) -> dict[str, Any]:
+    """The fields of a job an operator reads (no lease token, no checkpoint)."""
+    return {
+        "job_id": job.job_id,
+        "account": job.account,
+        "video": Path(job.video_path).name,
+        "caption": job.caption[:200],
+        "status": str(job.status),
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "error": job.error,
+        "error_type": job.error_type,
+        "error_category": job.error_category,
+        "claimed_at": job.claimed_at.isoformat() if job.claimed_at else None,
+        "completed_at": job.completed_at.isoformat() if job.completed_at else None,
+        "retry_at": job.retry_at.isoformat() if job.retry_at else None,
+        "remote_url": job.remote_url,
+    }
+
+
+def jobs_page(ctx: PostingContext, query: JobQuery) -> dict[str, Any]:
+    """One page of the jobs table."""
+    with opened(ctx) as store:
+        if store is None:
+            page = JobPage(0, [])
+        elif isinstance(store, SupportsDashboard):
+            page = store.job_page(query)
+        else:
+            page = page_of(store.list_jobs(), query)
+    return {
+        "total": page.total,
+        "offset": query.offset,
+        "limit": query.limit,
+        "jobs": [job_view(job) for job in page.jobs],
+    }
+
+
+def plan(status: Mapping[str, Any], days: int = PLAN_DAYS) -> list[dict[str, Any]]:
+    """A projection of the next days: each account posts up to its daily limit per day from
+    its waiting jobs (today only what today's count leaves). Accounts needing re-auth post
+    nothing; other blocks and retry times are ignored, so it is an upper bound."""
+    daily = status["daily"]
+    limit = int(daily["limit"])
+    reauth = {b["account"] for b in status["blocked"] if not b["until"]}
+    first = datetime.fromisoformat(daily["day"]).date()
+    left = {
+        account: per.get("pending", 0) + per.get("retrying", 0)
+        for account, per in status["per_account"].items()
+        if account not in reauth
+    }
+    out = []
+    for offset in range(days):
+        posts: dict[str, int] = {}
+        for account, waiting in left.items():
+            room = limit - daily["per_account"].get(account, 0) if offset == 0 else limit
+            take = max(0, min(waiting, room))
+            if take:
+                posts[account] = take
+                left[account] = waiting - take
+        day = (first + timedelta(days=offset)).isoformat()
+        out.append({"day": day, "posts": sum(posts.values()), "per_account": posts})
+    return out
+
+
+def last_errors(ctx: PostingContext) -> dict[str, Job]:
+    """Per account, its latest job with an error."""
+    with opened(ctx) as store:
+        return store.last_errors() if isinstance(store, SupportsDashboard) else {}
+
+
+def health(status: Mapping[str, Any], errors: Mapping[str, Job]) -> list[dict[str, Any]]:
+    """Per account: today's posts vs the limit, its block and reason, its last error."""
+    blocks = {b["account"]: b for b in status["blocked"]}
+    rows = []
+    for account, per_status in status["per_account"].items():
+        last = errors.get(account)
+        rows.append(
+            {
+                "account": account,
+                "today": status["daily"]["per_account"].get(account, 0),
+                "limit": status["daily"]["limit"],
+                "jobs": per_status,
+                "block": blocks.get(account),
+                "last_error": None
+                if last is None
+                else {
+                    "job_id": last.job_id,
+                    "error": last.error,
+                    "error_type": last.error_type,
+                    "at": (last.completed_at or last.claimed_at or utcnow()).isoformat(),
+                },
+            }
+        )
+    return rows
+
+
+def archives(ctx: PostingContext) -> list[dict[str, Any]]:
+    """The campaign's --reset-day archives, newest first."""
+    folder = ctx.archive_dir
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    files.sort(key=lambda p: p.name, reverse=True)
+    return [{"name": p.name, "bytes": p.stat().st_size} for p in files]
+
+
+def actions_log(ctx: PostingContext, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest dashboard actions on the campaign, with who and when."""
+    with opened(ctx) as store:
+        if not isinstance(store, SupportsDashboard):
+            return []
+        recent = store.recent_actions(limit)
+    return [
+        {"action": a.action, "target": a.target, "actor": a.actor, "at": a.at.isoformat()}
+        for a in recent
+    ]
+
+
+def outcomes(ctx: PostingContext) -> list[dict[str, Any]]:
+    """Posts per day and account, success vs failure, over the campaign's life."""
+    with opened(ctx) as store:
+        if not isinstance(store, SupportsDashboard):
+            return []
+        rows = store.outcomes_per_day()
+    return [{"day": d, "account": a, "outcome": o, "count": n} for d, a, o, n in rows]
+
+
+def campaign_detail(campaigns: Campaigns, ctx: PostingContext) -> dict[str, Any]:
+    """Everything the campaign page shows besides the jobs table and the chart."""
+    status = campaigns.status(ctx)
+    name = str(ctx.campaign_name)
+    errors = campaigns.cached("errors", name, lambda: last_errors(ctx))
+    now = utcnow()
+    return {
+        **summary(status, now),
+        "enabled": ctx.campaign_config.enabled if ctx.campaign_config else True,
+        "timezone": status["daily"]["timezone"],
+        "per_error_type": status["per_error_type"],
+        "health": health(status, errors),
+        "plan": plan(status),
+        "archives": archives(ctx),
+        "actions": actions_log(ctx),
+        "publisher": (status.get("campaign_info") or {}).get("publisher", ""),
+    }
