@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from postpilot.jobs import Job, JobStatus
@@ -65,6 +65,11 @@ class SupportsDashboard(Protocol):
         --reset-day archived; stores without such a ledger record only count held jobs)."""
         ...
 
+    def waiting_by_hour(self) -> list[tuple[str, str, int]]:
+        """(account, UTC hour of the slot "YYYY-MM-DDTHH" or "" when unscheduled, count) of
+        the waiting (pending or retrying) jobs: the plan of the next days."""
+        ...
+
     def last_errors(self) -> dict[str, Job]:
         """Per account, its latest job that recorded an error (the platform's raw message and
         hint are in the job's error text)."""
@@ -113,6 +118,17 @@ def page_of(jobs: Iterable[Job], query: JobQuery) -> JobPage:
     """Filter and page jobs already in seq order."""
     found = [job for job in jobs if matches(job, query)]
     return JobPage(len(found), found[query.offset : query.offset + query.limit])
+
+
+def hours_of(jobs: Iterable[Job]) -> list[tuple[str, str, int]]:
+    """waiting_by_hour for stores that count in Python (the memory store)."""
+    counted: dict[tuple[str, str], int] = {}
+    for job in jobs:
+        if job.status in (JobStatus.PENDING, JobStatus.RETRYING):
+            at = job.scheduled_at
+            hour = at.astimezone(UTC).strftime("%Y-%m-%dT%H") if at is not None else ""
+            counted[(job.account, hour)] = counted.get((job.account, hour), 0) + 1
+    return sorted((a, h, n) for (a, h), n in counted.items())
 
 
 def like_pattern(search: str) -> str:

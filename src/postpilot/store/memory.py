@@ -35,7 +35,7 @@ from postpilot.jobs import (
     is_rearmable,
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
-from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, page_of
+from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, hours_of, page_of
 
 #: error_type of a job skipped because its content was already posted to its account (I4).
 DUPLICATE_CONTENT = "duplicate_content"
@@ -438,6 +438,11 @@ class MemoryJobStore:
                     key = (job.completed_at.date().isoformat(), job.account, kind)
                     counted[key] = counted.get(key, 0) + 1
         return sorted((d, a, k, n) for (d, a, k), n in counted.items())
+
+    def waiting_by_hour(self) -> list[tuple[str, str, int]]:
+        """Waiting jobs per account and slot hour."""
+        with self._lock:
+            return hours_of(list(self._jobs.values()))
 
     def last_errors(self) -> dict[str, Job]:
         """Per account, its latest job with an error."""

@@ -67,6 +67,11 @@ class PostgresDashboardMixin:
             counted[key] = counted.get(key, 0) + int(row["n"])
         return sorted((d, a, o, n) for (d, a, o), n in counted.items())
 
+    def waiting_by_hour(self) -> list[tuple[str, str, int]]:
+        """Waiting jobs per account and UTC slot hour."""
+        rows = self._query("dashboard_waiting_by_hour", {"campaign": self.campaign}, "plan")
+        return [(str(r["account"]), str(r["hour"]), int(r["n"])) for r in rows]
+
     def last_errors(self) -> dict[str, Job]:
         """Per account, the latest job with an error."""
         rows = self._query("dashboard_last_errors", {"campaign": self.campaign}, "read errors")

@@ -116,6 +116,15 @@ class SqliteDashboardMixin:
             counted[key] = counted.get(key, 0) + int(n)
         return sorted((d, a, o, n) for (d, a, o), n in counted.items())
 
+    def waiting_by_hour(self) -> list[tuple[str, str, int]]:
+        """One GROUP BY over the waiting jobs (timestamps are fixed-width UTC text)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT account, COALESCE(substr(scheduled_at, 1, 13), ''), COUNT(*) FROM c.jobs "
+                "WHERE status IN ('pending', 'retrying') GROUP BY 1, 2 ORDER BY 1, 2"
+            ).fetchall()
+        return [(str(a), str(h), int(n)) for a, h, n in rows]
+
     def last_errors(self) -> dict[str, Job]:
         """One query: SQLite returns the row holding MAX(...) for the bare columns."""
         with self._read() as conn:

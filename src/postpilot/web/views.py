@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -133,38 +134,63 @@ def next_midnight(now: datetime, timezone: str) -> datetime:
     return start.astimezone(now.tzinfo)
 
 
-def next_slot(status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """When the campaign can publish next and why not sooner: now, a rate window's end, the
-    next local day (daily limits), or never (nothing waiting, re-auth needed, paused)."""
+Slots = Mapping[str, list[tuple[str, int]]]
+
+
+def slots_of(ctx: PostingContext, status: Mapping[str, Any]) -> dict[str, list[tuple[str, int]]]:
+    """Per account, its waiting jobs per UTC slot hour ("" = unscheduled, due at once)."""
+    by_account: dict[str, list[tuple[str, int]]] = {}
+    with opened(ctx) as store:
+        if isinstance(store, SupportsDashboard):
+            for account, hour, n in store.waiting_by_hour():
+                by_account.setdefault(account, []).append((hour, n))
+            return by_account
+    for account, per in status["per_account"].items():
+        waiting = per.get("pending", 0) + per.get("retrying", 0)
+        if waiting:
+            by_account[account] = [("", waiting)]
+    return by_account
+
+
+def _hour(hour: str) -> datetime:
+    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def next_slot(status: Mapping[str, Any], now: datetime, slots: Slots) -> dict[str, Any]:
+    """When the campaign can publish next and why not sooner: now, a job's scheduled slot, a
+    rate window's end, the next local day (daily limits), or never (nothing waiting,
+    re-authorization needed, paused)."""
     if status.get("paused"):
         return {"at": None, "reason": "paused"}
     daily = status["daily"]
     limit = int(daily["limit"])
     blocks = {b["account"]: b for b in status["blocked"]}
     candidates: list[tuple[datetime, str]] = []
-    waiting_somewhere = False
-    for account, per_status in status["per_account"].items():
-        waiting = per_status.get("pending", 0) + per_status.get("retrying", 0)
-        if not waiting:
+    for account, hours in slots.items():
+        if not hours:
             continue
-        waiting_somewhere = True
         block = blocks.get(account)
         if block is not None:
             if block["until"]:
                 candidates.append((datetime.fromisoformat(block["until"]), "rate window ends"))
             continue
-        if daily["per_account"].get(account, 0) >= limit:
-            candidates.append((next_midnight(now, daily["timezone"]), "daily limit reached"))
+        full = daily["per_account"].get(account, 0) >= limit
+        room_at = next_midnight(now, daily["timezone"]) if full else now
+        job_at = max(now, min(_hour(h) if h else now for h, _n in hours))
+        if job_at > room_at:
+            candidates.append((job_at, "next scheduled slot"))
+        elif full:
+            candidates.append((room_at, "daily limit reached"))
         else:
-            candidates.append((now, "an account has room today"))
+            candidates.append((now, "an account has room and a job is due"))
     if not candidates:
-        reason = "accounts need attention" if waiting_somewhere else "nothing waiting"
+        reason = "accounts need attention" if any(slots.values()) else "nothing waiting"
         return {"at": None, "reason": reason}
     at, reason = min(candidates, key=lambda c: c[0])
     return {"at": at.isoformat(), "reason": reason}
 
 
-def summary(status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def summary(status: Mapping[str, Any], now: datetime, slots: Slots) -> dict[str, Any]:
     """One overview row, every number taken from the status."""
     counts = status["counts"]
     return {
@@ -184,7 +210,7 @@ def summary(status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "running": bool(status["running"]) or bool(status["hosts"]),
         "served": status.get("service") is not None,
         "paused": status.get("paused"),
-        "next_slot": next_slot(status, now),
+        "next_slot": next_slot(status, now, slots),
         "problems": status["problems"],
     }
 
@@ -196,7 +222,9 @@ def overview(campaigns: Campaigns) -> dict[str, Any]:
     rows = []
     for campaign in valid:
         ctx = PostingContext.from_campaign(campaign)
-        rows.append({**summary(campaigns.status(ctx), now), "enabled": campaign.enabled})
+        status = campaigns.status(ctx)
+        slots = campaigns.cached("slots", campaign.name, partial(slots_of, ctx, status))
+        rows.append({**summary(status, now, slots), "enabled": campaign.enabled})
     return {
         "project_root": str(campaigns.root),
         "generated_at": now.isoformat(),
@@ -222,6 +250,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "claimed_at": job.claimed_at.isoformat() if job.claimed_at else None,
         "completed_at": job.completed_at.isoformat() if job.completed_at else None,
         "retry_at": job.retry_at.isoformat() if job.retry_at else None,
+        "scheduled_at": job.scheduled_at.isoformat() if job.scheduled_at else None,
         "remote_url": job.remote_url,
     }
 
@@ -243,31 +272,45 @@ def jobs_page(ctx: PostingContext, query: JobQuery) -> dict[str, Any]:
     }
 
 
-def plan(status: Mapping[str, Any], days: int = PLAN_DAYS) -> list[dict[str, Any]]:
-    """A projection of the next days: each account posts up to its daily limit per day from
-    its waiting jobs (today only what today's count leaves). Accounts needing re-auth post
-    nothing; other blocks and retry times are ignored, so it is an upper bound."""
+def plan(status: Mapping[str, Any], slots: Slots, days: int = PLAN_DAYS) -> list[dict[str, Any]]:
+    """The next days: the jobs whose slot falls on each local day, and a projection of the
+    posts, each account posting up to its daily limit from the jobs due by then (today only
+    what today's count leaves; accounts needing re-authorization post nothing). Rate windows
+    and retry times are not modelled, so posts are an upper bound."""
     daily = status["daily"]
     limit = int(daily["limit"])
+    zone = ZoneInfo(daily["timezone"])
     reauth = {b["account"] for b in status["blocked"] if not b["until"]}
     first = datetime.fromisoformat(daily["day"]).date()
-    left = {
-        account: per.get("pending", 0) + per.get("retrying", 0)
-        for account, per in status["per_account"].items()
-        if account not in reauth
-    }
-    out = []
-    for offset in range(days):
-        posts: dict[str, int] = {}
-        for account, waiting in left.items():
+    scheduled = [0] * days
+    posts: list[dict[str, int]] = [{} for _ in range(days)]
+    for account, hours in slots.items():
+        due = [0] * days
+        for hour, n in hours:
+            offset = max(0, (_hour(hour).astimezone(zone).date() - first).days) if hour else 0
+            if offset < days:
+                due[offset] += n
+                if hour:
+                    scheduled[offset] += n
+        if account in reauth:
+            continue
+        backlog = 0
+        for offset in range(days):
+            backlog += due[offset]
             room = limit - daily["per_account"].get(account, 0) if offset == 0 else limit
-            take = max(0, min(waiting, room))
+            take = max(0, min(backlog, room))
             if take:
-                posts[account] = take
-                left[account] = waiting - take
-        day = (first + timedelta(days=offset)).isoformat()
-        out.append({"day": day, "posts": sum(posts.values()), "per_account": posts})
-    return out
+                posts[offset][account] = take
+                backlog -= take
+    return [
+        {
+            "day": (first + timedelta(days=offset)).isoformat(),
+            "scheduled": scheduled[offset],
+            "posts": sum(posts[offset].values()),
+            "per_account": posts[offset],
+        }
+        for offset in range(days)
+    ]
 
 
 def last_errors(ctx: PostingContext) -> dict[str, Job]:
@@ -338,14 +381,15 @@ def campaign_detail(campaigns: Campaigns, ctx: PostingContext) -> dict[str, Any]
     status = campaigns.status(ctx)
     name = str(ctx.campaign_name)
     errors = campaigns.cached("errors", name, lambda: last_errors(ctx))
+    slots = campaigns.cached("slots", name, lambda: slots_of(ctx, status))
     now = utcnow()
     return {
-        **summary(status, now),
+        **summary(status, now, slots),
         "enabled": ctx.campaign_config.enabled if ctx.campaign_config else True,
         "timezone": status["daily"]["timezone"],
         "per_error_type": status["per_error_type"],
         "health": health(status, errors),
-        "plan": plan(status),
+        "plan": plan(status, slots),
         "archives": archives(ctx),
         "actions": actions_log(ctx),
         "publisher": (status.get("campaign_info") or {}).get("publisher", ""),

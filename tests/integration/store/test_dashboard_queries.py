@@ -118,3 +118,22 @@ def test_pause_stops_nothing_but_is_seen_by_every_store_object(make_store: Store
     assert state["by"] == "alice"
     _dash(a).set_paused(False, "alice", NOW)
     assert not is_paused(a)
+
+
+def test_waiting_jobs_are_counted_per_account_and_slot_hour(make_store: StoreFactory) -> None:
+    """waiting_by_hour groups pending jobs by account and UTC slot hour ("" when unscheduled)
+    and leaves finished jobs out."""
+    store = make_store("c1")
+    store.insert_jobs(
+        [
+            Job("j1", "a", "/v/1.mp4", "c", seq=1),
+            Job("j2", "a", "/v/2.mp4", "c", seq=2, scheduled_at=NOW + timedelta(hours=2)),
+            Job(
+                "j3", "a", "/v/3.mp4", "c", seq=3, scheduled_at=NOW + timedelta(hours=2, minutes=5)
+            ),
+            Job("j4", "b", "/v/4.mp4", "c", seq=4),
+        ]
+    )
+    done = _claim(store, "b")
+    assert store.complete(done.job_id, done.lease_token, NOW, day=DAY)
+    assert _dash(store).waiting_by_hour() == [("a", "", 1), ("a", "2024-05-01T10", 2)]

@@ -469,6 +469,14 @@ WHERE campaign = %(campaign)s
                            'infinity'::timestamptz)
 GROUP BY 1, 2;
 
+-- name: dashboard_waiting_by_hour --
+SELECT account,
+       coalesce(to_char(scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24'), '') AS hour,
+       count(*) AS n
+FROM jobs
+WHERE campaign = %(campaign)s AND status IN ('pending', 'retrying')
+GROUP BY 1, 2 ORDER BY 1, 2;
+
 -- name: dashboard_last_errors --
 SELECT DISTINCT ON (account) * FROM jobs
 WHERE campaign = %(campaign)s AND error <> ''

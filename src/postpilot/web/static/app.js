@@ -185,7 +185,7 @@ function renderCampaign(d) {
     for (const h of d.health) select.append(el("option", { value: h.account, text: h.account }));
   }
   document.getElementById("plan-rows").replaceChildren(...d.plan.map((p) => el("tr", {},
-    el("td", { text: p.day }), el("td", { text: String(p.posts) }),
+    el("td", { text: p.day }), el("td", { text: String(p.scheduled) }), el("td", { text: String(p.posts) }),
     el("td", { text: Object.entries(p.per_account).map(([a, n]) => a + " " + n).join(", ") || "–" }))));
   const archives = document.getElementById("archives");
   archives.replaceChildren(...(d.archives.length ? d.archives.map((a) => el("li", { text: a.name + " (" + a.bytes + " bytes)" }))
@@ -211,6 +211,7 @@ function renderJobs(page) {
     }
     return el("tr", { "data-job": j.job_id },
       el("td", { text: j.job_id }), el("td", { text: j.account }), el("td", { text: j.video }),
+      el("td", { text: j.scheduled_at ? when(j.scheduled_at) : "asap" }),
       el("td", {}, el("span", { class: "badge " + j.status, "data-field": "status", text: j.status })),
       el("td", { text: j.attempts + " / " + j.max_attempts }),
       el("td", {}, el("div", { class: "error-text", text: j.error })), el("td", {}, buttons));
