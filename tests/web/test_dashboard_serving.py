@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+from postpilot.jobs import utcnow
 from postpilot.web import BindRefused, TLSFiles, start_dashboard
 from postpilot.web.server import check_bind
 from tests.acceptance.helpers import REPO, run_postpilot
@@ -165,5 +166,46 @@ def test_serve_runs_the_dashboard_beside_the_publishing(project_root: Path) -> N
         for path in project_root.rglob("*"):
             if path.is_file() and path.name != "serve.token":
                 assert secret.encode() not in path.read_bytes(), path
+    finally:
+        service.stop()
+
+
+@pytest.mark.slow
+def test_service_publishes_nothing_while_paused_and_at_once_after_resume(
+    project_root: Path,
+) -> None:
+    """A campaign paused from the dashboard is run by --serve without a claim (its log says
+    paused, the channel saw nothing); resuming from the page publishes it on the next poll,
+    long before the service's 15-minute recheck."""
+    from postpilot import operations
+    from tests.fakes.counting_publisher import read_journal
+    from tests.integration.runner.campaigns import context as folder_context
+    from tests.integration.runner.campaigns import make_campaign
+    from tests.integration.runner.service_proc import Served
+    from tests.web.helpers import store_of
+
+    folder = make_campaign(project_root, "solo", ["a1"], 1)
+    ctx = folder_context(folder)
+    assert operations.seed_data(ctx)["ok"]
+    with store_of(ctx) as store:
+        store.set_paused(True, "test", utcnow())  # type: ignore[attr-defined]
+    journal = project_root / "journal.log"
+    service = Served(project_root, "--port", "0")
+    try:
+        service.wait_for("the paused run", lambda: "paused; no jobs are claimed" in service.err())
+        assert read_journal(journal) == []
+        service.wait_for("the login link", lambda: "login?token=" in service.err())
+        line = next(x for x in service.err().splitlines() if "postpilot dashboard at" in x)
+        url = line.rsplit(" ", 1)[1].strip()
+        answer = httpx.post(
+            url + "api/campaigns/solo/resume",
+            headers={
+                "Authorization": f"Bearer {token(project_root)}",
+                "Idempotency-Key": "resume-from-test",
+            },
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        service.wait_journal(journal, 1)
     finally:
         service.stop()

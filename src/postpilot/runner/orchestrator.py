@@ -772,6 +772,7 @@ class Orchestrator:
             "retrying_jobs": retrying,
             "complete": all(j.status in TERMINAL_STATUSES for j in jobs),
             "interrupted": interrupted,
+            "paused": is_paused(store),
             "errors": list(self.errors),
             "exit_code": exit_code,
         }

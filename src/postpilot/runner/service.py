@@ -26,7 +26,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -411,13 +411,17 @@ class Service:
     def _next_due(self, campaign: _Campaign, results: dict[str, Any], now: datetime) -> datetime:
         if results.get("error") == "orchestrator_conflict":
             log.warning("Campaign '%s': %s", campaign.name, str(results.get("message", "")))
-        return next_run(
+        due = next_run(
             campaign.ctx,
             results,
             now,
             recheck_seconds=self.recheck,
             max_passes=self.retry.max_passes,
         )
+        if results.get("paused"):
+            # Paused from the dashboard: look again each poll, so a resume publishes at once.
+            return min(due, now + timedelta(seconds=self.poll))
+        return due
 
 
 def serve(
