@@ -9,18 +9,70 @@ companion; `--serve --dashboard-only` serves the dashboard alone.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from postpilot.config import Config
+from postpilot.errors import PostpilotError
 
 log = logging.getLogger("postpilot.web")
 
-#: Keep in sync with postpilot.web.server (not imported here: it pulls in the ASGI stack).
+#: postpilot.web.server uses these (not imported here: it pulls in the ASGI stack).
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8377
+#: Longest wait of the dashboard for the service's first runs before it starts anyway.
+FIRST_RUNS_WAIT_SECONDS = 15.0
+
+
+class BindRefused(PostpilotError):
+    """The dashboard will not listen where it was asked to (exit 1)."""
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """A certificate chain and its key, both PEM."""
+
+    certfile: Path
+    keyfile: Path
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, tls: TLSFiles | None, insecure: bool) -> None:
+    """Refuse a non-loopback address without TLS or --insecure; warn when insecure."""
+    if is_loopback(host):
+        return
+    if tls is not None:
+        for path in (tls.certfile, tls.keyfile):
+            if not path.is_file():
+                raise BindRefused(f"--tls files: {path} does not exist")
+        return
+    if not insecure:
+        raise BindRefused(
+            f"Refusing to serve the dashboard on {host} without TLS: anyone on that network "
+            "could read the traffic\n"
+            "  Give --tls-cert FILE --tls-key FILE, or --insecure to serve plain HTTP anyway "
+            "(only on a network you trust), or leave --host out to stay on 127.0.0.1"
+        )
+    log.warning(
+        "Serving the dashboard on %s over plain HTTP (--insecure): the token and every page "
+        "cross the network unencrypted",
+        host,
+    )
 
 
 def _port(text: str) -> int:
@@ -89,7 +141,7 @@ def usage_problem(args: argparse.Namespace) -> str:
 
 def serve_dashboard(args: argparse.Namespace) -> int:
     """`--serve --dashboard-only`: the dashboard alone, until SIGINT/SIGTERM."""
-    from postpilot.web import DEFAULT_HOST, TLSFiles, serve_dashboard_only
+    from postpilot.web import serve_dashboard_only
 
     tls = TLSFiles(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None
     return serve_dashboard_only(
@@ -103,14 +155,13 @@ def serve_dashboard(args: argparse.Namespace) -> int:
 
 def dashboard_companion(args: argparse.Namespace) -> Callable[[threading.Event], None]:
     """The dashboard as a companion of the service: it starts once the service holds the
-    project (so a second service is refused for that, not for the port) and stops with it.
+    project (so a second service is refused for that, not for the port) and has scheduled its
+    first runs (loading the ASGI stack must not delay a slot due at start), and it stops with
+    the service.
     A --host refused without TLS fails the command before anything starts; a port that turns
     out taken is logged and publishing goes on without the page. The login link goes to
     stderr only: stdout may carry --json, and the service's log file must not hold the token.
     """
-    from postpilot.web import DEFAULT_HOST, BindRefused, TLSFiles, start_dashboard
-    from postpilot.web.server import check_bind
-
     tls = TLSFiles(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None
     host = args.host or DEFAULT_HOST
     port = DEFAULT_PORT if args.port is None else args.port
@@ -118,6 +169,10 @@ def dashboard_companion(args: argparse.Namespace) -> Callable[[threading.Event],
     root = Config.project_root()
 
     def companion(service_stopping: threading.Event) -> None:
+        if _wait_for_first_runs(root, service_stopping):
+            return
+        from postpilot.web import start_dashboard
+
         try:
             handle = start_dashboard(
                 root, host, port, service_stopping, tls=tls, insecure=args.insecure
@@ -133,3 +188,20 @@ def dashboard_companion(args: argparse.Namespace) -> Callable[[threading.Event],
         handle.stop()
 
     return companion
+
+
+def _wait_for_first_runs(root: Path, stopping: threading.Event) -> bool:
+    """Publishing first: wait until the service scheduled every campaign after its first run
+    (or FIRST_RUNS_WAIT_SECONDS), so loading the dashboard never delays a slot that is due at
+    start. True when the service stopped meanwhile."""
+    from postpilot.runner.locks import service_status
+
+    deadline = time.monotonic() + FIRST_RUNS_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        status = service_status(root)
+        runs = (status or {}).get("next_runs") or {}
+        if runs and None not in runs.values():
+            break
+        if stopping.wait(0.2):
+            return True
+    return stopping.is_set()

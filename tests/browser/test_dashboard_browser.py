@@ -40,7 +40,10 @@ def page(browser: Any) -> Iterator[Any]:
         yield tab
     finally:
         context.close()
-    assert not [e for e in errors if "401" not in e], errors
+    # 401s are what the refusal test provokes; a refused connection is the event stream
+    # reconnecting after the test stopped the dashboard.
+    unexpected = [e for e in errors if "401" not in e and "ERR_CONNECTION_REFUSED" not in e]
+    assert not unexpected, errors
 
 
 def test_overview_counts_change_live_while_a_run_publishes(
@@ -80,11 +83,13 @@ def test_overview_counts_change_live_while_a_run_publishes(
         page.goto(handle.url + "campaigns/demo")
         expect(page.get_by_test_id("card-success")).to_contain_text("6", timeout=WAIT_MS)
         expect(page.get_by_test_id("page-info")).to_have_text("1–6 of 6")
-        page.wait_for_function(
-            "document.getElementById('chart').complete "
-            "&& document.getElementById('chart').naturalWidth > 0",
-            timeout=WAIT_MS,
-        )
+        chart = page.get_by_test_id("chart")
+        # Polled from Python: the page's CSP forbids the eval that wait_for_function uses.
+        for _ in range(WAIT_MS // 100):
+            if chart.evaluate("img => img.complete && img.naturalWidth > 0"):
+                break
+            page.wait_for_timeout(100)
+        assert chart.evaluate("img => img.naturalWidth") > 0
         page.screenshot(path=str(artifacts / "campaign_after_run.png"), full_page=True)
 
 

@@ -14,8 +14,8 @@ import httpx2 as httpx
 import pytest
 
 from postpilot.jobs import utcnow
+from postpilot.serve_options import check_bind
 from postpilot.web import BindRefused, TLSFiles, start_dashboard
-from postpilot.web.server import check_bind
 from tests.acceptance.helpers import REPO, run_postpilot
 from tests.web.helpers import client, make_unconfirmed, running_dashboard, seeded_demo, token
 

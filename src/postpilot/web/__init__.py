@@ -5,15 +5,8 @@ ASGI stack). `start_dashboard` runs it inside another process (the publishing se
 
 from __future__ import annotations
 
-from postpilot.web.server import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    BindRefused,
-    DashboardHandle,
-    TLSFiles,
-    serve_dashboard_only,
-    start_dashboard,
-)
+from postpilot.serve_options import DEFAULT_HOST, DEFAULT_PORT, BindRefused, TLSFiles
+from postpilot.web.server import DashboardHandle, serve_dashboard_only, start_dashboard
 
 __all__ = [
     "DEFAULT_HOST",

@@ -2,15 +2,14 @@
 can run it as a companion (`start_dashboard`) and `--serve --dashboard-only` can run it alone
 (`serve_dashboard_only`).
 
-Binding: 127.0.0.1 by default. Any other address exposes the campaigns and their actions to
-the network, so it is refused unless TLS files are given or the operator says --insecure
-(then with a warning). uvicorn's access log is off: the login link carries the token in its
+Binding: 127.0.0.1 by default; postpilot.serve_options.check_bind refuses any other address
+without TLS files or --insecure (it lives there so the command line can check before it
+imports the ASGI stack). uvicorn's access log is off: the login link carries the token in its
 query string and must never reach a log.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
 import socket
@@ -21,61 +20,21 @@ from types import FrameType
 
 import uvicorn
 
-from postpilot.errors import PostpilotError
+from postpilot.serve_options import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    BindRefused,
+    TLSFiles,
+    check_bind,
+    is_loopback,
+)
 from postpilot.web.app import create_app
 from postpilot.web.auth import Credentials, load_or_create_token
 
 log = logging.getLogger("postpilot.web")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8377
 #: Seconds open event streams get to end when the dashboard stops.
 GRACEFUL_SECONDS = 3
-
-
-class BindRefused(PostpilotError):
-    """The dashboard will not listen where it was asked to (exit 1)."""
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """A certificate chain and its key, both PEM."""
-
-    certfile: Path
-    keyfile: Path
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_bind(host: str, tls: TLSFiles | None, insecure: bool) -> None:
-    """Refuse a non-loopback address without TLS or --insecure; warn when insecure."""
-    if is_loopback(host):
-        return
-    if tls is not None:
-        for path in (tls.certfile, tls.keyfile):
-            if not path.is_file():
-                raise BindRefused(f"--tls files: {path} does not exist")
-        return
-    if not insecure:
-        raise BindRefused(
-            f"Refusing to serve the dashboard on {host} without TLS: anyone on that network "
-            "could read the traffic\n"
-            "  Give --tls-cert FILE --tls-key FILE, or --insecure to serve plain HTTP anyway "
-            "(only on a network you trust), or leave --host out to stay on 127.0.0.1"
-        )
-    log.warning(
-        "Serving the dashboard on %s over plain HTTP (--insecure): the token and every page "
-        "cross the network unencrypted",
-        host,
-    )
 
 
 @dataclass
