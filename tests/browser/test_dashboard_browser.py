@@ -144,7 +144,9 @@ def test_unblock_an_account_from_the_page(project_root: Path, page: Any, artifac
         expect(account).to_contain_text("token revoked by the owner", timeout=WAIT_MS)
         page.screenshot(path=str(artifacts / "campaign_blocked_account.png"), full_page=True)
         page.get_by_test_id("unblock-demo_alice").click()
-        expect(page.get_by_test_id("message")).to_contain_text("unblocked", timeout=WAIT_MS)
+        expect(page.get_by_test_id("message")).to_contain_text(
+            "unblocked", ignore_case=True, timeout=WAIT_MS
+        )
         expect(account.locator("td").nth(3)).to_have_text("ok", timeout=WAIT_MS)
         page.screenshot(path=str(artifacts / "campaign_unblocked.png"), full_page=True)
     with store_of(ctx) as store:

@@ -158,7 +158,7 @@ def test_confirm_and_unblock_are_recorded_once_per_key(project_root: Path) -> No
         assert unblocked.status_code == 200, unblocked.text
         twice = _post(h, "/api/campaigns/demo/accounts/demo_alice/unblock", "unblock-key-2")
         assert twice.status_code == 409
-        assert "not blocked" in twice.json()["error"]
+        assert "not blocked" in twice.json()["error"].lower()
         actions = h.get("/api/campaigns/demo").json()["actions"]
     assert sorted(a["action"] for a in actions) == ["confirm", "unblock"]
     assert all("via dashboard (bearer" in a["actor"] and a["at"] for a in actions)

@@ -103,7 +103,7 @@ class Actions:
             if action == "confirm":
                 data = operations.confirm_data(ctx, target, bool(params["posted"]))
             elif action == "unblock":
-                data = operations.unblock_data(ctx, target)
+                data = operations.unblock_data(ctx, [target])
             elif action == "retry_failed":
                 data = operations.retry_failed_data(ctx, bool(params["include_non_retryable"]))
             elif action in ("pause", "resume"):
