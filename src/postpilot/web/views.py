@@ -7,6 +7,7 @@ or a credential: jobs are reduced to the fields an operator reads.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,8 @@ from postpilot.config import PostingContext
 from postpilot.jobs import Job, utcnow
 from postpilot.store import JobStore, open_store
 from postpilot.store.dashboard import JobPage, JobQuery, SupportsDashboard, page_of
+
+log = logging.getLogger("postpilot.web")
 
 #: Days of the schedule projection on the campaign page.
 PLAN_DAYS = 7
@@ -62,7 +65,9 @@ class Campaigns:
     def cached(
         self, kind: str, name: str, compute: Callable[[], Any], ttl: float = STATUS_TTL_SECONDS
     ) -> Any:
-        """compute() at most once per ttl, stale-while-revalidate."""
+        """compute() at most once per ttl. A stale but current value is served at once while
+        a background thread recomputes it; only the first request, and the first after an
+        action (forget), wait for the computation."""
         key = (kind, name)
         with self._lock:
             entry = self._entries.setdefault(key, _Entry())
@@ -72,12 +77,29 @@ class Campaigns:
                 return entry.value
             generation = entry.generation
             entry.computing = True
+            stale = entry.value if current else None
+        if current:
+            threading.Thread(
+                target=self._refresh_quietly, args=(entry, generation, compute), daemon=True
+            ).start()
+            return stale
+        return self._refresh(entry, generation, compute)
+
+    def _refresh_quietly(self, entry: _Entry, generation: int, compute: Callable[[], Any]) -> None:
+        try:
+            self._refresh(entry, generation, compute)
+        except Exception as exc:  # the next request recomputes and reports it itself
+            log.warning("dashboard: refreshing a view failed: %s", type(exc).__name__)
+
+    def _refresh(self, entry: _Entry, generation: int, compute: Callable[[], Any]) -> Any:
         try:
             value = compute()
-        finally:
+        except Exception:
             with self._lock:
                 entry.computing = False
+            raise
         with self._lock:
+            entry.computing = False
             if generation == entry.generation:
                 entry.value, entry.at, entry.value_generation = value, time.monotonic(), generation
         return value
