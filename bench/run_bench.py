@@ -79,14 +79,14 @@ def memory_sample() -> dict[str, Any]:
     rss = pss = 0
     counted = 0
     each: list[float] = []
-    ticks = 0
+    ticks: dict[int, int] = {}
     for pid in pids:
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited between the listing and the read
-        ticks += int(stat[11]) + int(stat[12])  # utime + stime
+        ticks[pid] = int(stat[11]) + int(stat[12])  # utime + stime
         counted += 1
         for line in rollup.splitlines():
             key, _, value = line.partition(":")
@@ -100,7 +100,7 @@ def memory_sample() -> dict[str, Any]:
         "rss_mib": round(rss / 1024, 1),
         "pss_mib": round(pss / 1024, 1),
         "rss_mib_each": each,  # this process (the orchestrator) first
-        "cpu_seconds": round(ticks / os.sysconf("SC_CLK_TCK"), 2),
+        "ticks": ticks,
     }
 
 
@@ -124,9 +124,22 @@ class Sampler(threading.Thread):
             return {}
         mid = min(self.samples, key=lambda s: abs(s[0] - wall / 2))[1]
         peak = max(self.samples, key=lambda s: s[1]["rss_mib"])[1]
-        # CPU used by the run (all its processes) up to the last sample before they exited.
-        last = self.samples[-1][1]["cpu_seconds"] - self.samples[0][1]["cpu_seconds"]
-        return {"mid_run": mid, "peak": peak, "samples": len(self.samples), "cpu_seconds": last}
+        # CPU used by the run: every process's last seen CPU time (workers exit before the
+        # end), less what this process had used before the run.
+        seen: dict[int, int] = {}
+        for _t, sample in self.samples:
+            for pid, ticks in sample["ticks"].items():
+                seen[pid] = max(seen.get(pid, 0), ticks)
+        before = self.samples[0][1]["ticks"].get(os.getpid(), 0)
+        cpu = (sum(seen.values()) - before) / os.sysconf("SC_CLK_TCK")
+        for _t, sample in self.samples:
+            sample.pop("ticks", None)
+        return {
+            "mid_run": mid,
+            "peak": peak,
+            "samples": len(self.samples),
+            "cpu_seconds": round(cpu, 2),
+        }
 
 
 def pool_efficiency(jobs: int, latency: float, workers: int) -> dict[str, Any]:
