@@ -62,6 +62,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
     ("reset_day", "--reset-day"),
     ("retry_all_failed", "--retry-all-failed"),
     ("status", "--status"),
+    ("plan", "--plan"),
     ("stop_all", "--stop-all"),
     ("confirm", "--confirm"),
     ("unblock", "--unblock"),
@@ -162,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check every input (accounts, captions, videos, credentials); changes nothing",
     )
+    actions.add_argument(
+        "--plan",
+        action="store_true",
+        help="show which video goes to which account at which slot (writes nothing)",
+    )
     actions.add_argument("--seed-only", action="store_true", help="create jobs without running")
     actions.add_argument(
         "--stop-all", action="store_true", help="stop this campaign's orchestrator and workers"
@@ -251,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --export-csv: replace an existing file (never a campaign input or store)",
     )
     options.add_argument(
+        "--days",
+        type=_positive_int,
+        metavar="N",
+        help="with --plan: how many days to show (default 7)",
+    )
+    options.add_argument(
         "--json", action="store_true", help="print one JSON object with the result on stdout"
     )
     serve_options.add_arguments(parser)
@@ -267,6 +279,7 @@ OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("force", "--force", ("export_csv",)),
     ("all", "--all", ("unblock",)),
     ("online", "--online", ("check",)),
+    ("days", "--days", ("plan",)),
     ("dry_run", "--dry-run", ("migrate",)),
     ("path_map", "--path-map", ("migrate",)),
     ("ignore_prior_progress", "--ignore-prior-progress", ("seed_only", "run", "serve")),
@@ -452,6 +465,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if action == "status":
         operations.show_status(ctx, parallel_config, as_json=args.json)
         return EXIT_OK
+    if action == "plan":
+        return _plan(args, ctx)
     if action == "stop_all":
         return _emit(args, operations.stop_all_command(ctx, parallel_config))
     if action == "confirm":
@@ -470,6 +485,22 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             log.error("No jobs seeded: %s", result["message"])
         return _emit(args, result)
     return _run(args, ctx)
+
+
+def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
+    import json
+
+    from postpilot import report
+    from postpilot.planning import plan_command
+
+    plan, lines = plan_command(ctx, args.days or 7, clock.now())
+    if args.json:
+        # Compact: json's C encoder (an indented 100k-entry plan takes seconds to print).
+        sys.stdout.write(json.dumps(plan.to_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        report.render_lines(lines, report.make_console())
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace, ctx: PostingContext) -> int:

@@ -290,8 +290,10 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
         "problems": problems,
     }
     if not data["exists"]:
+        _schedule_status(ctx, data, None, moment)
         return data
     with _open(ctx) as store:
+        _schedule_status(ctx, data, store, moment)
         counts = store.counts()
         data["counts"] = {**_zero_counts(), **counts}
         data["success_rate"] = report.success_rate(counts)
@@ -337,6 +339,31 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
                     }
                 )
     return data
+
+
+def _schedule_status(
+    ctx: PostingContext, data: dict[str, Any], store: JobStore | None, now: datetime
+) -> None:
+    """Campaigns: `schedule` (times, each account's next slot and video) and `remaining`."""
+    from postpilot.rollover import account_next, schedule_summary
+    from postpilot.store.memory import MemoryJobStore
+
+    campaign = ctx.campaign_config
+    if campaign is None:
+        return
+    source = store if store is not None else MemoryJobStore(ctx.store_name)
+    try:
+        summary = schedule_summary(ctx, source, now)
+        data["schedule"] = {
+            "distribution": campaign.distribution,
+            **(campaign.schedule.to_json() if campaign.schedule else {"times": None}),
+            "accounts": account_next(ctx, source, now),
+        }
+        data["remaining"] = {
+            key: summary[key] for key in ("remaining", "total", "next_slot", "message")
+        }
+    except (PostpilotError, OSError) as exc:
+        data["problems"].append(str(exc).splitlines()[0])
 
 
 def _running(ctx: PostingContext) -> list[dict[str, Any]]:
@@ -575,7 +602,7 @@ def reset_day_data(ctx: PostingContext, archive_dir: str | Path | None = None) -
     the local day in the campaign's timezone. Refused while a run holds the campaign, while a
     job is claimed, and while a job is unconfirmed (it may have been posted: archiving it would
     lose the chance to reconcile it)."""
-    from postpilot.store.csv_io import archive_csv_path, export_csv
+    from postpilot.rollover import archive_and_clear
 
     desc = ctx.describe()
     _require_progress(ctx)
@@ -597,19 +624,13 @@ def reset_day_data(ctx: PostingContext, archive_dir: str | Path | None = None) -
                 "  Resolve them first: --run reconciles them with the publisher, or "
                 "--confirm JOB_ID posted|not-posted"
             )
-        target_dir.mkdir(parents=True, exist_ok=True)
-        csv_path = archive_csv_path(target_dir, local_day(now, ctx.timezone))
-        archived = export_csv(store.list_jobs(), csv_path)
-        snapshot: Path | None = None
-        if isinstance(store, SupportsSnapshot):
-            snapshot = csv_path.with_suffix(".db")
-            store.snapshot(snapshot)
-        elif ctx.store_dsn is None:
-            # Nobody else writes while we hold the run lock: the file plus its WAL is a
-            # consistent copy.
-            snapshot = csv_path.with_suffix(".db")
-            _copy_sqlite(Path(ctx.progress_file), snapshot)
-        cleared = store.clear()
+        done = archive_and_clear(ctx, store, local_day(now, ctx.timezone), target_dir)
+        archived, cleared, csv_path, snapshot = (
+            done.archived,
+            done.cleared,
+            done.csv_path,
+            done.snapshot,
+        )
     message = f"Reset complete for {desc}: archived {archived} jobs to {csv_path}"
     messages = [message]
     if snapshot is not None:
@@ -628,7 +649,8 @@ def reset_day_data(ctx: PostingContext, archive_dir: str | Path | None = None) -
     }
 
 
-def _copy_sqlite(source: Path, dest: Path) -> None:
+def copy_sqlite(source: Path, dest: Path) -> None:
+    """Copy a SQLite file and its WAL (the caller ensures nobody writes meanwhile)."""
     shutil.copy2(source, dest)
     for suffix in ("-wal",):
         extra = source.with_name(source.name + suffix)

@@ -59,7 +59,8 @@ class PlanVideo:
     filename: str
     video_path: str
     caption: str
-    #: Content hash; "" when the file could not be read (the video is then unplaced).
+    #: Content hash; "" means not computed yet (PlanInputs.hash_content computes it when the
+    #: video is about to be placed, so a big pool is not read byte by byte for nothing).
     sha256: str
     line: int = 0
     publish_at: str = ""
@@ -125,8 +126,8 @@ class PlanInputs:
     schedule: Schedule | None
     timezone: str
     daily_limit: int
-    #: (account, sha256) this campaign has posted on any day (from the ledger).
-    campaign_posted: frozenset[tuple[str, str]] = frozenset()
+    #: (job_id, account, sha256) this campaign has posted on any day (from the ledger).
+    campaign_posted: frozenset[tuple[str, str, str]] = frozenset()
     #: Whether content was posted to an account by any campaign (I4); None: campaign_posted.
     is_posted: Callable[[str, str], bool] | None = None
     #: The store's jobs (the current day's).
@@ -135,6 +136,8 @@ class PlanInputs:
     room_today: Mapping[str, int] | None = None
     #: Accounts that get nothing, with why.
     excluded: Mapping[str, str] = field(default_factory=dict)
+    #: Computes a missing content hash from the video path (OSError: unreadable).
+    hash_content: Callable[[str], str] | None = None
 
 
 def job_id_for(campaign: str, distribution: str, filename: str, account: str) -> str:
@@ -158,14 +161,32 @@ class _Planner:
         self.accounts = [a for a in dict.fromkeys(inputs.accounts) if a]
         self.active = [a for a in self.accounts if a not in inputs.excluded]
         self.index = {a: n for n, a in enumerate(self.accounts)}
-        self.has: set[tuple[str, str]] = set(inputs.campaign_posted)
-        self.done_videos = {sha for _, sha in inputs.campaign_posted}
+        self.has: set[tuple[str, str]] = {(a, sha) for _, a, sha in inputs.campaign_posted}
+        self.done_videos = {sha for _, _, sha in inputs.campaign_posted}
+        self.posted_ids = {job_id for job_id, _, _ in inputs.campaign_posted}
+        self._hashes: dict[str, str] = {}
         self.problems: list[str] = []
         self.unplaced: list[tuple[str, str]] = []
         self.entries: list[PlanEntry] = []
         self._posted_cache: dict[tuple[str, str], bool] = {}
 
+    def _sha(self, video: PlanVideo) -> str:
+        """The video's content hash, computed once when first needed ("" if unreadable)."""
+        if video.sha256:
+            return video.sha256
+        if video.video_path not in self._hashes:
+            try:
+                found = self.i.hash_content(video.video_path) if self.i.hash_content else ""
+            except OSError:
+                found = ""
+            self._hashes[video.video_path] = found
+            if not found:
+                self.unplaced.append((video.filename, REASON_UNREADABLE))
+        return self._hashes[video.video_path]
+
     def _already(self, account: str, sha: str) -> bool:
+        if not sha:
+            return True  # unreadable: nobody can take it
         if (account, sha) in self.has:
             return True
         if self.i.is_posted is None:
@@ -187,9 +208,6 @@ class _Planner:
         free: list[PlanVideo] = []
         timed: list[tuple[PlanVideo, datetime]] = []
         for video in self.i.videos:
-            if not video.sha256:
-                self.unplaced.append((video.filename, REASON_UNREADABLE))
-                continue
             if video.account and video.account not in self.index:
                 where = f"line {video.line}" if video.line else "its row"
                 self.problems.append(
@@ -209,7 +227,9 @@ class _Planner:
                     continue
             if self.i.distribution == ONCE:
                 job_id = job_id_for(self.i.campaign, ONCE, video.filename, "")
-                if video.sha256 in self.done_videos or job_id in existing_ids:
+                if job_id in self.posted_ids or job_id in existing_ids:
+                    continue
+                if video.sha256 and video.sha256 in self.done_videos:
                     continue
             if when is not None:
                 timed.append((video, when))
@@ -251,7 +271,8 @@ class _Planner:
 
     def _entry(self, video: PlanVideo, account: str, instant: datetime) -> PlanEntry:
         local = instant.astimezone(ZoneInfo(self.i.timezone))
-        self.has.add((account, video.sha256))
+        sha = self._sha(video)
+        self.has.add((account, sha))
         return PlanEntry(
             date=local.date().isoformat(),
             time=local.strftime("%H:%M"),
@@ -261,7 +282,7 @@ class _Planner:
             job_id=job_id_for(self.i.campaign, self.i.distribution, video.filename, account),
             video_path=video.video_path,
             caption=video.caption,
-            sha256=video.sha256,
+            sha256=sha,
         )
 
     def _pick(self, pool: list[PlanVideo], account: str) -> PlanVideo | None:
@@ -269,10 +290,12 @@ class _Planner:
         for n, video in enumerate(pool):
             if video.account and video.account != account:
                 continue
-            if self._already(account, video.sha256):
+            if not self._sha(video):
+                del pool[n]  # unreadable (already listed as unplaced)
+                return self._pick(pool, account)
+            if self._already(account, self._sha(video)):
                 continue
-            if self.i.distribution == ONCE:
-                del pool[n]
+            del pool[n]
             return video
         return None
 
@@ -286,7 +309,7 @@ class _Planner:
         targets = [video.account] if video.account else list(self.active)
         placed = False
         for account in targets:
-            if self._already(account, video.sha256):
+            if self._already(account, self._sha(video)):
                 continue
             room = self._room_today(account) if day == self.today else self.i.daily_limit
             if not video.account and used[day][account] >= room:
@@ -296,7 +319,7 @@ class _Planner:
             placed = True
             if self.i.distribution == ONCE:
                 break
-        if not placed:
+        if not placed and self._sha(video):
             self.unplaced.append((video.filename, REASON_EVERY_ACCOUNT_HAS_IT))
 
     def run(self, days: int) -> Plan:
@@ -354,9 +377,14 @@ class _Planner:
             cursors[account] += 1
             if video.account and video.account != account:
                 continue
-            if not self._already(account, video.sha256):
+            if self.posted_ids and self._job_id(video, account) in self.posted_ids:
+                continue
+            if not self._already(account, self._sha(video)):
                 return video
         return None
+
+    def _job_id(self, video: PlanVideo, account: str) -> str:
+        return job_id_for(self.i.campaign, self.i.distribution, video.filename, account)
 
     def _finish(
         self,
@@ -367,13 +395,25 @@ class _Planner:
         schedule = self.i.schedule
         ended = schedule is not None and schedule.end is not None
         for video in free:
+            if video.video_path in self._hashes and not self._hashes[video.video_path]:
+                continue  # unreadable, already listed
             if self.i.distribution == EVERY_ACCOUNT:
-                lacking = [a for a in self.active if not self._already(a, video.sha256)]
+                lacking = [
+                    a
+                    for a in self.active
+                    if (not video.account or video.account == a)
+                    and self._job_id(video, a) not in self.posted_ids
+                    and (a, video.sha256 or self._hashes.get(video.video_path, "")) not in self.has
+                ]
                 if not lacking:
                     continue  # done: every account has it
                 reason = REASON_BEYOND
             else:
-                lacking = [a for a in self.active if not self._already(a, video.sha256)]
+                lacking = [
+                    a
+                    for a in self.active
+                    if (a, self._hashes.get(video.video_path, "")) not in self.has
+                ]
                 reason = REASON_BEYOND if lacking else REASON_EVERY_ACCOUNT_HAS_IT
             if ended and reason == REASON_BEYOND:
                 reason = REASON_PAST_END
@@ -390,15 +430,31 @@ class _Planner:
 
     def _remaining(self) -> int:
         """Videos (once) or account posts (every_account) not yet published."""
-        posted_shas = {sha for _, sha in self.i.campaign_posted}
-        if self.i.distribution == ONCE:
-            return sum(1 for v in self.i.videos if v.sha256 not in posted_shas)
-        return sum(
-            1
-            for v in self.i.videos
-            for a in self.active
-            if (not v.account or v.account == a) and (a, v.sha256) not in self.i.campaign_posted
+        return remaining_count(
+            self.i.campaign, self.i.distribution, self.i.videos, self.active, self.posted_ids
         )
+
+
+def remaining_count(
+    campaign: str,
+    distribution: str,
+    videos: Sequence[PlanVideo],
+    accounts: Sequence[str],
+    posted_ids: set[str] | frozenset[str],
+) -> int:
+    """Videos (once) or account posts (every_account) this campaign has not published yet;
+    by job id, so no video file is read."""
+    if distribution == ONCE:
+        return sum(
+            1 for v in videos if job_id_for(campaign, ONCE, v.filename, "") not in posted_ids
+        )
+    return sum(
+        1
+        for v in videos
+        for a in accounts
+        if (not v.account or v.account == a)
+        and job_id_for(campaign, distribution, v.filename, a) not in posted_ids
+    )
 
 
 def _filename(job: Job) -> str:
@@ -422,26 +478,20 @@ def plan_inputs(
     campaign = ctx.campaign_config
     if campaign is None:
         raise ValueError("plans exist for campaigns only (legacy mode has no schedule)")
-    hasher = hash_content or compute_sha256
-    accounts = ctx.get_accounts()
     report = campaign.match_videos()
-    videos: list[PlanVideo] = []
-    for match in report.matched:
-        try:
-            sha = hasher(match.video_path)
-        except OSError:
-            sha = ""
-        videos.append(
-            PlanVideo(
-                filename=match.filename,
-                video_path=match.video_path,
-                caption=match.caption,
-                sha256=sha,
-                line=match.line,
-                publish_at=match.publish_at,
-                account=match.account,
-            )
+    videos = [
+        PlanVideo(
+            filename=match.filename,
+            video_path=match.video_path,
+            caption=match.caption,
+            sha256="",
+            line=match.line,
+            publish_at=match.publish_at,
+            account=match.account,
         )
+        for match in report.matched
+    ]
+    accounts = ctx.get_accounts()
     existing = store.list_jobs()
     day = local_day(now, ctx.timezone)
     daily = {account: store.daily_count(account, day) for account in accounts}
@@ -466,9 +516,39 @@ def plan_inputs(
         existing=existing,
         room_today=room,
         excluded=excluded,
+        hash_content=hash_content or compute_sha256,
     )
 
 
 def plan_for(ctx: PostingContext, store: JobStore, now: datetime, days: int) -> Plan:
     """The campaign's plan for `days` days from `now` (reads; writes nothing)."""
     return plan_campaign(plan_inputs(ctx, store, now), now, days)
+
+
+def plan_command(ctx: PostingContext, days: int, now: datetime) -> tuple[Plan, list[str]]:
+    """--plan: the plan and its human lines. Writes nothing: a campaign never seeded is planned
+    against an empty in-memory store instead of creating its progress file."""
+    from postpilot.operations import progress_exists
+    from postpilot.rollover import roll_over_preview
+    from postpilot.store import open_store
+    from postpilot.store.memory import MemoryJobStore
+
+    if ctx.campaign_config is None:
+        raise ValueError("--plan needs --campaign (legacy mode has no schedule)")
+    store: JobStore = open_store(ctx) if progress_exists(ctx) else MemoryJobStore(ctx.store_name)
+    try:
+        plan = plan_campaign(roll_over_preview(ctx, plan_inputs(ctx, store, now), now), now, days)
+    finally:
+        store.close()
+    lines = [f"Plan for {ctx.describe()}, {days} day(s) from {local_day(now, ctx.timezone)}"]
+    lines += [
+        f"  {e.date} {e.time}  {e.account:<20} {e.video}" + ("  (seeded)" if e.existing else "")
+        for e in plan.entries
+    ]
+    if not plan.entries:
+        lines.append("  (nothing to post in these days)")
+    if plan.unplaced:
+        lines.append(f"Not placed ({len(plan.unplaced)}):")
+        lines += [f"  {video}: {reason}" for video, reason in plan.unplaced]
+    lines += [f"Problem: {p}" for p in plan.problems]
+    return plan, lines

@@ -127,6 +127,7 @@ def render_status(data: Mapping[str, Any], console: Console) -> None:
         _render_progress(data, console)
     for problem in data.get("problems", []):
         _line(console, f"  Warning: {problem}")
+    _render_schedule(data, console)
     info = data.get("campaign_info")
     if info:
         _line(console)
@@ -162,6 +163,21 @@ def render_status(data: Mapping[str, Any], console: Console) -> None:
         when = beat.isoformat() if isinstance(beat, datetime) else str(beat)
         _line(console, f"  Host {pool['host']}: {pool['workers']} workers, last heartbeat {when}")
     _line(console, RULE)
+
+
+def _render_schedule(data: Mapping[str, Any], console: Console) -> None:
+    """What remains, and each account's next slot with the video it will post."""
+    remaining = data.get("remaining")
+    schedule = data.get("schedule")
+    if not remaining or not schedule:
+        return
+    _line(console)
+    times = ", ".join(schedule.get("times") or []) or "due at once (no schedule)"
+    _line(console, f"Schedule: {times}; distribution {schedule.get('distribution')}")
+    _line(console, f"  {remaining['message']}")
+    for row in schedule.get("accounts", []):
+        what = row["video"] or "(seeded on that day)"
+        _line(console, f"    {row['account']}: next {row['when'] or 'none'}: {what}")
 
 
 def _render_progress(data: Mapping[str, Any], console: Console) -> None:
@@ -427,8 +443,13 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
     for error in results.get("errors", []):
         _line(console, f"Error: {error}")
     _line(console)
+    schedule = results.get("schedule") or {}
+    if schedule.get("message"):
+        _line(console, f"{schedule['message']}.")
     if results.get("interrupted"):
         _line(console, f"Interrupted: exit code {results.get('exit_code')}")
+    elif results.get("complete") and schedule.get("remaining"):
+        _line(console, "All jobs due now are finished.")
     elif results.get("complete"):
         _line(console, "All jobs are finished.")
     if results.get("exit_code") == 3:

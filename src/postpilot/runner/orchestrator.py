@@ -263,9 +263,11 @@ class Orchestrator:
                 "role": self.role,
                 "message": f"No jobs for {desc} yet: the orchestrator host has not seeded the day",
             }
+        if orchestrating:
+            self._roll_over(store)
         if orchestrating and (store.counts()["total"] == 0 or force_reseed):
             from postpilot.report import seed_lines
-            from postpilot.seeding import seed_store
+            from postpilot.seeding import REASON_DAILY_LIMIT, seed_store
 
             result = seed_store(self.ctx, store, utcnow())
             seeded = result.created
@@ -273,6 +275,20 @@ class Orchestrator:
             why = seed_lines(result)
             for line in why:  # the same reasons --seed-only gives, names included
                 self.display.event(f"{desc}: {line}")
+            summary = self._schedule_summary(store)
+            waits = all(reason == REASON_DAILY_LIMIT for _, reason in result.skipped)
+            if store.counts()["total"] == 0 and summary and (not summary["remaining"] or waits):
+                # A campaign day without slots (weekend, all published, today's slots used):
+                # not an error; say what remains and when it goes out.
+                self.display.event(f"{desc}: {summary['message']}")
+                results = self._results(
+                    store,
+                    recovery_counts=(len(recovery.released), len(recovery.unconfirmed)),
+                    reconciled=reconciled,
+                    rearmed=rearmed,
+                    seeded=0,
+                )
+                return results
             if store.counts()["total"] == 0:
                 return {
                     "error": "no_jobs",
@@ -324,6 +340,24 @@ class Orchestrator:
             rearmed=rearmed,
             seeded=seeded,
         )
+
+    def _roll_over(self, store: JobStore) -> None:
+        """A new local day: archive the previous one (as --reset-day does) before seeding."""
+        from postpilot.rollover import Archived, roll_over
+
+        done = roll_over(self.ctx, store, utcnow())
+        if isinstance(done, Archived):
+            self.display.event(
+                f"{self.ctx.describe()}: new day: archived {done.archived} jobs of {done.day} "
+                f"to {done.csv_path}"
+            )
+        elif isinstance(done, str):
+            self.display.event(f"{self.ctx.describe()}: {done}")
+
+    def _schedule_summary(self, store: JobStore) -> dict[str, Any]:
+        from postpilot.rollover import schedule_summary
+
+        return schedule_summary(self.ctx, store, utcnow())
 
     def _wait_for_seeding(self, store: JobStore) -> bool:
         """A worker pool that started before the orchestrator host seeded the day waits a
@@ -771,6 +805,7 @@ class Orchestrator:
             "unconfirmed_jobs": unconfirmed,
             "retrying_jobs": retrying,
             "complete": all(j.status in TERMINAL_STATUSES for j in jobs),
+            "schedule": self._schedule_summary(store) or None,
             "interrupted": interrupted,
             "paused": is_paused(store),
             "errors": list(self.errors),

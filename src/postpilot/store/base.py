@@ -192,8 +192,9 @@ class JobStore(Protocol):
         """Whether this content was already posted to this account (I4)."""
         ...
 
-    def posted_content(self) -> set[tuple[str, str]]:
-        """(account, sha256) of every post this campaign made, on any day (survives clear)."""
+    def posted_content(self) -> set[tuple[str, str, str]]:
+        """(job_id, account, sha256) of every post this campaign made, on any day (survives
+        clear): what `once` never publishes again."""
         ...
 
     def next_due_at(self, now: datetime) -> datetime | None:

@@ -361,13 +361,14 @@ class MemoryJobStore:
         with self._lock:
             return bool(content_sha256) and bool(self.ledger.posted.get((account, content_sha256)))
 
-    def posted_content(self) -> set[tuple[str, str]]:
-        """(account, sha256) of every post this campaign made, on any day."""
+    def posted_content(self) -> set[tuple[str, str, str]]:
+        """(job_id, account, sha256) of every post this campaign made, on any day."""
         with self._lock:
             return {
-                key
-                for key, holders in self.ledger.posted.items()
-                if any(campaign == self.campaign for campaign, _ in holders)
+                (job_id, account, sha)
+                for (account, sha), holders in self.ledger.posted.items()
+                for campaign, job_id in holders
+                if campaign == self.campaign
             }
 
     def next_due_at(self, now: datetime) -> datetime | None:

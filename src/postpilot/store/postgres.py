@@ -631,10 +631,10 @@ class PostgresJobStore(PostgresDashboardMixin):
         )
         return bool(rows and rows[0]["posted"])
 
-    def posted_content(self) -> set[tuple[str, str]]:
-        """(account, sha256) of every post this campaign made, on any day."""
+    def posted_content(self) -> set[tuple[str, str, str]]:
+        """(job_id, account, sha256) of every post this campaign made, on any day."""
         rows = self._query("posted_content", {"campaign": self.campaign}, "read the ledger")
-        return {(row["account"], row["sha256"]) for row in rows}
+        return {(row["job_id"], row["account"], row["sha256"]) for row in rows}
 
     def next_due_at(self, now: datetime) -> datetime | None:
         """The earliest time after `now` a waiting job becomes due by its own state."""

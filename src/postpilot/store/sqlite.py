@@ -718,14 +718,14 @@ class SqliteJobStore(SqliteDashboardMixin):
             ).fetchone()
             return row is not None
 
-    def posted_content(self) -> set[tuple[str, str]]:
-        """(account, sha256) of every post this campaign made, on any day."""
+    def posted_content(self) -> set[tuple[str, str, str]]:
+        """(job_id, account, sha256) of every post this campaign made, on any day."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT DISTINCT account, sha256 FROM main.posted WHERE campaign = ?",
+                "SELECT DISTINCT job_id, account, sha256 FROM main.posted WHERE campaign = ?",
                 (self.campaign,),
             )
-            return {(str(a), str(h)) for a, h in rows}
+            return {(str(j), str(a), str(h)) for j, a, h in rows}
 
     def next_due_at(self, now: datetime) -> datetime | None:
         """The earliest time after `now` a waiting job becomes due by its own state: one

@@ -87,8 +87,8 @@ def test_posted_content_outlives_a_cleared_store(make_store: StoreFactory) -> No
         assert got is not None
         assert store.complete(got.job_id, got.lease_token, NOW, day=DAY)
     alpha.clear()
-    assert alpha.posted_content() == {("acc1", "h1")}
-    assert beta.posted_content() == {("acc2", "h2")}
+    assert alpha.posted_content() == {("a", "acc1", "h1")}
+    assert beta.posted_content() == {("b", "acc2", "h2")}
 
 
 def _store(tmp_path: Path) -> JobStore:

@@ -432,7 +432,7 @@ SELECT least(
 
 -- name: posted_content --
 -- Content this campaign has posted, on any day (the ledger outlives reset-day archives).
-SELECT DISTINCT account, sha256 FROM posted WHERE campaign = %(campaign)s;
+SELECT DISTINCT job_id, account, sha256 FROM posted WHERE campaign = %(campaign)s;
 
 -- name: dashboard_job_count --
 -- The dashboard's jobs table: filters are optional (NULL), the pattern is a LIKE pattern.
