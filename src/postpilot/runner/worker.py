@@ -386,14 +386,12 @@ class Worker:
         )
 
     def _idle_delay(self, now: datetime) -> float:
-        due = [
-            j.retry_at
-            for j in self.store.list_jobs([JobStatus.RETRYING])
-            if j.retry_at is not None and j.retry_at > now
-        ]
+        """Sleep until the earliest due time (a slot or a retry), one store call; never list
+        the waiting jobs (with slots most of them are not due)."""
+        due = self.store.next_due_at(now)
         delay = self.spec.idle_poll_seconds
-        if due:
-            delay = min(delay, max(0.01, (min(due) - now).total_seconds()))
+        if due is not None:
+            delay = min(delay, max(0.01, (due - now).total_seconds()))
         return delay
 
     def process(self, job: Job) -> None:

@@ -18,6 +18,7 @@ from postpilot.jobs import JobStatus, local_day
 from postpilot.runner.locks import service_holder, service_registry_path, service_status
 from postpilot.runner.service import Service
 from postpilot.store import open_store
+from postpilot.store.csv_io import import_csv
 from tests.acceptance.helpers import assert_no_traceback, run_postpilot
 from tests.fakes.counting_publisher import read_entries, read_journal
 from tests.integration.runner.campaigns import context, make_campaign
@@ -154,11 +155,16 @@ def _set(folder: Path, **settings: object) -> None:
 
 
 def _success_days(folder: Path, timezone: str) -> list[str]:
+    """The local day of every success: in the store, and in the archives of earlier days
+    (a new day archives the previous one's jobs before seeding)."""
     store = open_store(context(folder))
     try:
         jobs = store.list_jobs([JobStatus.SUCCESS])
     finally:
         store.close()
+    for archive in sorted((folder / "archive").glob("progress_*.csv")):
+        archived = import_csv(archive, folder.name).jobs
+        jobs += [j for j in archived if j.status is JobStatus.SUCCESS]
     return sorted(local_day(j.completed_at, timezone) for j in jobs if j.completed_at)
 
 
