@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from postpilot.jobs import JobStatus, local_day
+from postpilot.jobs import Job, JobStatus, local_day
 from postpilot.runner.locks import service_holder, service_registry_path, service_status
 from postpilot.runner.service import Service
 from postpilot.store import open_store
@@ -155,17 +155,20 @@ def _set(folder: Path, **settings: object) -> None:
 
 
 def _success_days(folder: Path, timezone: str) -> list[str]:
-    """The local day of every success: in the store, and in the archives of earlier days
-    (a new day archives the previous one's jobs before seeding)."""
+    """The local day of every success, once per job: in the archives of earlier days (a new
+    day archives the previous one's jobs before seeding) and in the store (read while a
+    rollover runs, a job may be in both)."""
+    done: dict[str, Job] = {}
+    for archive in sorted((folder / "archive").glob("progress_*.csv")):
+        for job in import_csv(archive, folder.name).jobs:
+            if job.status is JobStatus.SUCCESS:
+                done[job.job_id] = job
     store = open_store(context(folder))
     try:
-        jobs = store.list_jobs([JobStatus.SUCCESS])
+        done.update((j.job_id, j) for j in store.list_jobs([JobStatus.SUCCESS]))
     finally:
         store.close()
-    for archive in sorted((folder / "archive").glob("progress_*.csv")):
-        archived = import_csv(archive, folder.name).jobs
-        jobs += [j for j in archived if j.status is JobStatus.SUCCESS]
-    return sorted(local_day(j.completed_at, timezone) for j in jobs if j.completed_at)
+    return sorted(local_day(j.completed_at, timezone) for j in done.values() if j.completed_at)
 
 
 def test_each_campaign_rolls_over_at_its_own_local_midnight(
