@@ -277,7 +277,8 @@ class Orchestrator:
                 self.display.event(f"{desc}: {line}")
             summary = self._schedule_summary(store)
             waits = all(reason == REASON_DAILY_LIMIT for _, reason in result.skipped)
-            if store.counts()["total"] == 0 and summary and (not summary["remaining"] or waits):
+            later = summary and summary["total"] and (not summary["remaining"] or waits)
+            if store.counts()["total"] == 0 and later:
                 # A campaign day without slots (weekend, all published, today's slots used):
                 # not an error; say what remains and when it goes out.
                 self.display.event(f"{desc}: {summary['message']}")
