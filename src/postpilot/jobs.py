@@ -240,11 +240,29 @@ def apply_unconfirmed(job: Job, now: datetime, reason: str) -> Job:
     )
 
 
+#: The reason of a job whose lease expired after its publish started.
+EXPIRED_AFTER_START = "lease expired after the publish started"
+
+
 def apply_expiry(job: Job, now: datetime) -> Job:
-    """What a claim whose lease expired becomes (the holder is presumed dead)."""
+    """What a claim whose lease expired becomes (the holder is presumed dead).
+
+    After the publish started the job becomes unconfirmed but keeps its lease token: the
+    holder may only be stalled (a paused VM, a swap storm), and its late answer is the truth
+    about the post, so complete() or fail() with that token still settles the job.
+    """
     if job.publish_started_at is None:
         return apply_release(job)
-    return apply_unconfirmed(job, now, "lease expired after the publish started")
+    return apply_unconfirmed(job, now, EXPIRED_AFTER_START).evolve(lease_token=job.lease_token)
+
+
+def is_unsettled(job: Job) -> bool:
+    """Whether a started publish of this job has no known outcome. Such a job holds its
+    account in every campaign of the ledger (no other publish may start on it, I2/I3)
+    until its holder, reconcile or --confirm settles it, whatever its lease says."""
+    if job.status is JobStatus.UNCONFIRMED:
+        return True
+    return job.status is JobStatus.CLAIMED and job.publish_started_at is not None
 
 
 def _released() -> dict[str, object]:

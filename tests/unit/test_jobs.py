@@ -22,6 +22,7 @@ from postpilot.jobs import (
     classify_error,
     is_claimable,
     is_rearmable,
+    is_unsettled,
     local_day,
     next_local_midnight,
 )
@@ -88,10 +89,16 @@ def test_expiry_before_publish_returns_to_queue() -> None:
 
 
 def test_expiry_after_publish_started_is_unconfirmed() -> None:
-    """A lease that expires after the publish started makes the job unconfirmed (I1)."""
-    job = apply_expiry(claimed(publish_started_at=NOW), NOW)
+    """A lease that expires after the publish started makes the job unconfirmed (I1), with
+    the token kept for the stalled holder's late answer and no lease left running."""
+    before = claimed(publish_started_at=NOW)
+    job = apply_expiry(before, NOW)
     assert job.status is JobStatus.UNCONFIRMED
-    assert job.lease_token == ""
+    assert job.lease_token == before.lease_token != ""
+    assert job.lease_expires_at is None
+    assert is_unsettled(job)
+    assert is_unsettled(before)
+    assert not is_unsettled(apply_expiry(claimed(), NOW))
 
 
 def test_expiry_of_a_retry_keeps_its_retry_state() -> None:

@@ -58,6 +58,7 @@ from postpilot.store import open_store
 from postpilot.store.base import (
     BLOCK_NEEDS_REAUTH,
     BLOCK_RATE_LIMIT,
+    AccountState,
     CoordinatedStore,
     JobStore,
 )
@@ -702,6 +703,14 @@ class Orchestrator:
                 )
             elif state is not None and state.block == BLOCK_NEEDS_REAUTH:
                 blocked.append(Blocked(job.job_id, job.account, "needs re-authorization"))
+            elif state is not None and _held_unsettled(state, now):
+                assert state.held_by is not None
+                campaign, holder = state.held_by
+                reason = (
+                    f"held: the publish of job {holder} (campaign '{campaign}') started and is "
+                    "unsettled; the next --run reconciles it, or settle it with --confirm"
+                )
+                blocked.append(Blocked(job.job_id, job.account, reason))
             elif (
                 state is not None
                 and state.block == BLOCK_UNCONFIRMED
@@ -824,6 +833,15 @@ def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("MALLOC_ARENA_MAX", "2")
     return env
+
+
+def _held_unsettled(state: AccountState, now: datetime) -> bool:
+    """Whether an unsettled publish holds the account with no live lease behind it (a live
+    holder is just busy: its end frees the account within this run)."""
+    if state.held_by is None:
+        return False
+    live = state.lease_expires_at is not None and state.lease_expires_at > now
+    return not (live and state.leased_by == state.held_by)
 
 
 def _close_stdin(proc: subprocess.Popen[bytes]) -> None:

@@ -53,6 +53,9 @@ class AccountState:
     #: For rate blocks: when the window resets. None with a block means until cleared.
     blocked_until: datetime | None = None
     block_reason: str = ""
+    #: An unsettled publish holding the account (postpilot.jobs.is_unsettled): (campaign,
+    #: job_id) of one such job, or None. No claim of any campaign takes the account meanwhile.
+    held_by: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +98,10 @@ class JobStore(Protocol):
 
         Claimable: status pending, or retrying with retry_at <= now; scheduled_at unset or
         <= now (served from a due-time index: rows not yet due are not read); a non-empty
-        account in request.accounts (when given); the account not leased by any campaign (an expired
-        account lease counts as free), not blocked (rate blocks end at blocked_until), and its
+        account in request.accounts (when given); the account not leased by any campaign (an
+        expired account lease counts as free), not held by an unsettled publish of any campaign
+        (postpilot.jobs.is_unsettled: unconfirmed, or claimed with its publish started, even
+        when that lease expired), not blocked (rate blocks end at blocked_until), and its
         successes on request.day across all campaigns below request.daily_limit. A job whose
         content_sha256 was already posted to its account (by another job) is marked skipped
         (error_type "duplicate_content") instead of claimed. Expired leases of this campaign
@@ -133,13 +138,16 @@ class JobStore(Protocol):
     ) -> bool:
         """Record a confirmed publish: first the ledger (the account's count for `day` + 1,
         the content hash as posted), then the job as success; release the account lease.
-        False, with nothing written, when the token is stale."""
+        Also accepted for an unconfirmed job that still carries `token` (its lease expired
+        after the publish started and the stalled holder answers late). False, with nothing
+        written, when the token is stale."""
         ...
 
     def fail(
         self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
     ) -> Job | None:
-        """Apply postpilot.jobs.apply_failure under the token and release the account lease.
+        """Apply postpilot.jobs.apply_failure under the token and release the account lease
+        (also for an unconfirmed job still carrying `token`, as complete()).
         Returns the updated job, or None when the token is stale."""
         ...
 
@@ -149,12 +157,15 @@ class JobStore(Protocol):
         ...
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened but its result is unknown: status unconfirmed."""
+        """The publish may have happened but its result is unknown: status unconfirmed. The
+        job keeps holding its account until it is settled. True (nothing changed) for a job
+        that is already unconfirmed with this token."""
         ...
 
     def recover_expired(self, now: datetime) -> Recovery:
         """Every claimed job of this campaign whose lease expired: back to pending/retrying if
-        its publish had not started, else unconfirmed. Releases their account leases."""
+        its publish had not started (its account lease released), else unconfirmed with its
+        token kept (postpilot.jobs.apply_expiry) and still holding its account."""
         ...
 
     def resolve_unconfirmed(
@@ -169,7 +180,8 @@ class JobStore(Protocol):
     ) -> bool:
         """Settle an unconfirmed job (reconcile or operator): posted -> success with the ledger
         updated as complete() does; not posted -> pending with its checkpoint kept so the
-        publisher can resume. False if the job is not unconfirmed."""
+        publisher can resume. Either way the account's hold ends. False if the job is not
+        unconfirmed."""
         ...
 
     # -- bulk operations ----------------------------------------------------------------

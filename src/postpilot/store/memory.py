@@ -33,6 +33,7 @@ from postpilot.jobs import (
     due_at,
     is_claimable,
     is_rearmable,
+    is_unsettled,
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, hours_of, page_of
@@ -177,12 +178,13 @@ class MemoryJobStore:
         now = request.now
         with self._lock:
             self._recover(now)
+            held = self._held_accounts()
             for job in self._sorted():
                 if not is_claimable(job, now):
                     continue
                 if request.accounts is not None and job.account not in request.accounts:
                     continue
-                if not self._account_free(job.account, now):
+                if job.account in held or not self._account_free(job.account, now):
                     continue
                 if self._daily(job.account, request.day) >= request.daily_limit:
                     continue
@@ -255,7 +257,7 @@ class MemoryJobStore:
     ) -> bool:
         """Ledger first (count, posted hash), then the job as success; frees the account."""
         with self._lock:
-            job = self._held(job_id, token)
+            job = self._held(job_id, token, settling=True)
             if job is None:
                 return False
             self._record_posted(job, day)
@@ -268,7 +270,7 @@ class MemoryJobStore:
     ) -> Job | None:
         """apply_failure under the token; frees the account."""
         with self._lock:
-            job = self._held(job_id, token)
+            job = self._held(job_id, token, settling=True)
             if job is None:
                 return None
             self._drop_lease(job)
@@ -287,11 +289,13 @@ class MemoryJobStore:
             return True
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed, account freed."""
+        """The publish may have happened: unconfirmed; the job now holds its account."""
         with self._lock:
-            job = self._held(job_id, token)
+            job = self._held(job_id, token, settling=True)
             if job is None:
                 return False
+            if job.status is JobStatus.UNCONFIRMED:
+                return True
             self._drop_lease(job)
             self._jobs[job_id] = apply_unconfirmed(job, now, reason)
             return True
@@ -397,6 +401,12 @@ class MemoryJobStore:
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""
         with self._lock:
+            holders: dict[str, tuple[str, str]] = {}
+            for campaign, jobs in self.ledger.campaigns.items():
+                for job in jobs.values():
+                    if is_unsettled(job):
+                        key = (campaign, job.job_id)
+                        holders[job.account] = min(holders.get(job.account, key), key)
             states = {}
             for account in accounts:
                 lease = self.ledger.leases.get(account)
@@ -408,6 +418,7 @@ class MemoryJobStore:
                     block=block,
                     blocked_until=until,
                     block_reason=reason,
+                    held_by=holders.get(account),
                 )
             return states
 
@@ -494,10 +505,12 @@ class MemoryJobStore:
         # sorted() is stable and dicts keep insertion order: ties in seq go in insert order.
         return sorted(self._jobs.values(), key=lambda j: j.seq)
 
-    def _held(self, job_id: str, token: str) -> Job | None:
-        """The job when `token` is its current lease token (I7), else None."""
+    def _held(self, job_id: str, token: str, settling: bool = False) -> Job | None:
+        """The claimed job when `token` is its current lease token (I7), else None. With
+        `settling`, also an unconfirmed job that kept the token (a stalled holder's answer)."""
         job = self._jobs.get(job_id)
-        if job is None or not token or job.status is not JobStatus.CLAIMED:
+        allowed = (JobStatus.CLAIMED, JobStatus.UNCONFIRMED) if settling else (JobStatus.CLAIMED,)
+        if job is None or not token or job.status not in allowed:
             return None
         return job if job.lease_token == token else None
 
@@ -507,6 +520,15 @@ class MemoryJobStore:
             and lease.job_id == job.job_id
             and lease.token == job.lease_token
         )
+
+    def _held_accounts(self) -> set[str]:
+        """Accounts with an unsettled publish in any campaign of the ledger."""
+        return {
+            job.account
+            for jobs in self.ledger.campaigns.values()
+            for job in jobs.values()
+            if is_unsettled(job)
+        }
 
     def _account_free(self, account: str, now: datetime) -> bool:
         lease = self.ledger.leases.get(account)

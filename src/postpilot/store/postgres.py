@@ -16,6 +16,9 @@ One publish per account (I2)
     at most one row per account hold it, whatever the campaign, even for a raw UPDATE.
     A job that loses its lease to a claim of another campaign (after its lease expired)
     stays claimed, exactly as in the in-memory reference, until its own campaign recovers it.
+    An unsettled publish (unconfirmed, or claimed with its publish started, whatever its
+    lease says) holds its account too: the claim finds it through the `jobs_unsettled`
+    index, so no campaign or host starts a second publish on the account meanwhile.
 
 The claim
     One statement (queries.sql `claim`): `FOR UPDATE SKIP LOCKED` on the lowest-seq
@@ -114,6 +117,8 @@ def _expiry_fields() -> dict[str, str]:
 
 
 _EXPIRY = _expiry_fields()
+#: A holder may settle its job while claimed, or late, once expiry made it unconfirmed.
+_SETTLING = (JobStatus.CLAIMED, JobStatus.UNCONFIRMED)
 
 
 def describe_dsn(dsn: str) -> str:
@@ -426,13 +431,19 @@ class PostgresJobStore(PostgresDashboardMixin):
         return cur.rowcount == 1
 
     def _locked(
-        self, conn: psycopg.Connection[Any], job_id: str, status: JobStatus, token: str | None
+        self,
+        conn: psycopg.Connection[Any],
+        job_id: str,
+        status: JobStatus | tuple[JobStatus, ...],
+        token: str | None,
     ) -> Job | None:
-        """The job when it has this status (and token), locked until the transaction ends."""
+        """The job when it has this status (or one of these) and token, locked until the
+        transaction ends."""
+        statuses = status if isinstance(status, tuple) else (status,)
         params = {
             "campaign": self.campaign,
             "job_id": job_id,
-            "status": str(status),
+            "statuses": [str(s) for s in statuses],
             "token": token,
         }
         rows = self._rows(conn, "lock_job", params)
@@ -512,7 +523,7 @@ class PostgresJobStore(PostgresDashboardMixin):
         if not token:
             return None
         with self._errors("record a failure"), self._transaction() as conn:
-            job = self._locked(conn, job_id, JobStatus.CLAIMED, token)
+            job = self._locked(conn, job_id, _SETTLING, token)
             if job is None:
                 return None
             updated = apply_failure(job, failure, now, policy, self._rng)
@@ -530,13 +541,15 @@ class PostgresJobStore(PostgresDashboardMixin):
             return self._save(conn, apply_release(job), job)
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed, account freed."""
+        """The publish may have happened: unconfirmed; the job now holds its account."""
         if not token:
             return False
         with self._errors("mark a job unconfirmed"), self._transaction() as conn:
-            job = self._locked(conn, job_id, JobStatus.CLAIMED, token)
+            job = self._locked(conn, job_id, _SETTLING, token)
             if job is None:
                 return False
+            if job.status is JobStatus.UNCONFIRMED:
+                return True
             return self._save(conn, apply_unconfirmed(job, now, reason), job)
 
     def recover_expired(self, now: datetime) -> Recovery:
@@ -676,6 +689,9 @@ class PostgresJobStore(PostgresDashboardMixin):
                 block=row.get("block") or "",
                 blocked_until=row.get("blocked_until"),
                 block_reason=row.get("reason") or "",
+                held_by=(row["held_campaign"], row["held_job_id"])
+                if row.get("held_campaign") is not None
+                else None,
             )
         return states
 

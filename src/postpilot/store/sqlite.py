@@ -27,6 +27,12 @@ Crash between the two commits
       success instead of unconfirmed, so nothing is counted twice or posted again.
     - fail / release / mark_unconfirmed: the account lease is dropped before the job moves.
       A crash in between leaves the job claimed by a dead worker; it expires like any other.
+    - holds: an unsettled publish (postpilot.jobs.is_unsettled) holds its account for every
+      campaign through a ledger `account_holds` row, written before the job's publish is
+      marked started and deleted before the job is settled. This campaign's own claims read
+      its jobs instead of its rows, and recovery re-syncs the rows with the jobs, so a crash
+      between the commits at worst keeps other campaigns off the account until this
+      campaign's next recovery; it never lets two publishes of one account overlap.
 
 Flushes per claim+complete cycle: 2
     synchronous=FULL everywhere except two writes whose loss on power failure is already
@@ -106,6 +112,11 @@ CREATE TABLE IF NOT EXISTS main.account_leases (
 CREATE TABLE IF NOT EXISTS main.account_blocks (
     account TEXT PRIMARY KEY, block TEXT NOT NULL, reason TEXT NOT NULL, blocked_until TEXT
 ) WITHOUT ROWID;
+-- unsettled publishes (postpilot.jobs.is_unsettled): each holds its account for every campaign
+CREATE TABLE IF NOT EXISTS main.account_holds (
+    account TEXT NOT NULL, campaign TEXT NOT NULL, job_id TEXT NOT NULL,
+    PRIMARY KEY (account, campaign, job_id)
+) WITHOUT ROWID;
 """
 
 _CAMPAIGN_SCHEMA = """
@@ -153,6 +164,8 @@ _LEASE_JOB_IS_CLAIMED = (
     "SELECT 1 FROM c.jobs j WHERE j.job_id = account_leases.job_id "
     "AND j.status = 'claimed' AND j.lease_token = account_leases.token"
 )
+#: This campaign's jobs whose started publish is unsettled (postpilot.jobs.is_unsettled).
+_UNSETTLED = "(status = 'unconfirmed' OR (status = 'claimed' AND publish_started_at IS NOT NULL))"
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -410,6 +423,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                     top = max(top, seq)
                     rows.append(_to_row(job.evolve(campaign=self.campaign, seq=seq)))
                 conn.executemany(_INSERT, rows)
+                self._sync_holds(conn)
                 return len(rows)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
@@ -496,7 +510,9 @@ class SqliteJobStore(SqliteDashboardMixin):
             f"AND (campaign != :campaign OR EXISTS ({_LEASE_JOB_IS_CLAIMED})) "
             "UNION SELECT account FROM main.account_blocks WHERE block != '' "
             "AND (blocked_until IS NULL OR blocked_until > :now) "
-            "UNION SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit",
+            "UNION SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit "
+            "UNION SELECT account FROM main.account_holds WHERE campaign != :campaign "
+            f"UNION SELECT account FROM c.jobs WHERE {_UNSETTLED}",
             {
                 "now": _ts(request.now),
                 "day": request.day,
@@ -574,6 +590,7 @@ class SqliteJobStore(SqliteDashboardMixin):
             job = self._held(conn, job_id, token)
             if job is None or job.lease_expires_at is None or job.lease_expires_at <= now:
                 return False
+            self._hold(conn, job)
             self._save(conn, job, job.evolve(publish_started_at=now))
             return True
 
@@ -598,11 +615,12 @@ class SqliteJobStore(SqliteDashboardMixin):
     ) -> bool:
         """Ledger first (count, posted row), then the job as success; frees the account."""
         with self._write(unflushed="c") as conn:
-            job = self._held(conn, job_id, token)
+            job = self._held(conn, job_id, token, settling=True)
             if job is None:
                 return False
             self._record_posted(conn, job, token, day, now, remote_id, remote_url)
             self._drop_lease(conn, job)
+            self._unhold(conn, job)
             self._save(conn, job, apply_success(job, now, remote_id, remote_url))
             return True
 
@@ -611,10 +629,11 @@ class SqliteJobStore(SqliteDashboardMixin):
     ) -> Job | None:
         """apply_failure under the token; frees the account."""
         with self._write() as conn:
-            job = self._held(conn, job_id, token)
+            job = self._held(conn, job_id, token, settling=True)
             if job is None:
                 return None
             self._drop_lease(conn, job)
+            self._unhold(conn, job)
             updated = apply_failure(job, failure, now, policy, self._rng)
             self._save(conn, job, updated)
             return updated
@@ -630,11 +649,14 @@ class SqliteJobStore(SqliteDashboardMixin):
             return True
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed, account freed."""
+        """The publish may have happened: unconfirmed; the job now holds its account."""
         with self._write() as conn:
-            job = self._held(conn, job_id, token)
+            job = self._held(conn, job_id, token, settling=True)
             if job is None:
                 return False
+            if job.status is JobStatus.UNCONFIRMED:
+                return True
+            self._hold(conn, job)
             self._drop_lease(conn, job)
             self._save(conn, job, apply_unconfirmed(job, now, reason))
             return True
@@ -665,8 +687,10 @@ class SqliteJobStore(SqliteDashboardMixin):
                 # ledger's commit and the job's does not count the post twice.
                 key = f"unconfirmed:{_ts(job.completed_at)}"
                 self._record_posted(conn, job, key, day, now, remote_id, remote_url)
+                self._unhold(conn, job)
                 self._save(conn, job, apply_success(job, now, remote_id, remote_url))
             else:
+                self._unhold(conn, job)
                 self._save(conn, job, apply_not_posted(job))
             return True
 
@@ -695,6 +719,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                     f"claimed by a running worker (first: {claimed[0][0]}); stop the run first"
                 )
             conn.execute("DELETE FROM main.account_leases WHERE campaign = ?", (self.campaign,))
+            conn.execute("DELETE FROM main.account_holds WHERE campaign = ?", (self.campaign,))
             return int(conn.execute("DELETE FROM c.jobs").rowcount)
 
     # -- the ledger -------------------------------------------------------------------------------
@@ -796,6 +821,16 @@ class SqliteJobStore(SqliteDashboardMixin):
                     (wanted,),
                 )
             }
+            holders: dict[str, tuple[str, str]] = {}
+            for account, campaign, job_id in conn.execute(
+                "SELECT account, campaign, job_id FROM main.account_holds "
+                "WHERE campaign != :campaign AND account IN (SELECT value FROM json_each(:w)) "
+                f"UNION SELECT account, :campaign, job_id FROM c.jobs WHERE {_UNSETTLED} "
+                "AND account IN (SELECT value FROM json_each(:w))",
+                {"campaign": self.campaign, "w": wanted},
+            ):
+                key = (str(campaign), str(job_id))
+                holders[account] = min(holders.get(account, key), key)
         states = {}
         for account in names:
             lease, block = leases.get(account), blocks.get(account)
@@ -806,6 +841,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                 block=block[1] if block else "",
                 blocked_until=_dt(block[3]) if block else None,
                 block_reason=block[2] if block else "",
+                held_by=holders.get(account),
             )
         return states
 
@@ -832,12 +868,16 @@ class SqliteJobStore(SqliteDashboardMixin):
             self._conn.close()
 
     # -- internals (inside a transaction) --------------------------------------------------------
-    def _held(self, conn: sqlite3.Connection, job_id: str, token: str) -> Job | None:
-        """The job when `token` is its current lease token (I7), else None."""
+    def _held(
+        self, conn: sqlite3.Connection, job_id: str, token: str, settling: bool = False
+    ) -> Job | None:
+        """The claimed job when `token` is its current lease token (I7), else None. With
+        `settling`, also an unconfirmed job that kept the token (a stalled holder's answer)."""
         if not token:
             return None
+        statuses = "('claimed', 'unconfirmed')" if settling else "('claimed')"
         row = conn.execute(
-            f"{_SELECT} WHERE job_id = ? AND status = 'claimed' AND lease_token = ?",
+            f"{_SELECT} WHERE job_id = ? AND status IN {statuses} AND lease_token = ?",
             (job_id, token),
         ).fetchone()
         return None if row is None else _to_job(row)
@@ -867,6 +907,34 @@ class SqliteJobStore(SqliteDashboardMixin):
             (job_id, token),
         ).fetchone()
         return row is None
+
+    def _hold(self, conn: sqlite3.Connection, job: Job) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO main.account_holds VALUES (?, ?, ?)",
+            (job.account, self.campaign, job.job_id),
+        )
+
+    def _unhold(self, conn: sqlite3.Connection, job: Job) -> None:
+        conn.execute(
+            "DELETE FROM main.account_holds WHERE account = ? AND campaign = ? AND job_id = ?",
+            (job.account, self.campaign, job.job_id),
+        )
+
+    def _sync_holds(self, conn: sqlite3.Connection) -> None:
+        """Make this campaign's hold rows match its unsettled jobs (imported ones, files
+        written before holds existed, a crash between the two commits)."""
+        conn.execute(
+            "DELETE FROM main.account_holds WHERE campaign = ? AND NOT EXISTS (SELECT 1 FROM "
+            "c.jobs j WHERE j.job_id = account_holds.job_id AND j.account = account_holds.account "
+            "AND (j.status = 'unconfirmed' OR (j.status = 'claimed' "
+            "AND j.publish_started_at IS NOT NULL)))",
+            (self.campaign,),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO main.account_holds "
+            f"SELECT account, ?, job_id FROM c.jobs WHERE account != '' AND {_UNSETTLED}",
+            (self.campaign,),
+        )
 
     def _drop_lease(self, conn: sqlite3.Connection, job: Job) -> None:
         conn.execute(
@@ -926,13 +994,16 @@ class SqliteJobStore(SqliteDashboardMixin):
                 self._save(conn, job, apply_success(job, now, done[0], done[1]))
                 continue
             updated = apply_expiry(job, now)
+            if updated.status is JobStatus.UNCONFIRMED:
+                self._hold(conn, job)
             self._save(conn, job, updated)
             target = unconfirmed if updated.status is JobStatus.UNCONFIRMED else released
             target.append(job.job_id)
-        if cleanup:  # claims skip this write: _excluded_accounts ignores orphans itself
+        if cleanup:  # claims skip these writes: _excluded_accounts ignores orphans itself
             conn.execute(
                 "DELETE FROM main.account_leases WHERE campaign = ? AND NOT EXISTS ("
                 f"{_LEASE_JOB_IS_CLAIMED})",
                 (self.campaign,),
             )
+            self._sync_holds(conn)
         return Recovery(released=tuple(released), unconfirmed=tuple(unconfirmed))

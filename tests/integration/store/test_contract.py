@@ -504,3 +504,112 @@ def test_clear_refuses_while_claimed(store: JobStore) -> None:
     assert store.counts()["total"] == 0
     assert store.daily_count("acc1", DAY) == 1
     assert store.insert_jobs([job("a")]) == 1
+
+
+# -- unsettled publishes hold their account --------------------------------------------------
+def test_a_started_publish_holds_its_account_past_its_lease_in_every_campaign(
+    make_store: StoreFactory,
+) -> None:
+    """A holder stalled past its lease after its publish started keeps the account: no claim
+    of its own or another campaign takes it, before or after recovery makes it unconfirmed."""
+    alpha, beta = make_store("alpha"), make_store("beta")
+    alpha.insert_jobs([job("a"), job("a2")])
+    beta.insert_jobs([job("b")])
+    held = claimed(alpha)
+    assert alpha.start_publish("a", held.lease_token, NOW)
+    late = NOW + 3 * LEASE
+    assert beta.claim(request(late)) is None
+    assert alpha.claim(request(late)) is None
+    stuck = alpha.get("a")
+    assert stuck is not None
+    assert stuck.status is JobStatus.UNCONFIRMED
+    assert beta.claim(request(late + LEASE)) is None
+    assert beta.account_states(["acc1"])["acc1"].held_by == ("alpha", "a")
+
+
+def test_recovery_inside_a_claim_places_the_hold(make_store: StoreFactory) -> None:
+    """The expired started claim a claim of its own campaign recovers keeps holding the
+    account for the other campaign (the hold does not depend on who recovered it)."""
+    alpha, beta = make_store("alpha"), make_store("beta")
+    alpha.insert_jobs([job("a"), job("x", "acc2")])
+    beta.insert_jobs([job("b")])
+    held = claimed(alpha)
+    assert alpha.start_publish("a", held.lease_token, NOW)
+    late = NOW + LEASE + timedelta(seconds=1)
+    other = claimed(alpha, request(late))
+    assert other.job_id == "x"
+    got = alpha.get("a")
+    assert got is not None
+    assert got.status is JobStatus.UNCONFIRMED
+    assert beta.claim(request(late)) is None
+
+
+def test_a_stalled_holders_late_success_is_recorded_once_within_the_limit(
+    make_store: StoreFactory,
+) -> None:
+    """The stalled holder's late success settles its unconfirmed job as success, counted
+    once; the account then opens again and the daily limit (1) is respected."""
+    alpha, beta = make_store("alpha"), make_store("beta")
+    alpha.insert_jobs([job("a", content_sha256="h1")])
+    beta.insert_jobs([job("b", content_sha256="h2")])
+    held = claimed(alpha, request(limit=1))
+    assert alpha.start_publish("a", held.lease_token, NOW)
+    late = NOW + 2 * LEASE
+    assert alpha.recover_expired(late).unconfirmed == ("a",)
+    assert not alpha.heartbeat("a", held.lease_token, late, LEASE)
+    assert beta.claim(request(late, limit=1)) is None
+    assert alpha.complete("a", held.lease_token, late, day=DAY, remote_id="r1")
+    done = alpha.get("a")
+    assert done is not None
+    assert done.status is JobStatus.SUCCESS
+    assert beta.daily_count("acc1", DAY) == 1
+    assert not alpha.complete("a", held.lease_token, late, day=DAY)
+    assert not alpha.resolve_unconfirmed("a", True, late, day=DAY)
+    assert beta.account_states(["acc1"])["acc1"].held_by is None
+    assert beta.claim(request(late, limit=1)) is None
+    assert claimed(beta, request(late, limit=1, day=NEXT_DAY)).job_id == "b"
+
+
+def test_a_stalled_holders_late_failure_settles_the_job(store: JobStore) -> None:
+    """A late definite failure (the platform refused) settles the job under the kept token
+    and frees the account; a late 'unknown' leaves it unconfirmed and held."""
+    store.insert_jobs([job("a"), job("b")])
+    held = claimed(store)
+    assert store.start_publish("a", held.lease_token, NOW)
+    late = NOW + 2 * LEASE
+    store.recover_expired(late)
+    assert store.mark_unconfirmed("a", held.lease_token, late, "answer lost")
+    assert store.claim(request(late)) is None
+    updated = store.fail("a", held.lease_token, late, failure(ErrorCategory.CONTENT), POLICY)
+    assert updated is not None
+    assert updated.status is JobStatus.FAILED
+    assert claimed(store, request(late)).job_id == "b"
+
+
+def test_settling_an_unconfirmed_job_ends_its_hold(make_store: StoreFactory) -> None:
+    """mark_unconfirmed holds the account for every campaign until reconcile or --confirm
+    settles the job either way; a stale holder token cannot settle it afterwards."""
+    alpha, beta = make_store("alpha"), make_store("beta")
+    alpha.insert_jobs([job("a")])
+    beta.insert_jobs([job("b")])
+    held = claimed(alpha)
+    assert alpha.start_publish("a", held.lease_token, NOW)
+    assert alpha.mark_unconfirmed("a", held.lease_token, NOW, "answer lost")
+    assert beta.claim(request()) is None
+    assert alpha.resolve_unconfirmed("a", False, NOW, day=DAY)
+    assert alpha.fail("a", held.lease_token, NOW, failure(ErrorCategory.UNKNOWN), POLICY) is None
+    assert claimed(beta).job_id == "b"
+    assert beta.account_states(["acc1"])["acc1"].held_by is None
+
+
+def test_an_inserted_unconfirmed_job_holds_its_account(make_store: StoreFactory) -> None:
+    """An unconfirmed row that arrives by insert (an import of prior progress) holds its
+    account for every campaign like one that a worker left."""
+    alpha, beta = make_store("alpha"), make_store("beta")
+    alpha.insert_jobs(
+        [job("a", status=JobStatus.UNCONFIRMED, error="imported"), job("a2"), job("x", "acc2")]
+    )
+    beta.insert_jobs([job("b")])
+    assert beta.claim(request()) is None
+    assert claimed(alpha).job_id == "x"
+    assert alpha.account_states(["acc1"])["acc1"].held_by == ("alpha", "a")

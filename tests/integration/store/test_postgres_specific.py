@@ -286,19 +286,22 @@ def test_a_started_publish_whose_lease_expired_becomes_unconfirmed_on_another_ho
     open_store: Callable[..., PostgresJobStore],
 ) -> None:
     """A claim that started publishing and then lost its lease is not retaken: another
-    host's claim makes it unconfirmed (with the reason) and moves on."""
+    host's claim makes it unconfirmed (with the reason), keeps its account held and moves on
+    to another account."""
     host_a, host_b = open_store("alpha"), open_store("alpha")
-    host_a.insert_jobs([job("a"), job("b")])
+    host_a.insert_jobs([job("a"), job("b"), job("c", "acc2")])
     first = host_a.claim(request())
     assert first is not None
     assert host_a.start_publish("a", first.lease_token, NOW)
     second = host_b.claim(request(NOW + LEASE))
     assert second is not None
-    assert second.job_id == "b"
+    assert second.job_id == "c"
     stuck = host_b.get("a")
     assert stuck is not None
     assert stuck.status is JobStatus.UNCONFIRMED
     assert "publish started" in stuck.error
+    assert host_b.claim(request(NOW + LEASE * 3 / 2)) is None
+    assert host_b.account_states(["acc1"])["acc1"].held_by == ("alpha", "a")
 
 
 def test_an_expired_claim_of_another_campaign_does_not_block_the_account(

@@ -3,7 +3,8 @@
 The in-memory store is the reference; the SQLite store (and PostgreSQL, when its test factory
 exists) must return the same results and hold the same state after every step. Two campaigns
 share one ledger, a fake clock moves forward (leases expire, days change), and invariants are
-checked throughout: at most one live claim per account across campaigns (I2), completions per
+checked throughout: at most one live claim per account across campaigns (I2), a publish
+stalled past its lease still holding its account in every campaign, completions per
 (account, day) within the daily limit (I3), stale tokens never succeed (I7), and no job is ever
 lost or invented.
 """
@@ -30,7 +31,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from postpilot.jobs import ErrorCategory, Failure, Job, JobStatus, RetryPolicy, local_day
+from postpilot.jobs import (
+    ErrorCategory,
+    Failure,
+    Job,
+    JobStatus,
+    RetryPolicy,
+    is_unsettled,
+    local_day,
+)
 from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, ClaimRequest, JobStore
 from postpilot.store.memory import MemoryJobStore, MemoryLedger
 from postpilot.store.sqlite import SqliteJobStore
@@ -88,8 +97,10 @@ class Model:
     inserted: dict[str, set[str]] = field(default_factory=dict)
     #: Every post the ledger must have counted, per (account, day).
     completions: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: Posts completed while their lease was live: the ones the daily limit governs.
-    live_completions: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Posts the daily limit governs: completed under a live lease, or by a holder whose
+    #: publish started (its account was held since, even past its lease), or reconciled
+    #: after such a start.
+    governed: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class StoreComparison(RuleBasedStateMachine):
@@ -151,8 +162,27 @@ class StoreComparison(RuleBasedStateMachine):
         return claims[index % len(claims)]
 
     def forget(self, claim: Claim) -> None:
+        job = self.stores[0][claim.campaign].get(claim.job_id)
+        if (
+            job is not None
+            and job.status is JobStatus.UNCONFIRMED
+            and self.norm(0, job).lease_token == claim.label
+        ):
+            return  # a stalled holder: its late answer still settles the job
         self.held.remove(claim)
         self.stale.append(claim)
+
+    def drop_recovered(self, name: str) -> None:
+        """Held claims of campaign `name` whose leases a claim just recovered are gone."""
+        for held in [h for h in self.held if h.campaign == name]:
+            if self.norm(0, self.stores[0][name].get(held.job_id)).lease_token != held.label:
+                self.forget(held)
+
+    def count(self, job: Job, governed: bool) -> None:
+        key = (job.account, self.day)
+        self.model.completions[key] = self.model.completions.get(key, 0) + 1
+        if governed:
+            self.model.governed[key] = self.model.governed.get(key, 0) + 1
 
     # -- rules ----------------------------------------------------------------------------------
     @rule(
@@ -200,10 +230,7 @@ class StoreComparison(RuleBasedStateMachine):
         )
         raw = [stores[name].claim(request) for stores in self.stores]
         assert all((r is None) == (raw[0] is None) for r in raw), f"claim disagrees: {raw}"
-        # The held claims of this campaign whose leases the claim just recovered are gone.
-        for held in [h for h in self.held if h.campaign == name]:
-            if self.norm(0, self.stores[0][name].get(held.job_id)).lease_token != held.label:
-                self.forget(held)
+        self.drop_recovered(name)
         if raw[0] is None:
             return
         label = f"T{len(self.held) + len(self.stale)}"
@@ -256,11 +283,8 @@ class StoreComparison(RuleBasedStateMachine):
             ),
         )
         if ok:
-            key = (before.account, self.day)
-            self.model.completions[key] = self.model.completions.get(key, 0) + 1
-            if before.lease_expires_at is not None and before.lease_expires_at > self.now:
-                live = self.model.live_completions
-                live[key] = live.get(key, 0) + 1
+            live = before.lease_expires_at is not None and before.lease_expires_at > self.now
+            self.count(before, live or before.publish_started_at is not None)
         self.forget(claim)
 
     @precondition(lambda self: self.held)
@@ -322,6 +346,54 @@ class StoreComparison(RuleBasedStateMachine):
             assert result == (False, False, False, False, None, False, False)
         assert self.each(claim.campaign, lambda _, s: s.get(claim.job_id)) == before
 
+    @precondition(lambda self: self.held)
+    @rule(index=st.integers(0, 10), answer=st.sampled_from(["none", "posted", "refused"]))
+    def stall_past_lease(self, index: int, answer: str) -> None:
+        """The holder starts publishing and stalls past its lease; every campaign's claim of
+        the account then finds it held; the holder may answer late."""
+        claim = self.pick(self.held, index)
+        before = self.stores[0][claim.campaign].get(claim.job_id)
+        assert before is not None
+        if before.status is not JobStatus.CLAIMED or before.lease_expires_at is None:
+            return
+        started = self.agree(
+            claim.campaign, lambda i, s: s.start_publish(claim.job_id, claim.tokens[i], self.now)
+        )
+        if not started and before.publish_started_at is None:
+            return
+        self.now = max(self.now, before.lease_expires_at) + timedelta(seconds=1)
+        self.days.add(self.day)
+        for name in self.campaigns:
+            request = ClaimRequest(
+                worker_id="w2",
+                now=self.now,
+                lease=LEASE,
+                daily_limit=LIMIT,
+                day=self.day,
+                accounts=frozenset({before.account}),
+            )
+            got = [stores[name].claim(request) for stores in self.stores]
+            assert got == [None] * len(self.stores)
+            self.drop_recovered(name)
+        if answer == "posted":
+            ok = self.agree(
+                claim.campaign,
+                lambda i, s: s.complete(
+                    claim.job_id, claim.tokens[i], self.now, day=self.day, remote_id="late"
+                ),
+            )
+            assert ok
+            self.count(before, True)
+            self.forget(claim)
+        elif answer == "refused":
+            failure = Failure(ErrorCategory.CONTENT, "t", "refused", retry_at=None)
+            got = self.agree(
+                claim.campaign,
+                lambda i, s: s.fail(claim.job_id, claim.tokens[i], self.now, failure, POLICY),
+            )
+            assert got is not None
+            self.forget(claim)
+
     @rule(seconds=st.integers(1, 400))
     def advance(self, seconds: int) -> None:
         self.now += timedelta(seconds=seconds)
@@ -354,9 +426,9 @@ class StoreComparison(RuleBasedStateMachine):
             lambda _, s: s.resolve_unconfirmed(job_id, posted, self.now, day=self.day),
         )
         if ok and posted:
-            key = (waiting[index % len(waiting)].account, self.day)
-            # Reconciled posts count too; they are not bound by the claim-time limit.
-            self.model.completions[key] = self.model.completions.get(key, 0) + 1
+            settled = waiting[index % len(waiting)]
+            # Reconciled posts count too; only those whose publish started held the account.
+            self.count(settled, settled.publish_started_at is not None)
 
     @rule(account=st.integers(0, 2), kind=st.integers(0, 2), minutes=st.integers(1, 30))
     def block(self, account: int, kind: int, minutes: int) -> None:
@@ -404,14 +476,30 @@ class StoreComparison(RuleBasedStateMachine):
         store = self.stores[0][self.campaigns[0]]
         for (account, day), n in self.model.completions.items():
             assert store.daily_count(account, day) == n
-        # I3: claims check the day's count and I2 serialises an account's claims, so posts
-        # completed under a live lease never exceed the limit. (A late complete after the lease
-        # was lost, or a reconciled post, is counted but is not something a claim allowed.)
-        assert all(n <= LIMIT for n in self.model.live_completions.values())
+        # I3: claims check the day's count, I2 serialises an account's claims, and a started
+        # publish holds its account until settled, so governed posts never exceed the limit.
+        # (A complete or unconfirmed mark without a started publish, which no worker sends,
+        # is counted but is not something a claim allowed.)
+        assert all(n <= LIMIT for n in self.model.governed.values()), self.model.governed
         successes = sum(
             len(self.stores[0][name].list_jobs([JobStatus.SUCCESS])) for name in self.campaigns
         )
         assert successes == sum(self.model.completions.values())
+
+    @invariant()
+    def a_started_publish_is_alone_on_its_account(self) -> None:
+        # No other live claim shares an account with a started, unsettled publish (I2).
+        holding: dict[str, set[tuple[str, str]]] = {}
+        for name in self.campaigns:
+            for job in self.stores[0][name].list_jobs():
+                live = (
+                    job.status is JobStatus.CLAIMED
+                    and job.lease_expires_at is not None
+                    and job.lease_expires_at > self.now
+                )
+                if live or (is_unsettled(job) and job.publish_started_at is not None):
+                    holding.setdefault(job.account, set()).add((name, job.job_id))
+        assert all(len(jobs) <= 1 for jobs in holding.values()), holding
 
     @invariant()
     def jobs_are_conserved(self) -> None:

@@ -66,7 +66,9 @@ ORDER BY account, status, error_type;
 --             concurrent claimers take different rows. A claim of this campaign whose lease
 --             expired before its publish started counts as pending (recovered and retaken in
 --             one step). Its account must have no live lease holder in any campaign, no
---             block, and fewer than the daily limit of successes today across campaigns.
+--             unsettled publish in any campaign (unconfirmed, or claimed with its publish
+--             started whatever its lease says), no block, and fewer than the daily limit of
+--             successes today across campaigns.
 --   expired   this campaign's other expired claims, recovered as the recover query does.
 --   claimed   the pick becomes claimed with a fresh token and takes the account's lease...
 --   taken     ...which an expired holder of another campaign loses (its job stays claimed
@@ -96,6 +98,11 @@ WITH pick AS (
       AND NOT EXISTS (
           SELECT 1 FROM jobs h
           WHERE h.account = j.account AND h.holds_account AND h.lease_expires_at > %(now)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM jobs u
+          WHERE u.account = j.account
+            AND (u.status = 'unconfirmed'
+                 OR (u.status = 'claimed' AND u.publish_started_at IS NOT NULL)))
       AND NOT EXISTS (
           SELECT 1 FROM account_blocks b
           WHERE b.account = j.account AND b.block <> ''
@@ -128,7 +135,8 @@ recovered AS (
                           ELSE %(expired_error_type)s END,
         error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
                               ELSE %(expired_error_category)s END,
-        lease_token = '',
+        -- a started publish keeps its token: the stalled holder's late answer settles it
+        lease_token = CASE WHEN r.publish_started_at IS NULL THEN '' ELSE r.lease_token END,
         lease_expires_at = NULL,
         holds_account = false
     FROM expired
@@ -184,7 +192,7 @@ UPDATE jobs r SET
                       ELSE %(expired_error_type)s END,
     error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
                           ELSE %(expired_error_category)s END,
-    lease_token = '',
+    lease_token = CASE WHEN r.publish_started_at IS NULL THEN '' ELSE r.lease_token END,
     lease_expires_at = NULL,
     holds_account = false
 FROM expired
@@ -250,8 +258,9 @@ WITH done AS (
         lease_token = '',
         lease_expires_at = NULL,
         holds_account = false
-    WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = 'claimed'
-      AND lease_token = %(token)s
+    -- an unconfirmed job that kept its token: a stalled holder's late, confirmed answer
+    WHERE campaign = %(campaign)s AND job_id = %(job_id)s
+      AND status IN ('claimed', 'unconfirmed') AND lease_token = %(token)s
     RETURNING campaign, job_id, account, content_sha256
 ),
 counted AS (
@@ -302,9 +311,10 @@ counted AS (
 SELECT count(*) AS n FROM added;
 
 -- name: lock_job --
--- The job in the expected status (and token, unless NULL), locked for a read-modify-write.
+-- The job in one of the expected statuses (and token, unless NULL), locked for a
+-- read-modify-write.
 SELECT * FROM jobs
-WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = %(status)s
+WHERE campaign = %(campaign)s AND job_id = %(job_id)s AND status = ANY (%(statuses)s::text[])
   AND (%(token)s::text IS NULL OR lease_token = %(token)s)
 FOR UPDATE;
 
@@ -371,11 +381,21 @@ SELECT EXISTS (SELECT 1 FROM posted WHERE account = %(account)s AND sha256 = %(s
     AS posted;
 
 -- name: account_states --
+-- held_*: the first (campaign, job_id) of the account's unsettled publishes, if any.
 SELECT a.account, h.campaign AS lease_campaign, h.job_id AS lease_job_id,
-       h.lease_expires_at, b.block, b.reason, b.blocked_until
+       h.lease_expires_at, b.block, b.reason, b.blocked_until,
+       u.campaign AS held_campaign, u.job_id AS held_job_id
 FROM unnest(%(accounts)s::text[]) AS a (account)
 LEFT JOIN jobs h ON h.account = a.account AND h.holds_account
-LEFT JOIN account_blocks b ON b.account = a.account;
+LEFT JOIN account_blocks b ON b.account = a.account
+LEFT JOIN LATERAL (
+    SELECT s.campaign, s.job_id FROM jobs s
+    WHERE s.account = a.account
+      AND (s.status = 'unconfirmed'
+           OR (s.status = 'claimed' AND s.publish_started_at IS NOT NULL))
+    ORDER BY s.campaign, s.job_id
+    LIMIT 1
+) u ON true;
 
 -- name: block_account --
 INSERT INTO account_blocks (account, block, reason, blocked_until)
