@@ -558,3 +558,57 @@ def test_reauth_block_lifts_itself_when_credentials_change(
     status = run_inprocess(capsys, "--campaign", "c1", "--status")
     assert "[credentials" not in status.out
     assert "HTTP 401: token revoked" in status.out
+
+
+@pytest.mark.slow
+def test_imported_mid_publish_rows_are_never_published_again_and_hold_their_account(
+    project_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prior rows left claimed / in_progress come in unconfirmed, naming file and line; the
+    next --run publishes neither (reconcile cannot see the prior system's post) nor anything
+    else of their accounts, while a free account's job is published; --confirm settles one."""
+    folder = make_campaign(project_root, "c1", ["a", "b", "c"], 4)
+    prior = tmp_path / "prior.csv"
+    rows = [
+        ("c1-000.mp4_c1", "a", "claimed"),
+        ("c1-001.mp4_c1", "a", "pending"),
+        ("c1-002.mp4_c1", "b", "in_progress"),
+        ("c1-003.mp4_c1", "c", "pending"),
+    ]
+    with prior.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["job_id", "account", "video_path", "caption", "status"])
+        for job_id, account, status in rows:
+            video = folder / "videos" / job_id.removesuffix("_c1")
+            writer.writerow([job_id, account, str(video), f"caption of {job_id}", status])
+    imported = run_inprocess(
+        capsys, "--campaign", "c1", "--import-progress", str(prior), "--json"
+    ).json()
+    assert imported["imported"] == 4
+    assert imported["counts"]["unconfirmed"] == 2
+    assert any("line 2: job c1-000.mp4_c1 was claimed" in w for w in imported["warnings"])
+    run = run_postpilot(
+        project_root, "--campaign", "c1", "--run", "--json", "--retry-delay", "0",
+        "--max-passes", "1", "--workers", "2",
+        POSTPILOT_BACKOFF_SECONDS="0", POSTPILOT_LEASE_SECONDS="10",
+    )  # fmt: skip
+    assert_no_traceback(run)
+    results = run.json()
+    posted = sorted(p.parent.name for p in (project_root / "outbox" / "c1").glob("*/*/post.json"))
+    assert posted == ["c1-003.mp4_c1"], posted
+    assert (results["success"], results["unconfirmed"], results["pending"]) == (1, 2, 1)
+    held = {b["job_id"]: b["reason"] for b in results["blocked"]}
+    assert "held" in held["c1-001.mp4_c1"]
+    ctx = _ctx(project_root, "c1")
+    store = open_store(ctx)
+    try:
+        stuck = store.get("c1-000.mp4_c1")
+        assert stuck is not None
+        assert stuck.status is JobStatus.UNCONFIRMED
+        assert f"{prior} line 2" in stuck.error
+    finally:
+        store.close()
+    settled = run_inprocess(capsys, "--campaign", "c1", "--confirm", "c1-000.mp4_c1", "posted")
+    assert settled.code == 0, settled.err
+    status = run_inprocess(capsys, "--campaign", "c1", "--status", "--json").json()
+    assert status["counts"]["success"] == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from postpilot.errors import ConfigError
-from postpilot.jobs import Job, JobStatus
+from postpilot.jobs import IMPORTED_FROM, Job, JobStatus
 from postpilot.store.csv_io import COLUMNS, archive_csv_path, export_csv, import_csv
 
 T0 = datetime(2025, 12, 26, 11, 55, 38, 114683, tzinfo=UTC)
@@ -159,7 +159,8 @@ def test_import_reads_bom_and_multiline_fields(tmp_path: Path) -> None:
 
 
 def test_corrupt_rows_are_reported_by_line_and_not_imported(tmp_path: Path) -> None:
-    """Shifted columns and unknown statuses (the podcast archive's damage) are not imported."""
+    """Shifted columns and unknown statuses (the podcast archive's damage) are not imported;
+    a row left mid-publish is imported as unconfirmed with a warning."""
     lines = [
         HEADER,
         "good1,a,/v/1.mp4,cap,success,1,,,,0,3,,,,,,",
@@ -173,7 +174,7 @@ def test_corrupt_rows_are_reported_by_line_and_not_imported(tmp_path: Path) -> N
         "good2,a,/v/7.mp4,cap,skipped,,,,,0,3,,,,,,",
     ]
     result = import_csv(_write(tmp_path / "p.csv", "\n".join(lines) + "\n"), "c")
-    assert [j.job_id for j in result.jobs] == ["good1", "good2"]
+    assert [j.job_id for j in result.jobs] == ["good1", "old", "good2"]
     assert [w.split(":")[0] for w in result.warnings] == [
         "line 3",
         "line 4",
@@ -191,13 +192,25 @@ def test_corrupt_rows_are_reported_by_line_and_not_imported(tmp_path: Path) -> N
     assert "first row is kept" in result.warnings[6]
 
 
-def test_claimed_rows_come_in_as_pending_with_a_warning(tmp_path: Path) -> None:
-    """No live lease can exist for an imported claim: it becomes pending and is reported."""
-    row = "j1,a,/v,cap,claimed,3,2025-12-26T11:48:32.058822,,,0,3,,,,,,"
-    result = import_csv(_write(tmp_path / "p.csv", f"{HEADER}\n{row}\n"), "c")
-    job = result.jobs[0]
-    assert (job.status, job.claimed_at, job.lease_token) == (JobStatus.PENDING, None, "")
-    assert result.warnings == ["line 2: job j1 was claimed; imported as pending"]
+@pytest.mark.parametrize("prior", ["claimed", "in_progress", "verification_pending"])
+def test_rows_left_mid_publish_come_in_unconfirmed_naming_file_and_line(
+    tmp_path: Path, prior: str
+) -> None:
+    """A row the prior system was publishing may be posted: it becomes unconfirmed (never
+    pending), its reason names the file and line, and the warning says so."""
+    rows = [
+        "j0,a,/v0,cap,success,1,,,,0,3,,,,,,",
+        f"j1,a,/v,cap,{prior},3,2025-12-26T11:48:32.058822,,,0,3,,,,,,",
+    ]
+    source = _write(tmp_path / "p.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    result = import_csv(source, "c")
+    job = result.jobs[1]
+    assert (job.status, job.lease_token) == (JobStatus.UNCONFIRMED, "")
+    assert f"{source} line 3" in job.error
+    assert prior in job.error
+    assert job.error_type == "unconfirmed"
+    assert job.checkpoint == {IMPORTED_FROM: f"{source} line 3"}
+    assert result.warnings[0].startswith(f"line 3: job j1 was {prior} (possibly posted)")
 
 
 def test_naive_timestamps_are_utc_and_aware_ones_are_kept(tmp_path: Path) -> None:

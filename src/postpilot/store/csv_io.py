@@ -9,6 +9,10 @@ are never exported: they are live coordination data, and a checkpoint may hold a
 Import accepts the schema drift seen in real archives (13 to 17 known columns, extra columns such
 as `platform`) and refuses to guess on corrupt rows (fields shifted by badly quoted multi-line
 text, unknown statuses): such rows are reported with their line number and not imported.
+Rows the prior system left mid-publish (`claimed`, `in_progress`, `verification_pending`) may
+have been posted, so they come in as `unconfirmed` with a reason naming the file and line: they
+hold their account until --confirm settles them (no postpilot publisher made that publish, so
+none reconciles it); they are never published again blindly.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from postpilot.errors import ConfigError
-from postpilot.jobs import DEFAULT_MAX_ATTEMPTS, Job, JobStatus
+from postpilot.jobs import (
+    DEFAULT_MAX_ATTEMPTS,
+    IMPORTED_FROM,
+    MAX_ERROR_LENGTH,
+    ErrorCategory,
+    Job,
+    JobStatus,
+)
 
 #: The prior ProgressTracker.COLUMNS, in order.
 COLUMNS: tuple[str, ...] = (
@@ -50,6 +61,9 @@ COLUMNS: tuple[str, ...] = (
 REQUIRED_COLUMNS: tuple[str, ...] = ("job_id", "account", "video_path", "caption", "status")
 
 _TIME_COLUMNS = ("claimed_at", "completed_at", "retry_at")
+
+#: The prior system's statuses of a job it may have been publishing when it stopped.
+IN_FLIGHT_STATUSES = frozenset({"claimed", "in_progress", "verification_pending"})
 
 
 def _fmt_time(value: datetime | None) -> str:
@@ -143,8 +157,9 @@ def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportRes
 
     Timestamps without an offset are local time in `timezone` (the campaign's).
 
-    Missing trailing columns take their defaults; `claimed` rows come in as `pending` (no
-    live lease can exist for them); a repeated job_id keeps its first row."""
+    Missing trailing columns take their defaults; rows that were mid-publish (claimed,
+    in_progress, verification_pending) come in as `unconfirmed`; a repeated job_id keeps its
+    first row."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -177,7 +192,7 @@ def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportRes
     zone = ZoneInfo(timezone)
     warnings: list[str] = []
     seen: set[str] = set()
-    statuses = {str(s) for s in JobStatus}
+    statuses = {str(s) for s in JobStatus} | IN_FLIGHT_STATUSES
     for line, record in records[1:]:
         if not record or all(not value.strip() for value in record):
             continue
@@ -215,10 +230,22 @@ def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportRes
         except _BadRow as exc:
             warnings.append(f"line {line}: job {job_id}: {exc}; not imported")
             continue
-        job_status = JobStatus(status)
-        if job_status is JobStatus.CLAIMED:
-            warnings.append(f"line {line}: job {job_id} was claimed; imported as pending")
-            job_status, claimed_at = JobStatus.PENDING, None
+        error, error_type, error_category = get("error"), get("error_type"), get("error_category")
+        if status in IN_FLIGHT_STATUSES:
+            warnings.append(
+                f"line {line}: job {job_id} was {status} (possibly posted); imported as "
+                "unconfirmed: the next --run reconciles it, or settle it with --confirm"
+            )
+            job_status = JobStatus.UNCONFIRMED
+            error = (
+                f"imported from {path} line {line} with status {status!r}: the prior system "
+                "may have posted it; reconcile or --confirm JOB_ID posted|not-posted settles it"
+            )[:MAX_ERROR_LENGTH]
+            error_type, error_category = "unconfirmed", str(ErrorCategory.INFRASTRUCTURE)
+            # No postpilot publisher made this publish, so none may reconcile it.
+            checkpoint = {IMPORTED_FROM: f"{path} line {line}"}
+        else:
+            job_status, checkpoint = JobStatus(status), {}
         seen.add(job_id)
         lines.append(line)
         jobs.append(
@@ -231,18 +258,19 @@ def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportRes
                 worker_id=get("worker_id").strip(),
                 claimed_at=claimed_at,
                 completed_at=completed_at,
-                error=get("error"),
+                error=error,
                 attempts=attempts or 0,
                 max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
                 retry_at=retry_at,
-                error_type=get("error_type").strip(),
-                error_category=get("error_category").strip(),
+                error_type=error_type.strip(),
+                error_category=error_category.strip(),
                 pass_number=pass_number,
                 run_id=get("run_id").strip(),
                 video_id=get("video_id").strip(),
                 campaign=campaign,
                 # 0: the store appends imported jobs after its own, in file order.
                 seq=0,
+                checkpoint=checkpoint,
             )
         )
     return ImportResult(jobs=jobs, unknown_columns=unknown, warnings=warnings, lines=lines)

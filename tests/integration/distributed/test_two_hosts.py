@@ -83,7 +83,8 @@ def test_a_host_killed_mid_run_loses_nothing_and_publishes_nothing_twice(
 ) -> None:
     """Hosts A and B run one campaign; A is killed -9 mid-run. B recovers A's claims when
     their leases expire: every job ends success, or unconfirmed with its reason (A died
-    after starting it), and the published file holds no job twice."""
+    after starting it), or waits pending behind such a job, which holds its account; the
+    published file holds no job twice."""
     dsn = require_postgres(request)
     published = tmp_path / "published.jsonl"
     jobs = [
@@ -126,10 +127,14 @@ def test_a_host_killed_mid_run_loses_nothing_and_publishes_nothing_twice(
         lines = read_published(published)
         times = Counter(str(line["job"]) for line in lines)
         assert max(times.values()) == 1, "a job was published twice"
-        assert counts["success"] + counts["unconfirmed"] == len(jobs)
+        assert counts["success"] + counts["unconfirmed"] + counts["pending"] == len(jobs)
+        held = {j.account for j in final if j.status is JobStatus.UNCONFIRMED}
         for job in final:
             if job.status is JobStatus.SUCCESS:
                 assert times[job.job_id] == 1
+            elif job.status is JobStatus.PENDING:
+                assert job.account in held, job
+                assert times[job.job_id] == 0
             else:
                 assert job.status is JobStatus.UNCONFIRMED
                 assert job.error
