@@ -270,9 +270,19 @@ class PostgresJobStore(PostgresDashboardMixin):
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def _query(self, name: str, params: Mapping[str, Any], action: str) -> list[dict[str, Any]]:
-        """Run one named statement on a pooled connection (it commits by itself)."""
-        with self._errors(action), self._pool.connection() as conn:
-            return self._rows(conn, name, params)
+        """Run one named statement on a pooled connection (it commits by itself). A statement
+        the server aborted in a race (a deadlock with a claim while checking the one-lease
+        constraint) wrote nothing, so it is run again."""
+        with self._errors(action):
+            for attempt in range(1, CLAIM_ATTEMPTS + 1):
+                try:
+                    with self._pool.connection() as conn:
+                        return self._rows(conn, name, params)
+                except _RACES:
+                    if attempt >= CLAIM_ATTEMPTS:
+                        raise
+                    time.sleep(random.uniform(0, 0.002 * attempt))
+            raise AssertionError("unreachable")  # pragma: no cover
 
     def _migrate(self) -> None:
         known = migrations()
