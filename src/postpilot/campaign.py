@@ -6,8 +6,9 @@
       captions.csv    header filename + post_caption (or caption), or the configured columns
       videos/         *.mp4 / *.mov in any case, nested folders allowed
 
-Every path is fixed by name (or by campaign.json), never by directory-listing order (prior bugs
-C6/D5). Nothing here is silent: duplicate accounts, duplicate or empty caption rows, videos without
+Every path is fixed by name (or by campaign.json), never by directory-listing order (the prior
+system's picks changed with it). Nothing here is silent: duplicate accounts, duplicate or empty
+caption rows, videos without
 captions, captions without videos and caption filenames that would escape the videos folder are
 all counted and returned in `AccountsFile`, `CaptionsFile` and `MatchReport` for the caller to show.
 

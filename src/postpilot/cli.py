@@ -1,4 +1,4 @@
-"""The command line: the seed's flags and dispatch order, one PostingContext built once.
+"""The command line: the specification's flags and dispatch order, one PostingContext built once.
 
     postpilot --list-campaigns
     postpilot --campaign NAME|PATH --status | --seed-only | --run | ...
@@ -57,7 +57,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-#: Actions in the order the seed dispatches them (the first one given wins).
+#: Actions in the order the specification dispatches them (the first one given wins).
 ACTIONS: tuple[tuple[str, str], ...] = (
     ("reset_day", "--reset-day"),
     ("retry_all_failed", "--retry-all-failed"),
@@ -106,7 +106,7 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the seed's flags and postpilot's additions."""
+    """The argument parser with the specification's flags and postpilot's additions."""
     parser = argparse.ArgumentParser(
         prog="postpilot",
         description=(
@@ -371,7 +371,7 @@ def build_context(args: argparse.Namespace) -> PostingContext:
         campaign = operations.load_campaign(args.campaign, root)
         ctx = PostingContext.from_campaign(campaign)
         logsetup.set_context(ctx.describe())
-        # The seed's "Campaign/Legacy Confusion" warnings.
+        # The specification's "Campaign/Legacy Confusion" warnings.
         if args.state_file is not None:
             log.warning("--state-file ignored when --campaign is specified")
         if args.accounts is not None:
@@ -442,7 +442,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         # The service builds a context per campaign it serves, not one for the command.
         return _serve(args)
     if not chosen:
-        # Usage error: nothing to do. Validate the context first as the seed does, then help.
+        # Usage error: nothing to do. Validate the context first as the specification does, then
+        # help.
         build_context(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -506,7 +507,7 @@ def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
 def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
     from postpilot import operations, report
 
-    # The seed's safety check: --force-reseed cannot rewrite a store that already has jobs.
+    # The specification's safety check: --force-reseed cannot rewrite a store that already has jobs.
     if args.force_reseed and _has_progress(ctx):
         raise operations.OperationFailed(
             f"--force-reseed not allowed with existing progress file: {ctx.progress_file}\n"

@@ -1,7 +1,8 @@
 """Defaults, the run's tuning knobs, and PostingContext: the single source of truth for paths.
 
 `main()` builds one PostingContext (from a campaign folder, or for legacy root files) and passes
-it to every operation; nothing changes a path after that (the seed's "Implicit State" problem).
+it to every operation; nothing changes a path after that (the specification's "Implicit State"
+problem).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Config:
 
 @dataclass(frozen=True, slots=True)
 class RetryConfig:
-    """Multi-pass retry settings (the seed's --max-passes and --retry-delay)."""
+    """Multi-pass retry settings (the specification's --max-passes and --retry-delay)."""
 
     max_passes: int = 3
     #: Pause between passes.
@@ -121,7 +122,7 @@ class ParallelConfig:
 
 
 def get_config(num_workers: int = 3) -> ParallelConfig:
-    """The seed's name for building the worker configuration."""
+    """The specification's name for building the worker configuration."""
     return ParallelConfig.from_env(num_workers)
 
 

@@ -18,7 +18,7 @@ from postpilot import clock
 
 
 class JobStatus(StrEnum):
-    """Where a job is in its life (DESIGN.md "Job life")."""
+    """Where a job is in its life (docs/architecture.md, "Job life")."""
 
     PENDING = "pending"
     CLAIMED = "claimed"

@@ -1,10 +1,11 @@
 """Logging for the command line: configured by the entry point only, never at import time.
 
 The prior system's logs vanished into a file because an imported module called basicConfig
-first (bug E1). Here only `postpilot.cli.main()` calls `setup_logging`; library modules just
+first. Here only `postpilot.cli.main()` calls `setup_logging`; library modules just
 ask for `logging.getLogger("postpilot....")`.
 
-Every line names the context it is about (`PostingContext.describe()`, the seed's checklist):
+Every line names the context it is about (`PostingContext.describe()`, a rule of the specification,
+see docs/architecture.md):
 `set_context` is called once main() has built the context, and a filter stamps it on each
 record. Lines go to stderr (stdout is for data): plain timestamped lines when stderr is not a
 terminal, rich's handler when it is.

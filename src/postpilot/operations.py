@@ -1,8 +1,10 @@
-"""The seed's ctx-taking operations: everything the command line does except the run itself.
+"""The specification's ctx-taking operations: everything the command line does except the run
+itself.
 
 Each operation takes the PostingContext that main() built once (campaign or legacy mode) and
 returns a plain result dict: its data for `--json`, and `messages` (lines for a person). The
-seed's own names are kept as thin wrappers with the seed's return types (`seed_progress_file`
+specification's own names are kept as thin wrappers with the specification's return types
+(`seed_progress_file`
 -> int, `reset_day` -> (ok, message), `retry_all_failed` -> int, ...).
 
 Rules every operation follows:
@@ -135,7 +137,8 @@ def _campaign_names(root: Path) -> tuple[list[str], list[str]]:
 
 
 def resolve_campaign_folder(arg: str, root: Path) -> Path:
-    """`--campaign` as a name under <root>/campaigns first, then as a path (the seed's order)."""
+    """`--campaign` as a name under <root>/campaigns first, then as a path (the specification's
+    order)."""
     text = arg.strip()
     if not text:
         raise CampaignNotFound("--campaign needs a campaign name or folder")
@@ -181,7 +184,7 @@ def load_campaign(arg: str, root: Path | None = None) -> CampaignConfig:
 
 
 def load_campaign_or_exit(campaign_arg: str) -> CampaignConfig:
-    """The seed's helper: load the campaign or log why not and exit 1."""
+    """The specification's helper: load the campaign or log why not and exit 1."""
     try:
         return load_campaign(campaign_arg)
     except PostpilotError as exc:
@@ -223,7 +226,7 @@ def list_campaigns_data(root: Path | None = None) -> dict[str, Any]:
 
 
 def list_campaigns_command(as_json: bool = False) -> dict[str, Any]:
-    """The seed's --list-campaigns: print the listing (or how to create a campaign)."""
+    """The specification's --list-campaigns: print the listing (or how to create a campaign)."""
     data = list_campaigns_data()
     if as_json:
         report.print_json(data)
@@ -406,8 +409,8 @@ def _campaign_info(ctx: PostingContext) -> dict[str, Any] | None:
 def show_status(
     ctx: PostingContext, parallel_config: ParallelConfig, *, as_json: bool = False
 ) -> dict[str, Any]:
-    """The seed's show_status: print the status (human or JSON) and return its data."""
-    del parallel_config  # the seed passes it; nothing in the status depends on it any more
+    """The specification's show_status: print the status (human or JSON) and return its data."""
+    del parallel_config  # the specification passes it; nothing in the status depends on it any more
     data = status_data(ctx)
     if as_json:
         report.print_json(data)
@@ -579,7 +582,8 @@ def seed_data(ctx: PostingContext, force_reseed: bool = False) -> dict[str, Any]
 def seed_progress_file(
     ctx: PostingContext, parallel_config: ParallelConfig, force_reseed: bool = False
 ) -> int:
-    """The seed's seed_progress_file: number of jobs seeded (0 when refused or nothing new)."""
+    """The specification's seed_progress_file: number of jobs seeded (0 when refused or nothing
+    new)."""
     del parallel_config  # seeding depends only on the context
     return seed_campaign(ctx, force_reseed).created
 
@@ -659,7 +663,7 @@ def copy_sqlite(source: Path, dest: Path) -> None:
 
 
 def reset_day(ctx: PostingContext, archive_dir: str | None = None) -> tuple[bool, str]:
-    """The seed's reset_day: (success, message)."""
+    """The specification's reset_day: (success, message)."""
     try:
         data = reset_day_data(ctx, archive_dir)
     except (PostpilotError, OSError) as exc:
@@ -707,7 +711,7 @@ def retry_failed_data(ctx: PostingContext, include_non_retryable: bool = False) 
 
 
 def retry_all_failed(ctx: PostingContext, include_non_retryable: bool = False) -> int:
-    """The seed's retry_all_failed: how many jobs were reset to retrying."""
+    """The specification's retry_all_failed: how many jobs were reset to retrying."""
     return int(retry_failed_data(ctx, include_non_retryable)["rearmed"])
 
 
@@ -973,7 +977,8 @@ def run_parallel_posting(
     *,
     display: RunDisplay | None = None,
 ) -> dict[str, Any]:
-    """The seed's run_parallel_posting (postpilot.runner.orchestrator), imported on first use
+    """The specification's run_parallel_posting (postpilot.runner.orchestrator), imported on first
+    use
     so that quick commands such as --status never load the runner."""
     from postpilot.migration.prior import check_prior_progress
     from postpilot.runner.orchestrator import run_parallel_posting as run

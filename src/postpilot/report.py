@@ -100,7 +100,8 @@ def _pct(rate: float | None) -> str:
 
 
 def success_rate(counts: Mapping[str, int]) -> float | None:
-    """success / (success + failed), or None when nothing has finished yet (the seed's rule)."""
+    """success / (success + failed), or None when nothing has finished yet (the specification's
+    rule)."""
     done = counts.get("success", 0) + counts.get("failed", 0)
     return round(counts.get("success", 0) / done, 4) if done else None
 
@@ -113,7 +114,8 @@ def _breakdown(per_status: Mapping[str, int]) -> str:
 
 # -- --status ------------------------------------------------------------------------------
 def render_status(data: Mapping[str, Any], console: Console) -> None:
-    """The seed's status sections: header, counts, success rate, per account, per error type,
+    """The specification's status sections: header, counts, success rate, per account, per error
+    type,
     blocked accounts, today's posts, campaign info."""
     _line(console)
     _line(console, RULE)
@@ -307,7 +309,7 @@ def unblock_hint(campaign: str | None, accounts: Sequence[str] = ()) -> str:
 
 # -- --list-campaigns ------------------------------------------------------------------------
 def render_campaigns(data: Mapping[str, Any], console: Console) -> None:
-    """The seed's campaign listing (or its help text when there are none), plus the folders
+    """The specification's campaign listing (or its help text when there are none), plus the folders
     that are not valid campaigns and why."""
     campaigns: Sequence[Mapping[str, Any]] = data.get("campaigns", [])
     invalid: Sequence[Mapping[str, Any]] = data.get("invalid", [])

@@ -5,7 +5,7 @@ seedings of the same folder differ). `seed_store` is the one I/O entry point: it
 asks the store, plans, and inserts. Locking and the "refuse while jobs are pending" guard belong
 to the caller (operations.seed_campaign).
 
-Assignment rules (fixing the prior system's B1a, B7, D8, D10):
+Assignment rules (each fixes a way the prior system lost or misassigned videos):
 - videos are taken in the given order (sorted by relative path); accounts round-robin in file
   order with one cursor across videos;
 - an account's room today = daily_limit - posts it already made today - its open jobs, where
@@ -17,12 +17,13 @@ Assignment rules (fixing the prior system's B1a, B7, D8, D10):
   Successes from earlier days do not use today's room (the limit is per calendar day, I3);
   failed and skipped jobs never posted, so they do not count either;
 - an account with a failed job of category `account` (terminated, suspended, ...) or blocked in
-  the ledger for re-authorization gets no new job (D10);
+  the ledger for re-authorization gets no new job;
 - content already posted to an account (I4), or already planned for it in this seeding, is never
   assigned to it again; prior history migrated without content (the ledger's name keys,
   postpilot.store.base.name_key) protects the video by its file name the same way;
-- a video no account can take is skipped with its reason and seeding continues (B7); a job is
-  never created without an account (B1a);
+- a video no account can take is skipped with its reason and seeding continues (the prior system
+stopped at the
+  first such video); a job is never created without an account;
 - a job id already in the store is skipped (insert-if-absent).
 """
 

@@ -1,4 +1,4 @@
-"""Instagram Reels through the Instagram Graph API (content publishing, reference A2).
+"""Instagram Reels through the Instagram Graph API (content publishing).
 
     preflight -> container status (resume) -> content_publishing_limit -> POST /{ig_user}/media
     (media_type=REELS, upload_type=resumable | video_url) -> checkpoint {container_id}
@@ -75,7 +75,7 @@ REELS_LIMITS = VideoLimits(
 )
 MAX_CAPTION = 2200
 
-#: Graph error codes (reference A2.6).
+#: Graph error codes.
 AUTH_CODES = frozenset({190, 102})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 RATE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80010), 80014})
@@ -675,7 +675,7 @@ class InstagramPublisher:
     def _map_error(
         self, response: Response, body: Mapping[str, Any], session: _Session, what: str
     ) -> PublishError:
-        """The typed error for a Graph error envelope (reference A2.6); raw body redacted."""
+        """The typed error for a Graph error envelope; raw body redacted."""
         now = utcnow()
         raw = response_text(response, session.secrets)
         error = body.get("error")

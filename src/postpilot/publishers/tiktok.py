@@ -1,4 +1,4 @@
-"""TikTok through the Content Posting API: Direct Post or upload-to-inbox (reference A3).
+"""TikTok through the Content Posting API: Direct Post or upload-to-inbox.
 
     preflight -> (saved publish_id? resume from its status) -> creator_info (direct mode:
     privacy options, max duration) -> init (FILE_UPLOAD, chunk plan) -> checkpoint
@@ -604,7 +604,7 @@ class TikTokPublisher:
         session: _Session,
         what: str,
     ) -> PublishError:
-        """The typed error for a Content Posting API error (reference A3.6); raw redacted."""
+        """The typed error for a Content Posting API error; raw redacted."""
         now = utcnow()
         raw = response_text(response, session.secrets)
         if not code:

@@ -3,7 +3,8 @@
 The lock is an flock on `<project>/.postpilot/runs/<campaign>/.postpilot-run.lock` (legacy mode:
 `.postpilot/legacy-run.lock`), never in the campaign folder, which may be read-only: the
 kernel releases it when the holder dies, so a crash never leaves a stale lock (the prior system
-scanned the process list instead, bugs A5 and D6). The registry file next to it records pid,
+scanned the process list instead, and left stale locks behind). The registry file next to it
+records pid,
 host, start time and worker pids, so a refused run can name the holder and --stop-all can find
 the processes to stop.
 """

@@ -892,7 +892,7 @@ def run_parallel_posting(
     display: RunDisplay | None = None,
     shutdown: Shutdown | None = None,
 ) -> dict[str, Any]:
-    """Main entry point for parallel posting (the seed's signature, plus a display, and the
+    """Main entry point for parallel posting (the specification's signature, plus a display, and the
     stop request of a service that runs campaigns in threads).
 
     Returns the results dict; "error" is set when the run could not do its job, and

@@ -1,6 +1,7 @@
 """The prior system's 17-column progress CSV: export, import, and reset-day archive names.
 
-The CSV is no longer the job store (C1, C2, C5 in the reference); it stays as the format people
+The CSV is no longer the job store (rewriting it per change was slow and lost updates between
+processes); it stays as the format people
 open in a spreadsheet and as the reset-day archive. Export writes atomically (a temp file in the
 same folder, fsync, os.replace) with the csv module's default dialect, so multi-line captions and
 errors are quoted and survive a round trip. Lease tokens, lease expiry and publisher checkpoints

@@ -22,7 +22,8 @@ Crash between the two commits
       campaigns wait for it to expire, at most one lease period).
     - complete / resolve_unconfirmed(posted): the ledger (daily count, `posted` row keyed by
       campaign, job_id and the lease token) is committed before the job becomes success,
-      as DESIGN.md asks. A crash in between leaves the job claimed with that token; when its
+      (docs/architecture.md, job life). A crash in between leaves the job claimed with that token;
+      when its
       lease expires, recovery finds the `posted` row with the token and makes the job a
       success instead of unconfirmed, so nothing is counted twice or posted again.
     - fail / release / mark_unconfirmed: the account lease is dropped before the job moves.
