@@ -256,13 +256,16 @@ def apply_expiry(job: Job, now: datetime) -> Job:
     return apply_unconfirmed(job, now, EXPIRED_AFTER_START).evolve(lease_token=job.lease_token)
 
 
-def is_unsettled(job: Job) -> bool:
-    """Whether a started publish of this job has no known outcome. Such a job holds its
-    account in every campaign of the ledger (no other publish may start on it, I2/I3)
-    until its holder, reconcile or --confirm settles it, whatever its lease says."""
-    if job.status is JobStatus.UNCONFIRMED:
-        return True
-    return job.status is JobStatus.CLAIMED and job.publish_started_at is not None
+def may_be_in_flight(job: Job) -> bool:
+    """Whether a started publish of this job may still be running somewhere: claimed with its
+    publish started, whatever its lease says (the holder may be stalled, not dead), or made
+    unconfirmed by lease expiry (it kept its token: the holder may still answer). Such a job
+    holds its account in every campaign, so no second publish overlaps it (I2), until its
+    holder, reconcile or --confirm settles it. (Any unconfirmed job also counts toward its
+    account's daily limit at claim time, I3.)"""
+    if job.status is JobStatus.CLAIMED:
+        return job.publish_started_at is not None
+    return job.status is JobStatus.UNCONFIRMED and bool(job.lease_token)
 
 
 def _released() -> dict[str, object]:

@@ -22,8 +22,8 @@ from postpilot.jobs import (
     classify_error,
     is_claimable,
     is_rearmable,
-    is_unsettled,
     local_day,
+    may_be_in_flight,
     next_local_midnight,
 )
 
@@ -96,9 +96,10 @@ def test_expiry_after_publish_started_is_unconfirmed() -> None:
     assert job.status is JobStatus.UNCONFIRMED
     assert job.lease_token == before.lease_token != ""
     assert job.lease_expires_at is None
-    assert is_unsettled(job)
-    assert is_unsettled(before)
-    assert not is_unsettled(apply_expiry(claimed(), NOW))
+    assert may_be_in_flight(job)
+    assert may_be_in_flight(before)
+    assert not may_be_in_flight(apply_expiry(claimed(), NOW))
+    assert not may_be_in_flight(job.evolve(lease_token=""))
 
 
 def test_expiry_of_a_retry_keeps_its_retry_state() -> None:

@@ -707,8 +707,8 @@ class Orchestrator:
                 assert state.held_by is not None
                 campaign, holder = state.held_by
                 reason = (
-                    f"held: the publish of job {holder} (campaign '{campaign}') started and is "
-                    "unsettled; the next --run reconciles it, or settle it with --confirm"
+                    f"held: the publish of job {holder} (campaign '{campaign}') may still be "
+                    "running; its late answer, the next --run's reconcile or --confirm settles it"
                 )
                 blocked.append(Blocked(job.job_id, job.account, reason))
             elif (
@@ -729,6 +729,15 @@ class Orchestrator:
                     movable.append(until)
             elif daily(job.account) >= self.ctx.max_posts_per_account_per_day:
                 blocked.append(Blocked(job.job_id, job.account, "daily limit reached"))
+            elif (
+                state is not None
+                and daily(job.account) + state.unconfirmed >= self.ctx.max_posts_per_account_per_day
+            ):
+                reason = (
+                    f"held: {state.unconfirmed} unconfirmed publish(es) may fill today's limit "
+                    "(the next --run reconciles them, or settle them with --confirm)"
+                )
+                blocked.append(Blocked(job.job_id, job.account, reason))
             elif (
                 state is not None
                 and state.leased_by is not None

@@ -53,9 +53,12 @@ class AccountState:
     #: For rate blocks: when the window resets. None with a block means until cleared.
     blocked_until: datetime | None = None
     block_reason: str = ""
-    #: An unsettled publish holding the account (postpilot.jobs.is_unsettled): (campaign,
-    #: job_id) of one such job, or None. No claim of any campaign takes the account meanwhile.
+    #: A publish that may still be running on the account (postpilot.jobs.may_be_in_flight):
+    #: (campaign, job_id) of the first such job, or None. No claim of any campaign takes the
+    #: account meanwhile.
     held_by: tuple[str, str] | None = None
+    #: Unconfirmed jobs of the account across campaigns: each counts toward its daily limit.
+    unconfirmed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +102,11 @@ class JobStore(Protocol):
         Claimable: status pending, or retrying with retry_at <= now; scheduled_at unset or
         <= now (served from a due-time index: rows not yet due are not read); a non-empty
         account in request.accounts (when given); the account not leased by any campaign (an
-        expired account lease counts as free), not held by an unsettled publish of any campaign
-        (postpilot.jobs.is_unsettled: unconfirmed, or claimed with its publish started, even
-        when that lease expired), not blocked (rate blocks end at blocked_until), and its
-        successes on request.day across all campaigns below request.daily_limit. A job whose
+        expired account lease counts as free), not held by a publish of any campaign that may
+        still be running (postpilot.jobs.may_be_in_flight: claimed with its publish started,
+        even when that lease expired, or unconfirmed by such an expiry), not blocked (rate
+        blocks end at blocked_until), and its successes on request.day plus its unconfirmed
+        jobs (any day), across all campaigns, below request.daily_limit. A job whose
         content_sha256 was already posted to its account (by another job) is marked skipped
         (error_type "duplicate_content") instead of claimed. Expired leases of this campaign
         are recovered first, as recover_expired does.
@@ -157,9 +161,10 @@ class JobStore(Protocol):
         ...
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened but its result is unknown: status unconfirmed. The
-        job keeps holding its account until it is settled. True (nothing changed) for a job
-        that is already unconfirmed with this token."""
+        """The publish may have happened but its result is unknown: status unconfirmed (the
+        caller's attempt is over: it no longer holds the account, but counts toward its daily
+        limit until settled). True (nothing changed) for a job already unconfirmed with this
+        token."""
         ...
 
     def recover_expired(self, now: datetime) -> Recovery:

@@ -33,7 +33,7 @@ from postpilot.jobs import (
     due_at,
     is_claimable,
     is_rearmable,
-    is_unsettled,
+    may_be_in_flight,
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, hours_of, page_of
@@ -178,7 +178,7 @@ class MemoryJobStore:
         now = request.now
         with self._lock:
             self._recover(now)
-            held = self._held_accounts()
+            held, unconfirmed = self._held_accounts()
             for job in self._sorted():
                 if not is_claimable(job, now):
                     continue
@@ -186,7 +186,8 @@ class MemoryJobStore:
                     continue
                 if job.account in held or not self._account_free(job.account, now):
                     continue
-                if self._daily(job.account, request.day) >= request.daily_limit:
+                waiting = unconfirmed.get(job.account, 0)
+                if self._daily(job.account, request.day) + waiting >= request.daily_limit:
                     continue
                 if self._posted_by_other(job):
                     self._jobs[job.job_id] = apply_duplicate(job, now)
@@ -289,7 +290,8 @@ class MemoryJobStore:
             return True
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed; the job now holds its account."""
+        """The publish may have happened: unconfirmed, account lease freed (the job counts
+        toward the account's daily limit until settled)."""
         with self._lock:
             job = self._held(job_id, token, settling=True)
             if job is None:
@@ -402,11 +404,14 @@ class MemoryJobStore:
         """The ledger's raw view of each account (expiry left for the caller to judge)."""
         with self._lock:
             holders: dict[str, tuple[str, str]] = {}
+            waiting: dict[str, int] = {}
             for campaign, jobs in self.ledger.campaigns.items():
                 for job in jobs.values():
-                    if is_unsettled(job):
+                    if may_be_in_flight(job):
                         key = (campaign, job.job_id)
                         holders[job.account] = min(holders.get(job.account, key), key)
+                    if job.status is JobStatus.UNCONFIRMED:
+                        waiting[job.account] = waiting.get(job.account, 0) + 1
             states = {}
             for account in accounts:
                 lease = self.ledger.leases.get(account)
@@ -419,6 +424,7 @@ class MemoryJobStore:
                     blocked_until=until,
                     block_reason=reason,
                     held_by=holders.get(account),
+                    unconfirmed=waiting.get(account, 0),
                 )
             return states
 
@@ -521,14 +527,18 @@ class MemoryJobStore:
             and lease.token == job.lease_token
         )
 
-    def _held_accounts(self) -> set[str]:
-        """Accounts with an unsettled publish in any campaign of the ledger."""
-        return {
-            job.account
-            for jobs in self.ledger.campaigns.values()
-            for job in jobs.values()
-            if is_unsettled(job)
-        }
+    def _held_accounts(self) -> tuple[set[str], dict[str, int]]:
+        """Accounts with a publish that may be in flight, and unconfirmed jobs per account,
+        across every campaign of the ledger."""
+        held: set[str] = set()
+        unconfirmed: dict[str, int] = {}
+        for jobs in self.ledger.campaigns.values():
+            for job in jobs.values():
+                if may_be_in_flight(job):
+                    held.add(job.account)
+                if job.status is JobStatus.UNCONFIRMED:
+                    unconfirmed[job.account] = unconfirmed.get(job.account, 0) + 1
+        return held, unconfirmed
 
     def _account_free(self, account: str, now: datetime) -> bool:
         lease = self.ledger.leases.get(account)

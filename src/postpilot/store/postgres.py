@@ -16,9 +16,10 @@ One publish per account (I2)
     at most one row per account hold it, whatever the campaign, even for a raw UPDATE.
     A job that loses its lease to a claim of another campaign (after its lease expired)
     stays claimed, exactly as in the in-memory reference, until its own campaign recovers it.
-    An unsettled publish (unconfirmed, or claimed with its publish started, whatever its
-    lease says) holds its account too: the claim finds it through the `jobs_unsettled`
-    index, so no campaign or host starts a second publish on the account meanwhile.
+    A publish that may still be in flight (claimed with its publish started, whatever its
+    lease says, or unconfirmed by such an expiry) holds its account too, and unconfirmed jobs
+    count toward the daily limit: the claim finds both through the `jobs_unsettled` index,
+    so no campaign or host starts a second publish on the account meanwhile.
 
 The claim
     One statement (queries.sql `claim`): `FOR UPDATE SKIP LOCKED` on the lowest-seq
@@ -702,6 +703,7 @@ class PostgresJobStore(PostgresDashboardMixin):
                 held_by=(row["held_campaign"], row["held_job_id"])
                 if row.get("held_campaign") is not None
                 else None,
+                unconfirmed=int(row.get("unconfirmed") or 0),
             )
         return states
 

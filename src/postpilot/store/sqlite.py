@@ -28,9 +28,10 @@ Crash between the two commits
       success instead of unconfirmed, so nothing is counted twice or posted again.
     - fail / release / mark_unconfirmed: the account lease is dropped before the job moves.
       A crash in between leaves the job claimed by a dead worker; it expires like any other.
-    - holds: an unsettled publish (postpilot.jobs.is_unsettled) holds its account for every
-      campaign through a ledger `account_holds` row, written before the job's publish is
-      marked started and deleted before the job is settled. This campaign's own claims read
+    - holds: every campaign's unsettled publishes are ledger `account_holds` rows (one that may
+      be in flight, postpilot.jobs.may_be_in_flight, holds its account; an unconfirmed one
+      counts toward the daily limit), written before the job's publish is marked started and
+      deleted before the job is settled. This campaign's own claims read
       its jobs instead of its rows, and recovery re-syncs the rows with the jobs, so a crash
       between the commits at worst keeps other campaigns off the account until this
       campaign's next recovery; it never lets two publishes of one account overlap.
@@ -81,6 +82,7 @@ from postpilot.jobs import (
     apply_success,
     apply_unconfirmed,
     is_rearmable,
+    may_be_in_flight,
 )
 from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
@@ -113,9 +115,11 @@ CREATE TABLE IF NOT EXISTS main.account_leases (
 CREATE TABLE IF NOT EXISTS main.account_blocks (
     account TEXT PRIMARY KEY, block TEXT NOT NULL, reason TEXT NOT NULL, blocked_until TEXT
 ) WITHOUT ROWID;
--- unsettled publishes (postpilot.jobs.is_unsettled): each holds its account for every campaign
+-- every campaign's unsettled publishes: in_flight ones (postpilot.jobs.may_be_in_flight) hold
+-- their account, unconfirmed ones count toward its daily limit
 CREATE TABLE IF NOT EXISTS main.account_holds (
     account TEXT NOT NULL, campaign TEXT NOT NULL, job_id TEXT NOT NULL,
+    status TEXT NOT NULL, in_flight INTEGER NOT NULL,
     PRIMARY KEY (account, campaign, job_id)
 ) WITHOUT ROWID;
 """
@@ -165,8 +169,13 @@ _LEASE_JOB_IS_CLAIMED = (
     "SELECT 1 FROM c.jobs j WHERE j.job_id = account_leases.job_id "
     "AND j.status = 'claimed' AND j.lease_token = account_leases.token"
 )
-#: This campaign's jobs whose started publish is unsettled (postpilot.jobs.is_unsettled).
+#: This campaign's jobs whose started publish is unsettled (unconfirmed, or still claimed).
 _UNSETTLED = "(status = 'unconfirmed' OR (status = 'claimed' AND publish_started_at IS NOT NULL))"
+#: ...and those of them that may still be in flight (postpilot.jobs.may_be_in_flight).
+_IN_FLIGHT = (
+    "((status = 'claimed' AND publish_started_at IS NOT NULL) "
+    "OR (status = 'unconfirmed' AND lease_token != ''))"
+)
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -511,9 +520,15 @@ class SqliteJobStore(SqliteDashboardMixin):
             f"AND (campaign != :campaign OR EXISTS ({_LEASE_JOB_IS_CLAIMED})) "
             "UNION SELECT account FROM main.account_blocks WHERE block != '' "
             "AND (blocked_until IS NULL OR blocked_until > :now) "
-            "UNION SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit "
             "UNION SELECT account FROM main.account_holds WHERE campaign != :campaign "
-            f"UNION SELECT account FROM c.jobs WHERE {_UNSETTLED}",
+            f"AND in_flight UNION SELECT account FROM c.jobs WHERE {_IN_FLIGHT} "
+            # successes today plus unconfirmed jobs of every campaign reach the limit
+            "UNION SELECT account FROM (SELECT account, SUM(n) AS n FROM ("
+            "SELECT account, count AS n FROM main.daily_counts WHERE day = :day "
+            "UNION ALL SELECT account, COUNT(*) FROM main.account_holds "
+            "WHERE campaign != :campaign AND status = 'unconfirmed' GROUP BY account "
+            "UNION ALL SELECT account, COUNT(*) FROM c.jobs WHERE status = 'unconfirmed' "
+            "GROUP BY account) GROUP BY account) WHERE n >= :limit",
             {
                 "now": _ts(request.now),
                 "day": request.day,
@@ -591,8 +606,9 @@ class SqliteJobStore(SqliteDashboardMixin):
             job = self._held(conn, job_id, token)
             if job is None or job.lease_expires_at is None or job.lease_expires_at <= now:
                 return False
-            self._hold(conn, job)
-            self._save(conn, job, job.evolve(publish_started_at=now))
+            started = job.evolve(publish_started_at=now)
+            self._hold(conn, started)
+            self._save(conn, job, started)
             return True
 
     def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
@@ -650,16 +666,18 @@ class SqliteJobStore(SqliteDashboardMixin):
             return True
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed; the job now holds its account."""
+        """The publish may have happened: unconfirmed, account lease freed (the job counts
+        toward the account's daily limit until settled)."""
         with self._write() as conn:
             job = self._held(conn, job_id, token, settling=True)
             if job is None:
                 return False
             if job.status is JobStatus.UNCONFIRMED:
                 return True
-            self._hold(conn, job)
+            updated = apply_unconfirmed(job, now, reason)
+            self._hold(conn, updated)
             self._drop_lease(conn, job)
-            self._save(conn, job, apply_unconfirmed(job, now, reason))
+            self._save(conn, job, updated)
             return True
 
     def recover_expired(self, now: datetime) -> Recovery:
@@ -823,15 +841,19 @@ class SqliteJobStore(SqliteDashboardMixin):
                 )
             }
             holders: dict[str, tuple[str, str]] = {}
-            for account, campaign, job_id in conn.execute(
-                "SELECT account, campaign, job_id FROM main.account_holds "
+            waiting: dict[str, int] = {}
+            for account, campaign, job_id, status, in_flight in conn.execute(
+                "SELECT account, campaign, job_id, status, in_flight FROM main.account_holds "
                 "WHERE campaign != :campaign AND account IN (SELECT value FROM json_each(:w)) "
-                f"UNION SELECT account, :campaign, job_id FROM c.jobs WHERE {_UNSETTLED} "
-                "AND account IN (SELECT value FROM json_each(:w))",
+                f"UNION ALL SELECT account, :campaign, job_id, status, {_IN_FLIGHT} FROM c.jobs "
+                f"WHERE {_UNSETTLED} AND account IN (SELECT value FROM json_each(:w))",
                 {"campaign": self.campaign, "w": wanted},
             ):
-                key = (str(campaign), str(job_id))
-                holders[account] = min(holders.get(account, key), key)
+                if in_flight:
+                    key = (str(campaign), str(job_id))
+                    holders[account] = min(holders.get(account, key), key)
+                if status == "unconfirmed":
+                    waiting[account] = waiting.get(account, 0) + 1
         states = {}
         for account in names:
             lease, block = leases.get(account), blocks.get(account)
@@ -843,6 +865,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                 blocked_until=_dt(block[3]) if block else None,
                 block_reason=block[2] if block else "",
                 held_by=holders.get(account),
+                unconfirmed=waiting.get(account, 0),
             )
         return states
 
@@ -910,9 +933,10 @@ class SqliteJobStore(SqliteDashboardMixin):
         return row is None
 
     def _hold(self, conn: sqlite3.Connection, job: Job) -> None:
+        """Record `job` (as it is after this write) among the account's unsettled publishes."""
         conn.execute(
-            "INSERT OR IGNORE INTO main.account_holds VALUES (?, ?, ?)",
-            (job.account, self.campaign, job.job_id),
+            "INSERT OR REPLACE INTO main.account_holds VALUES (?, ?, ?, ?, ?)",
+            (job.account, self.campaign, job.job_id, str(job.status), may_be_in_flight(job)),
         )
 
     def _unhold(self, conn: sqlite3.Connection, job: Job) -> None:
@@ -924,16 +948,10 @@ class SqliteJobStore(SqliteDashboardMixin):
     def _sync_holds(self, conn: sqlite3.Connection) -> None:
         """Make this campaign's hold rows match its unsettled jobs (imported ones, files
         written before holds existed, a crash between the two commits)."""
+        conn.execute("DELETE FROM main.account_holds WHERE campaign = ?", (self.campaign,))
         conn.execute(
-            "DELETE FROM main.account_holds WHERE campaign = ? AND NOT EXISTS (SELECT 1 FROM "
-            "c.jobs j WHERE j.job_id = account_holds.job_id AND j.account = account_holds.account "
-            "AND (j.status = 'unconfirmed' OR (j.status = 'claimed' "
-            "AND j.publish_started_at IS NOT NULL)))",
-            (self.campaign,),
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO main.account_holds "
-            f"SELECT account, ?, job_id FROM c.jobs WHERE account != '' AND {_UNSETTLED}",
+            "INSERT OR REPLACE INTO main.account_holds SELECT account, ?, job_id, status, "
+            f"{_IN_FLIGHT} FROM c.jobs WHERE account != '' AND {_UNSETTLED}",
             (self.campaign,),
         )
 
@@ -996,7 +1014,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                 continue
             updated = apply_expiry(job, now)
             if updated.status is JobStatus.UNCONFIRMED:
-                self._hold(conn, job)
+                self._hold(conn, updated)
             self._save(conn, job, updated)
             target = unconfirmed if updated.status is JobStatus.UNCONFIRMED else released
             target.append(job.job_id)

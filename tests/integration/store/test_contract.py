@@ -586,30 +586,38 @@ def test_a_stalled_holders_late_failure_settles_the_job(store: JobStore) -> None
     assert claimed(store, request(late)).job_id == "b"
 
 
-def test_settling_an_unconfirmed_job_ends_its_hold(make_store: StoreFactory) -> None:
-    """mark_unconfirmed holds the account for every campaign until reconcile or --confirm
-    settles the job either way; a stale holder token cannot settle it afterwards."""
+def test_an_unconfirmed_job_counts_toward_the_daily_limit_in_every_campaign(
+    make_store: StoreFactory,
+) -> None:
+    """A worker's mark_unconfirmed ends its attempt (the account lease is free) but the job
+    counts toward the account's limit in every campaign until reconcile or --confirm settles
+    it; a stale holder token cannot settle it afterwards."""
     alpha, beta = make_store("alpha"), make_store("beta")
     alpha.insert_jobs([job("a")])
     beta.insert_jobs([job("b")])
-    held = claimed(alpha)
+    held = claimed(alpha, request(limit=1))
     assert alpha.start_publish("a", held.lease_token, NOW)
     assert alpha.mark_unconfirmed("a", held.lease_token, NOW, "answer lost")
-    assert beta.claim(request()) is None
+    state = beta.account_states(["acc1"])["acc1"]
+    assert (state.held_by, state.unconfirmed, state.leased_by) == (None, 1, None)
+    assert beta.claim(request(limit=1)) is None
+    assert claimed(beta, request(limit=2)).job_id == "b"
+    assert beta.release("b", beta.get("b").lease_token)  # type: ignore[union-attr]
     assert alpha.resolve_unconfirmed("a", False, NOW, day=DAY)
     assert alpha.fail("a", held.lease_token, NOW, failure(ErrorCategory.UNKNOWN), POLICY) is None
-    assert claimed(beta).job_id == "b"
-    assert beta.account_states(["acc1"])["acc1"].held_by is None
+    assert beta.account_states(["acc1"])["acc1"].unconfirmed == 0
+    assert claimed(beta, request(limit=1)).job_id == "b"
 
 
-def test_an_inserted_unconfirmed_job_holds_its_account(make_store: StoreFactory) -> None:
-    """An unconfirmed row that arrives by insert (an import of prior progress) holds its
-    account for every campaign like one that a worker left."""
+def test_an_inserted_unconfirmed_job_counts_toward_the_limit(make_store: StoreFactory) -> None:
+    """An unconfirmed row that arrives by insert (an import of prior progress) counts toward
+    its account's limit for every campaign like one a worker left (it holds no lease)."""
     alpha, beta = make_store("alpha"), make_store("beta")
     alpha.insert_jobs(
         [job("a", status=JobStatus.UNCONFIRMED, error="imported"), job("a2"), job("x", "acc2")]
     )
     beta.insert_jobs([job("b")])
-    assert beta.claim(request()) is None
-    assert claimed(alpha).job_id == "x"
-    assert alpha.account_states(["acc1"])["acc1"].held_by == ("alpha", "a")
+    assert beta.claim(request(limit=1)) is None
+    assert claimed(alpha, request(limit=1)).job_id == "x"
+    state = alpha.account_states(["acc1"])["acc1"]
+    assert (state.held_by, state.unconfirmed) == (None, 1)

@@ -37,8 +37,8 @@ from postpilot.jobs import (
     Job,
     JobStatus,
     RetryPolicy,
-    is_unsettled,
     local_day,
+    may_be_in_flight,
 )
 from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, ClaimRequest, JobStore
 from postpilot.store.memory import MemoryJobStore, MemoryLedger
@@ -488,7 +488,7 @@ class StoreComparison(RuleBasedStateMachine):
 
     @invariant()
     def a_started_publish_is_alone_on_its_account(self) -> None:
-        # No other live claim shares an account with a started, unsettled publish (I2).
+        # No other live claim shares an account with a publish that may be in flight (I2).
         holding: dict[str, set[tuple[str, str]]] = {}
         for name in self.campaigns:
             for job in self.stores[0][name].list_jobs():
@@ -497,7 +497,7 @@ class StoreComparison(RuleBasedStateMachine):
                     and job.lease_expires_at is not None
                     and job.lease_expires_at > self.now
                 )
-                if live or (is_unsettled(job) and job.publish_started_at is not None):
+                if live or may_be_in_flight(job):
                     holding.setdefault(job.account, set()).add((name, job.job_id))
         assert all(len(jobs) <= 1 for jobs in holding.values()), holding
 

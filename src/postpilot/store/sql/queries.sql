@@ -66,9 +66,10 @@ ORDER BY account, status, error_type;
 --             concurrent claimers take different rows. A claim of this campaign whose lease
 --             expired before its publish started counts as pending (recovered and retaken in
 --             one step). Its account must have no live lease holder in any campaign, no
---             unsettled publish in any campaign (unconfirmed, or claimed with its publish
---             started whatever its lease says), no block, and fewer than the daily limit of
---             successes today across campaigns.
+--             publish that may still be in flight in any campaign (claimed with its publish
+--             started whatever its lease says, or unconfirmed by such an expiry: it kept its
+--             token), no block, and fewer than the daily limit of successes today plus
+--             unconfirmed jobs, across campaigns.
 --   expired   this campaign's other expired claims, recovered as the recover query does.
 --   claimed   the pick becomes claimed with a fresh token and takes the account's lease...
 --   taken     ...which an expired holder of another campaign loses (its job stays claimed
@@ -101,14 +102,16 @@ WITH pick AS (
       AND NOT EXISTS (
           SELECT 1 FROM jobs u
           WHERE u.account = j.account
-            AND (u.status = 'unconfirmed'
+            AND ((u.status = 'unconfirmed' AND u.lease_token <> '')
                  OR (u.status = 'claimed' AND u.publish_started_at IS NOT NULL)))
       AND NOT EXISTS (
           SELECT 1 FROM account_blocks b
           WHERE b.account = j.account AND b.block <> ''
             AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s))
       AND coalesce((SELECT d.count FROM daily_counts d
-                    WHERE d.account = j.account AND d.day = %(day)s), 0) < %(limit)s
+                    WHERE d.account = j.account AND d.day = %(day)s), 0)
+          + (SELECT count(*) FROM jobs w
+             WHERE w.account = j.account AND w.status = 'unconfirmed') < %(limit)s
     ORDER BY j.seq, j.ins
     LIMIT 1
     FOR UPDATE OF j SKIP LOCKED
@@ -381,17 +384,19 @@ SELECT EXISTS (SELECT 1 FROM posted WHERE account = %(account)s AND sha256 = %(s
     AS posted;
 
 -- name: account_states --
--- held_*: the first (campaign, job_id) of the account's unsettled publishes, if any.
+-- held_*: the first (campaign, job_id) of the account's publishes that may be in flight.
 SELECT a.account, h.campaign AS lease_campaign, h.job_id AS lease_job_id,
        h.lease_expires_at, b.block, b.reason, b.blocked_until,
-       u.campaign AS held_campaign, u.job_id AS held_job_id
+       u.campaign AS held_campaign, u.job_id AS held_job_id,
+       (SELECT count(*) FROM jobs w
+        WHERE w.account = a.account AND w.status = 'unconfirmed') AS unconfirmed
 FROM unnest(%(accounts)s::text[]) AS a (account)
 LEFT JOIN jobs h ON h.account = a.account AND h.holds_account
 LEFT JOIN account_blocks b ON b.account = a.account
 LEFT JOIN LATERAL (
     SELECT s.campaign, s.job_id FROM jobs s
     WHERE s.account = a.account
-      AND (s.status = 'unconfirmed'
+      AND ((s.status = 'unconfirmed' AND s.lease_token <> '')
            OR (s.status = 'claimed' AND s.publish_started_at IS NOT NULL))
     ORDER BY s.campaign, s.job_id
     LIMIT 1
