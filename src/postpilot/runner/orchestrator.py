@@ -178,6 +178,8 @@ class Orchestrator:
         self.errors: list[str] = []
         self._log_files: dict[int, IO[str]] = {}
         self._pids_changed = False
+        #: Worker logs that could not be written (pump threads append): the run stops cleanly.
+        self._log_failures: list[str] = []
         #: The worker processes, started at the first pass and kept for the whole run.
         self._procs: list[_Slot] = []
         #: "orchestrator", or "worker_pool" when another host holds the role (PostgreSQL).
@@ -223,7 +225,8 @@ class Orchestrator:
             publisher.close()
             store.close()
             for handle in self._log_files.values():
-                handle.close()
+                with contextlib.suppress(OSError):  # a full disk was reported already
+                    handle.close()
 
     def _run(
         self,
@@ -480,7 +483,9 @@ class Orchestrator:
         slot.proc, slot.restart_at = proc, None
         slot.idle.clear()
         slot.pump = threading.Thread(
-            target=_pump, args=(proc, handles, self.ctx.store_name, slot.idle), daemon=True
+            target=_pump,
+            args=(proc, handles, self.ctx.store_name, slot.idle, self._log_failures),
+            daemon=True,
         )
         slot.pump.start()
 
@@ -547,6 +552,8 @@ class Orchestrator:
             if self._pids_changed:
                 self._pids_changed = False
                 self.lock.set_worker_pids([s.proc.pid for s in slots if s.proc is not None])
+            if self._log_failures and not self.shutdown.event.is_set():
+                self._fail_run(self._log_failures[0])
             if self.shutdown.event.is_set():
                 if not terminated:
                     terminated = True
@@ -639,13 +646,26 @@ class Orchestrator:
             else:
                 store.release(job.job_id, job.lease_token)
 
+    def _fail_run(self, message: str) -> None:
+        """A fault the run cannot work past (a full disk): one clear message, then the same
+        clean stop as a first SIGTERM (no new claims, running publishes finish)."""
+        self.errors.append(message)
+        self.display.event(f"{self.ctx.describe()}: {message}")
+        self.shutdown.event.set()
+
     def _stop_workers(self, slots: list[_Slot]) -> None:
-        name = signal.Signals(self.shutdown.signum or signal.SIGTERM).name
         self.shutdown.deadline = time.monotonic() + self.parallel.shutdown_timeout
-        self.display.event(
-            f"{self.ctx.describe()}: {name} received: no new claims; running publishes have "
-            f"{self.parallel.shutdown_timeout:g}s to finish (send it again to stop now)"
-        )
+        if self.shutdown.signum is not None or not self.errors:
+            name = signal.Signals(self.shutdown.signum or signal.SIGTERM).name
+            self.display.event(
+                f"{self.ctx.describe()}: {name} received: no new claims; running publishes "
+                f"have {self.parallel.shutdown_timeout:g}s to finish (send it again to stop now)"
+            )
+        else:
+            self.display.event(
+                f"{self.ctx.describe()}: stopping: no new claims; running publishes have "
+                f"{self.parallel.shutdown_timeout:g}s to finish"
+            )
         for slot in slots:
             slot.restart_at = None
             if slot.proc is not None and slot.proc.poll() is None:
@@ -867,14 +887,25 @@ def _name(slot: _Slot) -> str:
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], handles: dict[str, IO[str]], campaign: str, idle: threading.Event
+    proc: subprocess.Popen[bytes],
+    handles: dict[str, IO[str]],
+    campaign: str,
+    idle: threading.Event,
+    failed: list[str],
 ) -> None:
     """Copy a worker process's output into its slots' log files (a line `S<slot> ...` goes to
     that slot's log, any other line to all of them), stamping every line with time, campaign
-    and slot; the idle line sets `idle` instead."""
+    and slot; the idle line sets `idle` instead.
+
+    A log that cannot be written (disk full) is reported once in `failed`, naming the file,
+    and the output is drained from then on so the worker never blocks on a full pipe; the
+    orchestrator stops the run cleanly. No exception leaves this thread."""
     if proc.stdout is None:
         return
+    broken = False
     for raw in iter(proc.stdout.readline, b""):
+        if broken:
+            continue
         line = raw.decode("utf-8", "replace").rstrip("\n")
         if line == IDLE_LINE:
             idle.set()
@@ -885,8 +916,16 @@ def _pump(
         stamp = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for target in targets:
             handle = handles[target]
-            handle.write(f"{stamp} [{campaign}] W{target} {text}\n")
-            handle.flush()
+            try:
+                handle.write(f"{stamp} [{campaign}] W{target} {text}\n")
+                handle.flush()
+            except OSError as exc:
+                broken = True
+                failed.append(
+                    f"Cannot write the worker log {handle.name}: {exc.strerror or exc}. "
+                    "Free space on that disk (or fix its permissions), then --run again"
+                )
+                break
     proc.stdout.close()
 
 
