@@ -31,11 +31,12 @@ JOBS = 80
 
 @pytest.fixture
 def full_logs(project_root: Path) -> Iterator[Path]:
-    """The campaign folder, its logs/ a 16 KiB tmpfs (needs root to mount; unmounted after)."""
+    """The campaign folder, its logs folder a 16 KiB tmpfs (needs root to mount; unmounted
+    after)."""
     accounts = [f"acct{i}" for i in range(8)]
     folder = make_campaign(project_root, "full", accounts, JOBS, daily_limit=10)
-    logs = folder / "logs"
-    logs.mkdir()
+    logs = context(folder).logs_dir
+    logs.mkdir(parents=True)
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(logs)],
         capture_output=True,
@@ -65,7 +66,7 @@ def test_a_full_log_disk_stops_the_run_with_one_message_and_no_orphaned_claim(
     messages = [e for e in results["errors"] if "Cannot write the worker log" in e]
     assert code == 1, results
     assert len(messages) == 1, results["errors"]
-    assert str(full_logs / "logs" / "worker_0.log") in messages[0]
+    assert str(context(full_logs).logs_dir / "worker_0.log") in messages[0]
     assert "No space left on device" in messages[0]
     store = open_store(context(full_logs))
     try:
