@@ -370,8 +370,11 @@ DELETE FROM jobs WHERE campaign = %(campaign)s AND status <> 'claimed';
 -- the account's count and blocks as of its own start, and a holder that completed (or blocked
 -- the account) while the statement ran is not in that snapshot. The claim's account lease is
 -- uncommitted here, so no other publish of the account can start or finish until it ends.
+-- (Unconfirmed jobs count toward the limit as in the claim.)
 SELECT coalesce((SELECT d.count FROM daily_counts d
-                 WHERE d.account = %(account)s AND d.day = %(day)s), 0) >= %(limit)s
+                 WHERE d.account = %(account)s AND d.day = %(day)s), 0)
+       + (SELECT count(*) FROM jobs w
+          WHERE w.account = %(account)s AND w.status = 'unconfirmed') >= %(limit)s
        OR EXISTS (SELECT 1 FROM account_blocks b
                   WHERE b.account = %(account)s AND b.block <> ''
                     AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s)) AS stale;
