@@ -27,11 +27,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import PureWindowsPath
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from postpilot.jobs import Job, JobStatus, local_day
 from postpilot.schedule import Schedule, account_times, local_date, parse_publish_at, slot_instant
+from postpilot.store.base import name_key
 
 if TYPE_CHECKING:
     from postpilot.config import PostingContext
@@ -172,9 +174,15 @@ class _Planner:
         self._taken: set[int] = set()
         self._head = 0
         self._instants: dict[tuple[date, time], datetime] = {}
+        #: content hash (or path, before hashing) -> the name key of the video's file
+        self._names: dict[str, str] = {}
 
     def _sha(self, video: PlanVideo) -> str:
         """The video's content hash, computed once when first needed ("" if unreadable)."""
+        # Migrated history whose file did not resolve is keyed by the video's file name.
+        self._names.setdefault(
+            video.sha256 or video.video_path, name_key(PureWindowsPath(video.video_path).name)
+        )
         if video.sha256:
             return video.sha256
         if video.video_path not in self._hashes:
@@ -183,6 +191,8 @@ class _Planner:
             except OSError:
                 found = ""
             self._hashes[video.video_path] = found
+            if found:
+                self._names.setdefault(found, self._names[video.video_path])
             if not found:
                 self.unplaced.append((video.filename, REASON_UNREADABLE))
         return self._hashes[video.video_path]
@@ -190,6 +200,10 @@ class _Planner:
     def _already(self, account: str, sha: str) -> bool:
         if not sha:
             return True  # unreadable: nobody can take it
+        name = self._names.get(sha)
+        return self._has(account, sha) or (name is not None and self._has(account, name))
+
+    def _has(self, account: str, sha: str) -> bool:
         if (account, sha) in self.has:
             return True
         if self.i.is_posted is None:
