@@ -881,7 +881,7 @@ def export_data(ctx: PostingContext, path: str | Path, *, force: bool = False) -
             "  Give a new file name, or add --force to replace it"
         )
     with _open(ctx) as store:
-        count = export_csv(store.list_jobs(), target)
+        count = export_csv(store.list_jobs(), target, videos_dir=ctx.videos_dir)
     from postpilot.migration.prior import record_imported
 
     # Its rows are this store's own: an export next to the campaign never blocks seeding.
@@ -914,7 +914,9 @@ def import_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
     from postpilot.migration.prior import record_imported
 
     # Validates the whole file before any write; naive times are the campaign's local time.
-    parsed = import_csv(source, ctx.store_name, timezone=ctx.timezone)
+    parsed = import_csv(
+        source, ctx.store_name, timezone=ctx.timezone, videos_dir=ctx.videos_dir
+    )
     try:
         accounts = set(ctx.get_accounts())
     except (PostpilotError, OSError):

@@ -433,6 +433,7 @@ def _seed_campaign_day(ctx: PostingContext, store: JobStore, now: datetime) -> S
     """A campaign's jobs of today: the first day of its plan (postpilot.planning), each job
     carrying its slot. Videos published on earlier days are never planned again."""
     from postpilot.planning import REASON_BEYOND, plan_campaign, plan_inputs
+    from postpilot.video_paths import to_stored
 
     campaign = ctx.campaign_config
     assert campaign is not None  # the caller checked
@@ -450,7 +451,8 @@ def _seed_campaign_day(ctx: PostingContext, store: JobStore, now: datetime) -> S
             Job(
                 job_id=entry.job_id,
                 account=entry.account,
-                video_path=entry.video_path,
+                # Relative to the videos folder: hosts may mount the campaign anywhere.
+                video_path=to_stored(entry.video_path, campaign.videos_dir),
                 caption=entry.caption,
                 status=JobStatus.PENDING,
                 max_attempts=ctx.max_attempts,

@@ -18,7 +18,7 @@ import dataclasses
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PureWindowsPath
@@ -29,6 +29,7 @@ from postpilot import clock
 from postpilot.campaign import compute_sha256
 from postpilot.jobs import IMPORTED_FROM, Job, JobStatus, local_day
 from postpilot.store.base import HistoricPost, name_key
+from postpilot.video_paths import to_stored
 
 _NEWEST = datetime.max.replace(tzinfo=UTC)
 _HASHES: dict[tuple[Path, int, int], str] = {}
@@ -56,9 +57,16 @@ class PathResolver:
     `videos_dir`."""
 
     def __init__(
-        self, videos_dir: Path | None, bases: Sequence[Path], path_map: Sequence[tuple[str, str]]
+        self,
+        videos_dir: Path | None,
+        bases: Sequence[Path],
+        path_map: Sequence[tuple[str, str]],
+        *,
+        store_relative_to: Path | None = None,
     ) -> None:
         self.bases = list(bases)
+        #: The migrated campaign's videos folder: jobs store their paths relative to it.
+        self.store_relative_to = store_relative_to
         self.path_map = [(old.replace("\\", "/").rstrip("/"), new) for old, new in path_map]
         self.by_name: dict[str, list[tuple[str, Path]]] = defaultdict(list)
         if videos_dir is not None and videos_dir.is_dir():
@@ -68,6 +76,11 @@ class PathResolver:
                     full = Path(folder) / name
                     rel = full.relative_to(videos_dir).as_posix()
                     self.by_name[name].append((rel, full))
+
+    def stored(self, path: Path) -> str:
+        """What a migrated job stores for a resolved video (postpilot.video_paths)."""
+        base = self.store_relative_to
+        return to_stored(str(path), str(base) if base is not None else None)
 
     def resolve(self, raw: str) -> tuple[Path | None, str]:
         """(the file, "") or (None, why not)."""
@@ -228,7 +241,7 @@ def merge_rows(
                 f"{older.at}: job {job_id} {older.job.status}: superseded by "
                 f"{winner.job.status} in {winner.where}"
             )
-        _place(plan, winner, resolve, posted)
+        _place(plan, winner, resolve, posted, resolver.stored)
 
 
 def _place(
@@ -236,6 +249,7 @@ def _place(
     row: Row,
     resolve: Any,
     posted: set[tuple[str, str]],
+    stored: Callable[[Path], str] = str,
 ) -> None:
     job, report = row.job, plan.files[row.source]
     status = job.status
@@ -251,7 +265,7 @@ def _place(
     if status in (JobStatus.SUCCESS, JobStatus.UNCONFIRMED):
         updates: dict[str, Any] = {}
         if path is not None:
-            updates = {"video_path": str(path), "content_sha256": _sha256(path)}
+            updates = {"video_path": stored(path), "content_sha256": _sha256(path)}
         if status is JobStatus.UNCONFIRMED:
             updates["checkpoint"] = {IMPORTED_FROM: row.where}
         plan.jobs.append(dataclasses.replace(job, seq=0, **updates))
@@ -271,7 +285,7 @@ def _place(
         report.details.append(f"{where}: job {job.job_id} {status}: {why}; not imported")
         return
     plan.jobs.append(
-        dataclasses.replace(job, seq=0, video_path=str(path), content_sha256=_sha256(path))
+        dataclasses.replace(job, seq=0, video_path=stored(path), content_sha256=_sha256(path))
     )
     report.imported += 1
 

@@ -108,7 +108,14 @@ def _plan_campaign(
     report.update({"name": name, "target": str(dest), "translations": lines})
     target.report = report
     assert found.videos_dir is not None
-    resolver = hist.PathResolver(found.videos_dir, [found.videos_dir, folder], path_map)
+    # Paths relative to the videos folder the migrated campaign will use (its campaign.json's).
+    videos = Path(str(settings.get("videos_dir") or Config.VIDEOS_DIR))
+    resolver = hist.PathResolver(
+        found.videos_dir,
+        [found.videos_dir, folder],
+        path_map,
+        store_relative_to=videos if videos.is_absolute() else dest / videos,
+    )
     rows = _read_progress(target, folder, prior.CAMPAIGN_PROGRESS, resolver)
     target.report["_rows"] = rows
     target.report["_resolver"] = resolver

@@ -63,6 +63,7 @@ from postpilot.store.base import (
     JobStore,
 )
 from postpilot.store.dashboard import is_paused
+from postpilot.video_paths import VideoPathError, locate
 
 log = logging.getLogger("postpilot.runner")
 
@@ -410,7 +411,11 @@ class Orchestrator:
                 tally["needs_confirm"] += 1
                 continue
             try:
-                answer = publisher.reconcile(job, job.checkpoint)
+                located = locate(job, self.ctx.videos_dir)
+            except VideoPathError:
+                located = job  # the publisher probes its saved session, not the file
+            try:
+                answer = publisher.reconcile(located, job.checkpoint)
             except PostpilotError as exc:
                 log.warning("%s: reconcile of %s failed: %s", self.ctx.describe(), job.job_id, exc)
                 tally["unknown"] += 1
@@ -452,6 +457,7 @@ class Orchestrator:
                 backoff_base_seconds=self.retry.backoff_base_seconds,
                 backoff_cap_seconds=self.retry.backoff_cap_seconds,
                 extra_sys_path=[p for p in sys.path if p],
+                videos_dir=self.ctx.videos_dir,
             ).write(path)
         return path
 

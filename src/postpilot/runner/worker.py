@@ -61,6 +61,7 @@ from postpilot.store.base import (
     WorkerRegistry,
 )
 from postpilot.store.dashboard import is_paused
+from postpilot.video_paths import VideoPathError, locate
 
 log = logging.getLogger("postpilot.worker")
 
@@ -95,12 +96,15 @@ class WorkerSpec:
     backoff_base_seconds: float
     backoff_cap_seconds: float
     extra_sys_path: list[str] = field(default_factory=list)
+    #: This host's path of the campaign's videos folder: jobs store paths relative to it.
+    videos_dir: str | None = None
 
     def context(self) -> PostingContext:
         """The PostingContext the store and publisher are opened with."""
         return PostingContext(
             progress_file=self.progress_file,
             accounts_file="",
+            videos_dir=self.videos_dir,
             campaign_name=self.campaign_name,
             project_root=self.project_root,
             timezone=self.timezone,
@@ -317,6 +321,7 @@ class Worker:
             self.store.close()
             raise
         self.accounts = frozenset(spec.accounts) if spec.accounts else None
+        self.videos_dir = spec.videos_dir
 
     def run(self) -> int:
         """Claim and publish until drained, stopped or abandoned; the exit code."""
@@ -401,7 +406,15 @@ class Worker:
         self.heartbeat.watch(self.worker_id, job, checkpoint, lost)
         log.info("job %s -> %s: publishing", job.job_id, job.account)
         try:
-            published = self.publisher.publish(job, Account(job.account), checkpoint)
+            # The publisher sees this host's path of the video; the store keeps the stored one.
+            located = locate(job, self.videos_dir)
+        except VideoPathError as exc:
+            self.heartbeat.unwatch(self.worker_id, job)
+            failure = Failure(ErrorCategory.CONTENT, "invalid_video_path", str(exc))
+            self._failed(job, failure, checkpoint, None)
+            return
+        try:
+            published = self.publisher.publish(located, Account(job.account), checkpoint)
         except LeaseLost:
             log.error("job %s: lease lost; leaving it to recovery", job.job_id)
             return

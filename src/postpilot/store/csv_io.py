@@ -36,6 +36,7 @@ from postpilot.jobs import (
     Job,
     JobStatus,
 )
+from postpilot.video_paths import for_export, to_stored
 
 #: The prior ProgressTracker.COLUMNS, in order.
 COLUMNS: tuple[str, ...] = (
@@ -71,11 +72,11 @@ def _fmt_time(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def _row(job: Job) -> list[str]:
+def _row(job: Job, videos_dir: str | None) -> list[str]:
     return [
         job.job_id,
         job.account,
-        job.video_path,
+        for_export(job.video_path, videos_dir),
         job.caption,
         str(job.status),
         job.worker_id,
@@ -93,8 +94,11 @@ def _row(job: Job) -> list[str]:
     ]
 
 
-def export_csv(jobs: Iterable[Job], path: Path) -> int:
-    """Write `jobs` as a 17-column progress CSV at `path`, atomically. Returns the row count."""
+def export_csv(jobs: Iterable[Job], path: Path, *, videos_dir: str | None = None) -> int:
+    """Write `jobs` as a 17-column progress CSV at `path`, atomically. Returns the row count.
+
+    Video paths are written absolute, as the prior files had them: a path stored relative to
+    the campaign's `videos_dir` is resolved against it."""
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
@@ -104,7 +108,7 @@ def export_csv(jobs: Iterable[Job], path: Path) -> int:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(COLUMNS)
             for job in jobs:
-                writer.writerow(_row(job))
+                writer.writerow(_row(job, videos_dir))
                 count += 1
             handle.flush()
             os.fsync(handle.fileno())
@@ -153,8 +157,12 @@ def _parse_int(column: str, text: str, default: int | None) -> int | None:
         raise _BadRow(f"{column} {text[:40]!r} is not a whole number") from None
 
 
-def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportResult:
+def import_csv(
+    path: Path, campaign: str, *, timezone: str = "UTC", videos_dir: str | None = None
+) -> ImportResult:
     """Read a prior progress CSV into jobs of `campaign` (nothing is written anywhere).
+
+    A video path below the campaign's `videos_dir` is kept relative to it, like seeded jobs.
 
     Timestamps without an offset are local time in `timezone` (the campaign's).
 
@@ -253,7 +261,7 @@ def import_csv(path: Path, campaign: str, *, timezone: str = "UTC") -> ImportRes
             Job(
                 job_id=job_id,
                 account=get("account").strip(),
-                video_path=get("video_path"),
+                video_path=to_stored(get("video_path"), videos_dir),
                 caption=get("caption"),
                 status=job_status,
                 worker_id=get("worker_id").strip(),
