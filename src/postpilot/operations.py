@@ -73,10 +73,10 @@ def _require_progress(ctx: PostingContext) -> None:
 
 
 @contextlib.contextmanager
-def _open(ctx: PostingContext) -> Iterator[JobStore]:
+def _open(ctx: PostingContext, *, read_only: bool = False) -> Iterator[JobStore]:
     from postpilot.store import open_store
 
-    store = open_store(ctx)
+    store = open_store(ctx, read_only=read_only)
     try:
         yield store
     finally:
@@ -295,7 +295,8 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
     if not data["exists"]:
         _schedule_status(ctx, data, None, moment)
         return data
-    with _open(ctx) as store:
+    # Read-only: --status works on a read-only project and changes no file.
+    with _open(ctx, read_only=True) as store:
         _schedule_status(ctx, data, store, moment)
         counts = store.counts()
         data["counts"] = {**_zero_counts(), **counts}
@@ -914,9 +915,7 @@ def import_data(ctx: PostingContext, path: str | Path) -> dict[str, Any]:
     from postpilot.migration.prior import record_imported
 
     # Validates the whole file before any write; naive times are the campaign's local time.
-    parsed = import_csv(
-        source, ctx.store_name, timezone=ctx.timezone, videos_dir=ctx.videos_dir
-    )
+    parsed = import_csv(source, ctx.store_name, timezone=ctx.timezone, videos_dir=ctx.videos_dir)
     try:
         accounts = set(ctx.get_accounts())
     except (PostpilotError, OSError):

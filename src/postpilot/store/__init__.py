@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["AccountState", "ClaimRequest", "JobStore", "Recovery", "open_store"]
 
 
-def open_store(ctx: PostingContext) -> JobStore:
+def open_store(ctx: PostingContext, *, read_only: bool = False) -> JobStore:
     """The job store of this context: PostgreSQL when ctx.store_dsn is set, else SQLite at
-    ctx.progress_file with the project ledger at ctx.ledger_file."""
+    ctx.progress_file with the project ledger at ctx.ledger_file (`read_only`: opened so that
+    no file is created or changed, for a project that may be read-only)."""
     if ctx.store_dsn:
         # Written in parallel; the ignore covers the window before the module exists.
         from postpilot.store.postgres import (  # type: ignore[import-not-found,unused-ignore]
@@ -31,4 +32,6 @@ def open_store(ctx: PostingContext) -> JobStore:
         return store
     from postpilot.store.sqlite import SqliteJobStore
 
-    return SqliteJobStore(Path(ctx.progress_file), ctx.ledger_file, ctx.store_name)
+    return SqliteJobStore(
+        Path(ctx.progress_file), ctx.ledger_file, ctx.store_name, read_only=read_only
+    )

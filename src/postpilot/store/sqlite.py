@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -216,6 +217,20 @@ def _to_job(row: Sequence[Any]) -> Job:
     return Job(**values)
 
 
+def _read_only_uri(path: Path) -> str:
+    """A URI for reading `path` without creating or changing a file. In a writable folder a
+    plain connection (the only writes are SQLite's -wal/-shm side files, removed again at
+    close; a `mode=ro` connection would leave them behind). In a read-only folder `mode=ro`
+    when the WAL index (-shm) exists, else `immutable=1`: nothing on this host can write that
+    folder, and SQLite then reads the file without index or lock files."""
+    path = path.resolve()
+    if os.access(path.parent, os.W_OK):
+        return path.as_uri()
+    shm = Path(f"{path}-shm")
+    usable = shm.is_file() and os.access(shm, os.R_OK)
+    return f"{path.as_uri()}?{'mode=ro' if usable else 'immutable=1'}"
+
+
 class SqliteJobStore(SqliteDashboardMixin):
     """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`."""
 
@@ -227,6 +242,7 @@ class SqliteJobStore(SqliteDashboardMixin):
         *,
         rng: random.Random | None = None,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        read_only: bool = False,
     ) -> None:
         self.campaign = campaign
         self.progress_path = Path(progress_path)
@@ -235,19 +251,26 @@ class SqliteJobStore(SqliteDashboardMixin):
         self._timeout = busy_timeout
         self._lock = threading.Lock()
         self._sync: dict[str, str] = {}
-        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        self.progress_path.parent.mkdir(parents=True, exist_ok=True)
+        #: Opened for reading only (--status): no file or folder is created or changed.
+        self.read_only = read_only
+        if not read_only:
+            self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+            self.progress_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
-                str(self.ledger_path),
+                _read_only_uri(self.ledger_path) if read_only else str(self.ledger_path),
                 timeout=busy_timeout,
                 isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
                 check_same_thread=False,  # guarded by self._lock
+                uri=read_only,
             )
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         try:
-            self._setup()
+            if read_only:
+                self._setup_read_only()
+            else:
+                self._setup()
         except BaseException:
             self._conn.close()
             raise
@@ -279,6 +302,25 @@ class SqliteJobStore(SqliteDashboardMixin):
                 conn.execute(
                     "INSERT OR IGNORE INTO c.meta VALUES ('campaign', ?)", (self.campaign,)
                 )
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _setup_read_only(self) -> None:
+        conn = self._conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("ATTACH DATABASE ? AS c", (_read_only_uri(self.progress_path),))
+            with self._read():
+                self._check_version("main", self.ledger_path)
+                self._check_version("c", self.progress_path)
+                self._check_campaign()
+                columns = {row[1] for row in conn.execute("PRAGMA c.table_info(jobs)")}
+                if "scheduled_at" not in columns:
+                    raise StoreError(
+                        f"{self.progress_path} was written by an older postpilot and must be "
+                        "upgraded, which a read-only project does not allow. Run any command "
+                        "once with write access."
+                    )
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
 
