@@ -285,3 +285,28 @@ def test_migrated_history_counts_on_the_prior_local_day(project_root: Path, tmp_
         assert store.is_posted("a", name_key("v.mp4"))
     finally:
         store.close()
+
+
+def test_migrated_jobs_store_paths_relative_to_the_campaigns_videos_folder(
+    tmp_path: Path,
+) -> None:
+    """A prior absolute path resolved below the migrated campaign's videos folder is stored
+    relative to it (like seeded jobs); one resolved elsewhere stays absolute."""
+    videos = tmp_path / "prior" / "videos"
+    inside = _touch(videos / "sub" / "v.mp4")
+    outside = _touch(tmp_path / "elsewhere" / "w.mp4")
+    plan = hist.StorePlan(store="viral", timezone="UTC")
+    plan.files["progress.csv"] = hist.FileReport(path="progress.csv")
+    rows = [
+        hist.make_row(
+            Job(job_id=f"{p.name}_viral", account="a", video_path=str(p), caption="c"),
+            "progress.csv",
+            n + 2,
+            None,
+            (1, "", 0),
+        )
+        for n, p in enumerate((inside, outside))
+    ]
+    resolver = hist.PathResolver(videos, [], [], store_relative_to=videos)
+    hist.merge_rows(plan, rows, resolver, set())
+    assert sorted(j.video_path for j in plan.jobs) == sorted(["sub/v.mp4", str(outside)])
