@@ -58,7 +58,7 @@ def archive_and_clear(ctx: PostingContext, store: JobStore, day: str, target: Pa
 
     target.mkdir(parents=True, exist_ok=True)
     csv_path = archive_csv_path(target, day)
-    archived = export_csv(store.list_jobs(), csv_path)
+    archived = export_csv(store.list_jobs(), csv_path, videos_dir=ctx.videos_dir)
     snapshot: Path | None = None
     if isinstance(store, SupportsSnapshot):
         snapshot = csv_path.with_suffix(".db")

@@ -192,7 +192,7 @@ def test_reset_day_archives_and_the_next_seed_starts_a_new_day(
     demo: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
 ) -> None:
     """--reset-day writes archive/progress_YYYYMMDD[_n].csv plus a store snapshot, empties the
-    store, and --seed-only afterwards seeds again (the prior system's B6)."""
+    store, and --seed-only afterwards seeds again; archived video paths are absolute."""
     first = _seed(capsys, "demo").json()["seeded"]
     day = local_day(utcnow(), "UTC").replace("-", "")
     result = run_inprocess(capsys, "--campaign", "demo", "--reset-day", "--json")
@@ -206,6 +206,9 @@ def test_reset_day_archives_and_the_next_seed_starts_a_new_day(
         rows = list(csv.reader(handle))
     assert len(rows[0]) == 17
     assert len(rows) == first + 1
+    # Archives write absolute video paths, like --export-csv and the prior system's files.
+    column = rows[0].index("video_path")
+    assert all(Path(row[column]).is_absolute() and Path(row[column]).is_file() for row in rows[1:])
     status = run_inprocess(capsys, "--campaign", "demo", "--status", "--json").json()
     assert status["counts"]["total"] == 0
     again = _seed(capsys, "demo").json()
