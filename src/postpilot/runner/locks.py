@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +109,29 @@ def _write_info(path: Path, info: RunInfo) -> None:
     os.replace(tmp, path)
 
 
+def _take(
+    path: Path, registry: Path, scope: str, refusal: Callable[[str], str]
+) -> tuple[FileLock, RunInfo]:
+    """Take the flock at `path` without waiting and record this process in `registry`; when
+    another process holds it, raise ConflictError with `refusal(<the holder, described>)`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = _read_info(registry)
+        raise ConflictError(refusal(holder.describe() if holder else "another process")) from None
+    info = RunInfo(
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started_at=clock.now(),
+        campaign=scope,
+        command=" ".join(sys.argv),
+    )
+    _write_info(registry, info)
+    return lock, info
+
+
 class RunLock:
     """Hold the campaign's run lock for the life of a run (a context manager)."""
 
@@ -118,27 +142,15 @@ class RunLock:
 
     def acquire(self) -> RunInfo:
         """Take the lock or raise ConflictError naming the holder."""
-        path = lock_path(self._ctx)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(path), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            holder = _read_registry(self._ctx)
-            who = holder.describe() if holder else "another process"
-            raise ConflictError(
+        self._lock, self.info = _take(
+            lock_path(self._ctx),
+            registry_path(self._ctx),
+            self._ctx.store_name,
+            lambda who: (
                 f"Another orchestrator is running for {self._ctx.describe()}: {who}\n"
                 "  Wait for it to finish, or stop it with --stop-all"
-            ) from None
-        self._lock = lock
-        self.info = RunInfo(
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            started_at=clock.now(),
-            campaign=self._ctx.store_name,
-            command=" ".join(sys.argv),
+            ),
         )
-        _write_registry(self._ctx, self.info)
         return self.info
 
     def set_worker_pids(self, pids: list[int]) -> None:
@@ -293,27 +305,15 @@ class ServiceLock:
 
     def acquire(self) -> RunInfo:
         """Take the lock or raise ConflictError naming the holder's pid."""
-        path = service_lock_path(self._root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(path), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            holder = _read_info(service_registry_path(self._root))
-            who = holder.describe() if holder else "another process"
-            raise ConflictError(
+        self._lock, self.info = _take(
+            service_lock_path(self._root),
+            service_registry_path(self._root),
+            self._scope,
+            lambda who: (
                 f"A postpilot service is already running for project {self._root}: {who}\n"
                 "  One service serves every campaign of a project; stop it with --stop-all"
-            ) from None
-        self._lock = lock
-        self.info = RunInfo(
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            started_at=clock.now(),
-            campaign=self._scope,
-            command=" ".join(sys.argv),
+            ),
         )
-        _write_info(service_registry_path(self._root), self.info)
         return self.info
 
     def note_next_runs(self, next_runs: dict[str, str | None]) -> None:
