@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.acceptance.helpers import copy_examples
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("pydantic", "pydantic_settings", "rich", "psycopg", "psycopg_pool", "httpx2")
@@ -67,7 +68,7 @@ def test_help_and_version_import_no_heavy_library(tmp_path: Path, flag: str) -> 
 def test_status_imports_neither_channels_nor_other_stores(tmp_path: Path) -> None:
     """--status on an embedded-store campaign loads no channel, no PostgreSQL driver and never
     scans installed packages for pydantic plugins."""
-    shutil.copytree(REPO / "examples" / "campaigns" / "demo", tmp_path / "campaigns" / "demo")
+    copy_examples(tmp_path, "demo")
     result = probe(tmp_path, "--campaign", "demo", "--status", "--json")
     assert result["code"] == 0
     modules = result["modules"]

@@ -615,3 +615,17 @@ def test_imported_mid_publish_rows_are_never_published_again_and_hold_their_acco
     assert settled.code == 0, settled.err
     status = run_inprocess(capsys, "--campaign", "c1", "--status", "--json").json()
     assert status["counts"]["success"] == 2
+
+
+def test_status_of_a_store_copied_without_its_project_ledger_creates_nothing(
+    demo: Path, project_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A campaign folder brought in with its progress.db but no project ledger: --status shows
+    the store's counts (the ledger reads as empty) and creates no file or folder."""
+    seeded = _seed(capsys, "demo").json()["seeded"]
+    shutil.rmtree(project_root / ".postpilot")
+    before = sorted(p.relative_to(project_root) for p in project_root.rglob("*"))
+    result = run_inprocess(capsys, "--campaign", "demo", "--status", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["counts"]["total"] == seeded
+    assert sorted(p.relative_to(project_root) for p in project_root.rglob("*")) == before

@@ -257,8 +257,17 @@ class SqliteJobStore(SqliteDashboardMixin):
             self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
             self.progress_path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            # A project whose ledger was never created (a campaign folder copied in with its
+            # store) reads as an empty ledger held in memory: --status creates no file.
+            self._ledger_in_memory = read_only and not self.ledger_path.exists()
+            if self._ledger_in_memory:
+                target = ":memory:"
+            elif read_only:
+                target = _read_only_uri(self.ledger_path)
+            else:
+                target = str(self.ledger_path)
             self._conn = sqlite3.connect(
-                _read_only_uri(self.ledger_path) if read_only else str(self.ledger_path),
+                target,
                 timeout=busy_timeout,
                 isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
                 check_same_thread=False,  # guarded by self._lock
@@ -310,6 +319,10 @@ class SqliteJobStore(SqliteDashboardMixin):
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             conn.execute("ATTACH DATABASE ? AS c", (_read_only_uri(self.progress_path),))
+            if self._ledger_in_memory:
+                for statement in (_LEDGER_SCHEMA + DASHBOARD_SCHEMA).split(";"):
+                    if " main." in statement:
+                        conn.execute(statement)
             with self._read():
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
