@@ -6,7 +6,9 @@ twice for one job writes two journal lines, so a double publish by the run engin
 Knobs (all optional): latency_seconds (time between start_publish and the journal write: the
 window in which a kill leaves the outcome unknown), hang_jobs (job ids whose publish never
 returns), fail_jobs ({job_id: "transient"|"content"|"unknown"}), lose_answer_jobs (job ids
-whose publish is journaled, then fails like a lost network answer), crash_worker_at_start.
+whose publish is journaled, then fails like a lost network answer), crash_worker_at_start,
+wait_for_entries (publish only once the journal holds that many entries written by other
+processes: makes "another host published too" a certainty rather than a race).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class CountingPublisher:
         self.hang_jobs = set(block.get("hang_jobs", []))
         self.fail_jobs: dict[str, str] = dict(block.get("fail_jobs", {}))
         self.lose_answer_jobs = set(block.get("lose_answer_jobs", []))
+        self.wait_for_entries = int(block.get("wait_for_entries", 0))
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any], project_root: Path) -> CountingPublisher:
@@ -87,6 +90,7 @@ class CountingPublisher:
                 time.sleep(3600)
         if self.latency:
             time.sleep(self.latency)
+        self._wait_for_other_publishers()
         with self.journal.open("a", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             line = f"{job.job_id}\t{account.name}\t{os.getpid()}\t{started:.6f}\t{time.time():.6f}"
@@ -96,6 +100,14 @@ class CountingPublisher:
         if job.job_id in self.lose_answer_jobs:
             raise NetworkError("the test channel's answer was lost", maybe_delivered=True)
         return Published(remote_id=f"remote-{job.job_id}")
+
+    def _wait_for_other_publishers(self) -> None:
+        deadline = time.monotonic() + 120
+        while self.wait_for_entries and time.monotonic() < deadline:
+            others = [e for e in read_entries(self.journal) if e.pid != os.getpid()]
+            if len(others) >= self.wait_for_entries:
+                return
+            time.sleep(0.05)
 
     def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:
         """Posted exactly when the journal has the job."""

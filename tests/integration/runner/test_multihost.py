@@ -54,6 +54,11 @@ def test_two_hosts_share_one_campaign(
     """One host orchestrates, the other joins as a worker pool; every job is published once."""
     dsn = require_postgres(request)
     folder_a, folder_b = two_hosts(tmp_path, 0.1)
+    # Host A's publishes wait for one of host B's, so both hosts publish however slowly B starts.
+    config_a = folder_a / "campaign.json"
+    settings = json.loads(config_a.read_text(encoding="utf-8"))
+    settings["publisher"]["wait_for_entries"] = 1
+    config_a.write_text(json.dumps(settings), encoding="utf-8")
     # One process per worker, so that the journal's pids tell more than 3 workers published.
     env = {"POSTPILOT_STORE": dsn, "POSTPILOT_WORKER_PROCESSES": "3"}
     run_a = start_run(folder_a, 3, POSTPILOT_HOME=str(folder_a.parents[1]), **env)
