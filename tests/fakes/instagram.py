@@ -18,6 +18,10 @@ ERROR | EXPIRED (24 virtual hours) -> PUBLISHED; publishing counts against a rol
 envelope or raw HTTP status), `drop_next` (connection cut, mid-upload when `after_bytes`),
 `lose_publish_response` (the post is created, the answer is lost), `next_container` (ERROR /
 EXPIRED outcomes), quota settings, token expiry/revocation. `published_count()` counts posts.
+For the fault suite: `fault_after(route, After.X, every)` loses, fails (500) or hangs the answer
+of every n-th "create" or "publish" after the container or post was recorded, and
+`single_use_containers=False` makes a second media_publish of a container create a second post
+(the fake then never deduplicates on the caller's behalf).
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ import itertools
 import json
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.after_fault import After, AfterFaults
 from tests.fakes.http_server import FakeHandler, ServedFake
 
 VERSION = "v21.0"
@@ -151,9 +156,23 @@ def envelope(
 class FakeInstagram(ServedFake):
     """The fake Graph API (see the module docstring). Thread-safe; one lock guards all state."""
 
-    def __init__(self, *, version: str = VERSION, polls_to_finish: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        version: str = VERSION,
+        polls_to_finish: int = 1,
+        single_use_containers: bool = True,
+    ) -> None:
         super().__init__()
         self.version = version
+        self.single_use_containers = single_use_containers
+        self.after = AfterFaults()
+        #: The 500 body of an After.ERROR fault (Graph's generic transient error by default).
+        self.after_error: dict[str, Any] = envelope(
+            2,
+            "An unexpected error has occurred. Please retry your request later.",
+            is_transient=True,
+        )
         self.polls_to_finish = polls_to_finish
         self._ids = itertools.count(17_841_000_000_000_001)
         self.containers: dict[str, Container] = {}
@@ -254,6 +273,21 @@ class FakeInstagram(ServedFake):
         or "IN_PROGRESS" to never finish) with `status` text, after `polls` status reads."""
         with self._lock:
             self._next_outcomes.append((outcome, status, polls))
+
+    def fault_after(self, route: str, kind: After | Sequence[After], every: int = 5) -> None:
+        """Every `every`-th "create" (container) or "publish" (post) request is carried out and
+        recorded, then its answer is cut, replaced by a 500 (`after_error`), or hung."""
+        with self._lock:
+            self.after.arm(route, kind, every)
+
+    def heal(self) -> None:
+        """No more fault_after faults; hung answers are released (cut)."""
+        self.after.heal()
+
+    def stop(self) -> None:
+        """Release hung answers, then stop serving."""
+        self.after.heal()
+        super().stop()
 
     # -- assertions ------------------------------------------------------------------------
 
@@ -441,6 +475,10 @@ class FakeInstagram(ServedFake):
             # Meta fetches a video_url by itself: the container is as good as uploaded.
             container.uploaded = not resumable
             self.containers[cid] = container
+            fault = self.after.pick("create", cid)
+        if fault is not None:
+            self.after.apply(fault, handler, lambda: self._reply(handler, 500, self.after_error))
+            return
         body: dict[str, Any] = {"id": cid}
         if resumable:
             body["uri"] = f"{self.url}/ig-api-upload/{m['ver']}/{cid}"
@@ -559,16 +597,16 @@ class FakeInstagram(ServedFake):
         if not self._authed(handler, p):
             return
         user, cid = m["user"], p.get("creation_id", "")
-        lose, media_id = False, ""
+        lose, media_id, fault = False, "", None
         with self._lock:
             container = self.containers.get(cid)
             account = self._account(user)
             now = self.now()
             if container is None or container.ig_user != user:
                 error = envelope(100, "Media ID is not available", subcode=2207006)
-            elif container.status_code == "PUBLISHED":
+            elif container.status_code == "PUBLISHED" and self.single_use_containers:
                 error = envelope(100, "The media has already been published")
-            elif container.status_code != "FINISHED":
+            elif container.status_code not in ("FINISHED", "PUBLISHED"):
                 error = envelope(9007, "Media ID is not ready for publishing", subcode=2207027)
             elif self._usage(account, now) >= account.quota_total:
                 error = envelope(
@@ -590,8 +628,12 @@ class FakeInstagram(ServedFake):
                 lose = self._lose_publish > 0
                 if lose:
                     self._lose_publish -= 1
+                fault = self.after.pick("publish", cid)
         if error:
             self._reply(handler, 400, error)
+            return
+        if fault is not None:
+            self.after.apply(fault, handler, lambda: self._reply(handler, 500, self.after_error))
             return
         if lose:
             self._drop(handler)

@@ -19,6 +19,10 @@ SEND_TO_USER_INBOX (inbox) | FAILED(fail_reason). Knobs: `fail_next` (any error 
 `drop_next` (connection cut, mid-chunk when `after_bytes`), `lose_final_put_response` (upload
 completes, answer lost), `next_publish` (FAILED / never finishing), `daily_cap`, `unaudited`,
 per-minute rate limits, token expiry. `published_count()` counts posts per creator.
+For the fault suite: `fault_after(route, After.X, every)` loses, fails (500) or hangs the answer
+of every n-th "init" (after the task is created), "put" (the final chunk, after the upload is
+complete and journaled in `uploads`: the post goes ahead) or "status" (the first status read of
+an uploaded task). Every complete upload is a post: nothing is deduplicated.
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ import itertools
 import json
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.after_fault import After, AfterFaults
 from tests.fakes.http_server import FakeHandler, ServedFake
 
 MIB = 1024 * 1024
@@ -166,6 +171,11 @@ class FakeTikTok(ServedFake):
         self.requests: list[tuple[str, str]] = []
         #: (publish_id, first, last, total, status) of every chunk PUT answered.
         self.puts: list[tuple[str, int, int, int, int]] = []
+        #: (open_id, sha256, publish_id) of every completed upload, i.e. every post started,
+        #: recorded before any fault_after fault is injected.
+        self.uploads: list[tuple[str, str, str]] = []
+        self.after = AfterFaults()
+        self._status_read: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -245,6 +255,24 @@ class FakeTikTok(ServedFake):
         processing) after `polls` status reads once uploaded."""
         with self._lock:
             self._next.append((outcome, fail_reason, polls))
+
+    def fault_after(self, route: str, kind: After | Sequence[After], every: int = 5) -> None:
+        """Every `every`-th "init", final "put" or first "status" of an uploaded task is carried
+        out and recorded, then its answer is cut, replaced by a 500, or hung."""
+        with self._lock:
+            self.after.arm(route, kind, every)
+
+    def heal(self) -> None:
+        """No more fault_after faults; hung answers are released (cut)."""
+        self.after.heal()
+
+    def stop(self) -> None:
+        """Release hung answers, then stop serving."""
+        self.after.heal()
+        super().stop()
+
+    def _error_500(self, handler: FakeHandler) -> None:
+        self._reply(handler, 500, api_error("internal_error", "Something went wrong"))
 
     # -- assertions ------------------------------------------------------------------------
 
@@ -438,6 +466,7 @@ class FakeTikTok(ServedFake):
             self._reply(handler, 400, api_error("invalid_params", problem))
             return
         task_id = publish_id = ""
+        fault: After | None = None
         with self._lock:
             creator = self.creators[open_id]
             now = self.now()
@@ -471,8 +500,12 @@ class FakeTikTok(ServedFake):
                     fail_reason=reason,
                 )
                 self._task_ids[task_id] = publish_id
+                fault = self.after.pick("init", publish_id)
         if error:
             self._reply(handler, status, error)
+            return
+        if fault is not None:
+            self.after.apply(fault, handler, lambda: self._error_500(handler))
             return
         upload_url = f"{self.url}/upload/{task_id}?upload_id={publish_id}&sig=fake"
         self._reply(handler, 200, ok({"publish_id": publish_id, "upload_url": upload_url}))
@@ -516,8 +549,11 @@ class FakeTikTok(ServedFake):
             task.received += length
             task.puts += 1
             done = task.received == task.video_size
+            fault = None
             if done:
                 task.sha256 = task.hasher.hexdigest()
+                self.uploads.append((task.open_id, task.sha256, publish_id))
+                fault = self.after.pick("put", publish_id)
             lose = done and self._lose_final > 0
             if lose:
                 self._lose_final -= 1
@@ -526,16 +562,23 @@ class FakeTikTok(ServedFake):
         if lose:
             self._drop(handler)
             return
+        if fault is not None:
+            self.after.apply(fault, handler, lambda: self._error_500(handler))
+            return
         headers = {"Content-Range": f"bytes 0-{task.received - 1}/{task.video_size}"}
         self._reply(handler, status, "", headers)
 
     def _route_status(self, handler: FakeHandler, open_id: str, body: Mapping[str, Any]) -> None:
+        fault: After | None = None
         with self._lock:
             task = self.tasks.get(str(body.get("publish_id", "")))
             if task is None or task.open_id != open_id:
                 error = api_error("invalid_publish_id")
             else:
                 error = {}
+                if task.sha256 and task.publish_id not in self._status_read:
+                    self._status_read.add(task.publish_id)
+                    fault = self.after.pick("status", task.publish_id)
                 self._advance(task)
                 data: dict[str, Any] = {
                     "status": task.status,
@@ -545,6 +588,9 @@ class FakeTikTok(ServedFake):
                 }
         if error:
             self._reply(handler, 400, error)
+            return
+        if fault is not None:
+            self.after.apply(fault, handler, lambda: self._error_500(handler))
             return
         self._reply(handler, 200, ok(data))
 

@@ -33,9 +33,12 @@ def make_fault_campaign(
     publisher: dict[str, Any],
     *,
     accounts: int = 10,
+    daily_limit: int | None = None,
 ) -> Path:
-    """campaigns/<name> with `jobs` distinct small MP4s over `accounts` accounts, every job
-    due today (the daily limit covers them all), and the webhook secret in credentials.json."""
+    """campaigns/<name> with `jobs` distinct small MP4s over `accounts` accounts (acct00...,
+    so campaigns of one project share them), every job due today (the daily limit covers them
+    all unless `daily_limit` is given), captions unique in the project, and the webhook secret
+    in credentials.json."""
     folder = root / "campaigns" / name
     (folder / "videos").mkdir(parents=True)
     names = [f"acct{i:02d}" for i in range(accounts)]
@@ -43,12 +46,12 @@ def make_fault_campaign(
     rows = ["filename,post_caption"]
     for i in range(jobs):
         write_mp4(folder / "videos" / f"clip-{i:04d}.mp4", 4096 + i, random_payload=True)
-        rows.append(f'clip-{i:04d}.mp4,"fault suite post {i}"')
+        rows.append(f'clip-{i:04d}.mp4,"fault suite post {i} of {name}"')
     (folder / "captions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     settings = {
         "name": name,
         "timezone": "UTC",
-        "max_posts_per_account_per_day": -(-jobs // accounts),
+        "max_posts_per_account_per_day": daily_limit or -(-jobs // accounts),
         "max_attempts": 3,
         "publisher": publisher,
     }

@@ -1,0 +1,218 @@
+"""Campaigns publishing to the Instagram and TikTok fakes, the posts those fakes created per
+job, and the kill -9 driver of the fault suite (shared with bench/fault_bench.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from postpilot.campaign import CampaignConfig
+from postpilot.config import PostingContext
+from postpilot.jobs import JobStatus
+from postpilot.runner.locks import registry_path
+from postpilot.store import open_store
+from tests.acceptance.helpers import REPO
+from tests.fakes.instagram import FakeInstagram
+from tests.fakes.tiktok import FakeTikTok
+from tests.faults.harness import FAST, campaign_jobs, make_fault_campaign
+
+
+def _add_credentials(root: Path, accounts: dict[str, dict[str, Any]]) -> None:
+    """Merge `accounts` into the project's credentials.json (0600)."""
+    path = root / "credentials.json"
+    data: dict[str, Any] = {"accounts": {}}
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("accounts", {}).update(accounts)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def ig_user_of(account: str) -> str:
+    """The Instagram professional account id the fault suite gives `account`."""
+    return "17841" + "".join(f"{ord(c):03d}" for c in account)[-11:].rjust(11, "0")
+
+
+def instagram_campaign(
+    root: Path, fake: FakeInstagram, name: str, jobs: int, **options: Any
+) -> Path:
+    """A Reels campaign on the fake (accounts acct00.. with long-lived tokens); `options` go
+    to make_fault_campaign (accounts, daily_limit) or, prefixed `publisher_`, to the block."""
+    block = {
+        "type": "instagram",
+        "api_base": fake.api_base,
+        "upload_base": fake.url,
+        "poll_interval": 0,
+        **{
+            k.removeprefix("publisher_"): v
+            for k, v in options.items()
+            if k.startswith("publisher_")
+        },
+    }
+    kept = {k: v for k, v in options.items() if not k.startswith("publisher_")}
+    folder = make_fault_campaign(root, name, jobs, block, **kept)
+    expires = (datetime.now(UTC) + timedelta(days=50)).isoformat()
+    accounts = {}
+    for account in (folder / "accounts.txt").read_text(encoding="utf-8").split():
+        token = f"IGQVJ-fault-{account}-token-0001"
+        fake.add_token(token)
+        accounts[account] = {
+            "platform": "instagram",
+            "access_token": token,
+            "expires_at": expires,
+            "client_id": "fault-app",
+            "client_secret": "fault-app-secret-0001",
+            "ig_user_id": ig_user_of(account),
+        }
+    _add_credentials(root, accounts)
+    return folder
+
+
+def instagram_posts(fake: FakeInstagram, root: Path, *names: str) -> Counter[str]:
+    """job id -> Reels the fake published for it (by account and caption), over `names`."""
+    by_caption = {}
+    for name in names:
+        for job in campaign_jobs(root, name).values():
+            by_caption[(ig_user_of(job.account), job.caption)] = job.job_id
+    with fake._lock:
+        media = list(fake.media.values())
+    return Counter(by_caption[(m.ig_user, m.caption)] for m in media)
+
+
+def tiktok_campaign(root: Path, fake: FakeTikTok, name: str, jobs: int, **options: Any) -> Path:
+    """A Direct Post campaign on the fake (accounts acct00.. each a creator with live
+    tokens); `options` as for instagram_campaign."""
+    block = {
+        "type": "tiktok",
+        "api_base": fake.url,
+        "token_url": fake.token_url,
+        "poll_interval": 0,
+        **{
+            k.removeprefix("publisher_"): v
+            for k, v in options.items()
+            if k.startswith("publisher_")
+        },
+    }
+    kept = {k: v for k, v in options.items() if not k.startswith("publisher_")}
+    folder = make_fault_campaign(root, name, jobs, block, **kept)
+    expires = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    accounts = {}
+    for account in (folder / "accounts.txt").read_text(encoding="utf-8").split():
+        access, refresh = f"act.fault-{account}-0001", f"rft.fault-{account}-0001"
+        if f"open-{account}" not in fake.creators:
+            fake.add_creator(f"open-{account}", access, refresh, client_key="fault-ck")
+        accounts[account] = {
+            "platform": "tiktok",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_at": expires,
+            "client_key": "fault-ck",
+            "client_secret": "fault-client-secret-0001",
+            "open_id": f"open-{account}",
+        }
+    _add_credentials(root, accounts)
+    return folder
+
+
+def tiktok_posts(fake: FakeTikTok, root: Path, *names: str) -> Counter[str]:
+    """job id -> uploads the fake completed for it (each one a post), over `names`."""
+    by_content = {}
+    for name in names:
+        for job in campaign_jobs(root, name).values():
+            by_content[(f"open-{job.account}", job.content_sha256)] = job.job_id
+    with fake._lock:
+        uploads = list(fake.uploads)
+    return Counter(by_content[(open_id, sha)] for open_id, sha, _publish_id in uploads)
+
+
+def per_account(posts: Counter[str], root: Path, *names: str) -> Counter[str]:
+    """account -> posts, from a job id -> posts counter."""
+    account = {j: job.account for n in names for j, job in campaign_jobs(root, n).items()}
+    counts: Counter[str] = Counter()
+    for job_id, n in posts.items():
+        counts[account[job_id]] += n
+    return counts
+
+
+def start_cli_run(root: Path, name: str, **env: str) -> subprocess.Popen[str]:
+    """`postpilot --campaign NAME --run --json` in the background, as a user starts it."""
+    environ = dict(os.environ)
+    environ.update({"POSTPILOT_HOME": str(root), "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    environ.pop("POSTPILOT_STORE", None)
+    environ.update({**FAST, **env})
+    args = ["--campaign", name, "--run", "--json", "--retry-delay", "0", "--max-passes", "2"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "postpilot", *args, "--workers", "4"],
+        cwd=root,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish_cli_run(proc: subprocess.Popen[str], timeout: float = 240) -> dict[str, Any]:
+    """Wait for a start_cli_run; its JSON summary (exit 0, or 3 with unsettled jobs)."""
+    out, err = proc.communicate(timeout=timeout)
+    assert "Traceback" not in err, err[-3000:]
+    assert proc.returncode in (0, 3), (proc.returncode, err[-3000:])
+    summary: dict[str, Any] = json.loads(out)
+    return summary
+
+
+def _context(root: Path, name: str) -> PostingContext:
+    return PostingContext.from_campaign(CampaignConfig.from_folder(root / "campaigns" / name, root))
+
+
+def worker_pids(root: Path, name: str) -> list[int]:
+    """The worker processes the campaign's running orchestrator registered."""
+    try:
+        data = json.loads(registry_path(_context(root, name)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []  # not written yet, or being replaced
+    return [int(p) for p in data.get("worker_pids", [])]
+
+
+def started_publishes(root: Path, name: str) -> int:
+    """Claimed jobs whose publish has started (the irreversible request may be out)."""
+    store = open_store(_context(root, name))
+    try:
+        return sum(1 for j in store.list_jobs([JobStatus.CLAIMED]) if j.publish_started_at)
+    finally:
+        store.close()
+
+
+def kill_storm(
+    root: Path, name: str, faulted: Callable[[], int], *, rounds: int, deadline: float
+) -> int:
+    """`rounds` times: once the fake hung one more publish (`faulted()` grew) and the store
+    shows a publish started, SIGKILL every worker of the run. How many processes were killed."""
+    killed = seen = 0
+    for _ in range(rounds):
+        while time.monotonic() < deadline:
+            pids = worker_pids(root, name)
+            if pids and faulted() > seen and started_publishes(root, name) > 0:
+                break
+            time.sleep(0.05)
+        else:
+            break
+        seen = faulted()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        # Wait for the orchestrator to reap them before looking for the next hang.
+        while time.monotonic() < deadline and set(worker_pids(root, name)) & set(pids):
+            time.sleep(0.05)
+    return killed
