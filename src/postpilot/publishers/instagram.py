@@ -297,8 +297,16 @@ class InstagramPublisher:
         try:
             media_id = self._media_publish(session, ig_user, container)
         except ContainerGone:
-            # Meta says this container can never be published: start over next attempt.
+            # A refusal proves nothing by itself: only a container that is not PUBLISHED may
+            # be replaced by a new one (which would be a second Reel otherwise).
+            if self._published_after_refusal(session, container, unknown=True):
+                return self._found(session, ig_user, job, container)
             checkpoint.save({})
+            raise
+        except (PermanentError, ContentError):
+            # e.g. "the media has already been published": the Reel is live, not a failure.
+            if self._published_after_refusal(session, container, unknown=False):
+                return self._found(session, ig_user, job, container)
             raise
         log.info("job %s: published media %s", job.job_id, media_id)
         return Published(media_id, self._permalink(session, media_id))
@@ -343,6 +351,23 @@ class InstagramPublisher:
                 hint="check the account; reconcile checks the container's status",
             )
         return media_id
+
+    def _published_after_refusal(self, session: _Session, container: str, *, unknown: bool) -> bool:
+        """Whether the container of a refused media_publish is PUBLISHED after all. A status
+        that cannot be read raises OutcomeUnknown when `unknown` (the caller would otherwise
+        start a new container), else counts as not published (the refusal stands)."""
+        try:
+            state, _status = self._status(session, container)
+        except PublishError as exc:
+            if not unknown:
+                return False
+            raise OutcomeUnknown(
+                f"instagram refused media_publish of container {container} and its status "
+                f"could not be read: {exc}",
+                raw=exc.raw,
+                hint="the Reel may be live; reconcile checks the container's status",
+            ) from None
+        return state == PUBLISHED
 
     def _found(self, session: _Session, ig_user: str, job: Job, container: str) -> Published:
         """The Published of an already PUBLISHED container (media id from recent media)."""
@@ -735,7 +760,8 @@ class InstagramPublisher:
                 or now + self.rate_limit_wait,
                 hint="Graph API call rate limit; the account's posts wait",
             )
-        if sub in NEW_CONTAINER_SUBCODES:
+        if sub in NEW_CONTAINER_SUBCODES and response.status_code < 500:
+            # A 5xx never proves the container was not used: it stays a server error below.
             return ContainerGone(message, raw=raw, hint="a new container is created next attempt")
         if sub in NOT_READY_SUBCODES:
             # Meta's own "not ready for publishing": nothing was published.
