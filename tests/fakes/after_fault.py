@@ -18,8 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from tests.fakes.http_server import FakeHandler
+from http.server import BaseHTTPRequestHandler
 
 #: The longest a hung answer waits for heal() before the connection is cut anyway.
 HANG_CAP_SECONDS = 120.0
@@ -83,7 +82,9 @@ class AfterFaults:
         self.plans.clear()
         self.released.set()
 
-    def apply(self, kind: After, handler: FakeHandler, error: Callable[[], None]) -> None:
+    def apply(
+        self, kind: After, handler: BaseHTTPRequestHandler, error: Callable[[], None]
+    ) -> None:
         """Answer `kind` on `handler`: cut, `error()` (a 500), or hang until heal()."""
         if kind is After.ERROR:
             error()
@@ -99,7 +100,7 @@ class AfterFaults:
         drop(handler)
 
 
-def drop(handler: FakeHandler) -> None:
+def drop(handler: BaseHTTPRequestHandler) -> None:
     """Cut the connection without an answer."""
     handler.close_connection = True
     with contextlib.suppress(OSError):

@@ -20,7 +20,8 @@ Retry-After), drop_after (cut the connection after N more bytes of a PUT, keepin
 lose_final_response (create the video but drop the answer, and the next probes' answers too),
 lose_final_every (every n-th completed session loses its final answer, or every answer about
 it until heal()), fail_probes (status probes answer an error), pause_at (hold the upload after
-N bytes until released: lets a test SIGKILL the client mid-upload), partial_accept (keep fewer
+N bytes until released: lets a test SIGKILL the client mid-upload), fault_after_final (the
+completing PUT creates the video, then its answer is cut, a 500 or hung), partial_accept (keep fewer
 bytes than sent), expire_sessions (-> 404), expire_access_tokens (-> 401), quota (403
 quotaExceeded after a unit budget), upload_limit_exceeded, invalid_grant. Run standalone with
 `python -m tests.fakes.youtube`: it prints {"url": ...} and serves until killed.
@@ -37,10 +38,13 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.after_fault import After, AfterFaults
 
 CHUNK_GRANULE = 256 * 1024
 READ_BLOCK = 1024 * 1024
@@ -123,6 +127,7 @@ class FakeYouTube:
         self._release = threading.Event()
         #: (method, path-without-query, status) of every answered request.
         self.log: list[tuple[str, str, int]] = []
+        self.after = AfterFaults()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -138,8 +143,9 @@ class FakeYouTube:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release paused uploads."""
+        """Stop serving and release paused uploads and hung answers."""
         self._release.set()
+        self.after.heal()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -211,8 +217,16 @@ class FakeYouTube:
             self._lose_every, self._lose_until_healed = n, until_healed
             self.completed = 0
 
+    def fault_after_final(self, kind: After | Sequence[After], every: int = 5) -> None:
+        """Every `every`-th completing PUT creates its video, then its answer is cut, a 500
+        (backendError) or hung until heal(); later probes of the session answer normally."""
+        with self._lock:
+            self.after.arm("final", kind, every)
+
     def heal(self) -> None:
-        """Stop losing answers (lose_final_every): later probes get the video."""
+        """Stop losing answers (lose_final_every, fault_after_final): later probes get the
+        video; hung answers are released (cut)."""
+        self.after.heal()
         with self._lock:
             self._lose_every = 0
             for session in self.sessions.values():
@@ -296,6 +310,10 @@ class _Drop(Exception):
     """Close the connection without answering."""
 
 
+class _Answered(Exception):
+    """The request was answered (or cut) by an after-fault; nothing more to send."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeYouTube
     protocol_version = "HTTP/1.1"
@@ -374,6 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._put(session_id)
         except _Drop:
             self._drop()
+        except _Answered:
+            pass
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -575,8 +595,14 @@ class _Handler(BaseHTTPRequestHandler):
                 lose = fake._lose_answers > 0
                 if lose:
                     fake._lose_answers -= 1
+                assert session.video is not None
+                after = fake.after.pick("final", session.video.video_id)
             if lose:
                 raise _Drop
+            if after is not None:
+                error = _error_body(500, "backendError", "injected after the video was created")
+                fake.after.apply(after, self, lambda: self._send(500, error))
+                raise _Answered
 
     def _complete(self, session: Session) -> None:
         fake = self.fake

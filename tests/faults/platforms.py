@@ -3,11 +3,13 @@ job, and the kill -9 driver of the fault suite (shared with bench/fault_bench.py
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -192,13 +194,20 @@ def started_publishes(root: Path, name: str) -> int:
 
 
 def kill_storm(
-    root: Path, name: str, faulted: Callable[[], int], *, rounds: int, deadline: float
+    root: Path,
+    name: str,
+    faulted: Callable[[], int],
+    *,
+    rounds: int,
+    deadline: float,
+    run: subprocess.Popen[str] | None = None,
 ) -> int:
     """`rounds` times: once the fake hung one more publish (`faulted()` grew) and the store
-    shows a publish started, SIGKILL every worker of the run. How many processes were killed."""
+    shows a publish started, SIGKILL every worker of the run (until `run` ends, if given).
+    How many processes were killed."""
     killed = seen = 0
     for _ in range(rounds):
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (run is None or run.poll() is None):
             pids = worker_pids(root, name)
             if pids and faulted() > seen and started_publishes(root, name) > 0:
                 break
@@ -216,3 +225,41 @@ def kill_storm(
         while time.monotonic() < deadline and set(worker_pids(root, name)) & set(pids):
             time.sleep(0.05)
     return killed
+
+
+def account_busy(root: Path, name: str, account: str) -> bool:
+    """Whether the project ledger keeps `account` from any other publish right now: leased,
+    held by a publish that may be in flight, or blocked."""
+    store = open_store(_context(root, name))
+    try:
+        state = store.account_states([account]).get(account)
+    finally:
+        store.close()
+    return state is not None and bool(state.leased_by or state.held_by or state.block)
+
+
+def stall_during_publish(
+    root: Path, fake: FakeInstagram, name: str, *, stall_seconds: float, **env: str
+) -> tuple[subprocess.Popen[str], Callable[[], float | None]]:
+    """Start `name`'s run; the moment its media_publish reaches the fake, SIGSTOP its workers
+    (as a VM pause does) and SIGCONT them `stall_seconds` later: the Reel exists, the worker
+    sleeps past its lease before it reads the answer. Returns the run and a function giving
+    the monotonic time the stall began (None before)."""
+    began: list[float] = []
+
+    def stop_workers() -> None:
+        pids = worker_pids(root, name)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        began.append(time.monotonic())
+
+        def resume() -> None:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+        threading.Timer(stall_seconds, resume).start()
+
+    fake.on_next("publish", stop_workers)
+    run = start_cli_run(root, name, **env)
+    return run, lambda: began[0] if began else None

@@ -22,11 +22,13 @@ from tests.faults.harness import (
     statuses,
 )
 from tests.faults.platforms import (
+    account_busy,
     finish_cli_run,
     instagram_campaign,
     instagram_posts,
     kill_storm,
     per_account,
+    stall_during_publish,
     start_cli_run,
 )
 
@@ -147,6 +149,7 @@ def test_kill_9_storm_mid_publish_posts_nothing_twice_and_loses_no_job(
             lambda: len(fake.after.keys("publish")),
             rounds=3,
             deadline=time.monotonic() + 180,
+            run=run,
         )
     finally:
         fake.heal()
@@ -163,3 +166,38 @@ def test_kill_9_storm_mid_publish_posts_nothing_twice_and_loses_no_job(
     assert second["reconciled"].get("posted", 0) >= 3, second
     assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}, second
     assert max(per_account(posts, project_root, "igkill").values()) <= 3
+
+
+def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_account(
+    project_root: Path,
+) -> None:
+    """Campaign one's worker is SIGSTOPped for 8 leases the moment its media_publish reaches
+    Instagram (the Reel is created, the answer unread). Campaign two shares the account (1 post
+    a day across both) and runs meanwhile: the account is busy and two takes no slot today.
+    One's late answer settles its job (recorded, or reconciled by its next run); the account
+    has exactly one Reel, two's next run still schedules nothing today, the account is free."""
+    env = {"POSTPILOT_LEASE_SECONDS": "1"}
+    with FakeInstagram(single_use_containers=False) as fake:
+        instagram_campaign(project_root, fake, "one", 1, accounts=1, daily_limit=1)
+        instagram_campaign(project_root, fake, "two", 1, accounts=1, daily_limit=1)
+        run, began = stall_during_publish(project_root, fake, "one", stall_seconds=8, **env)
+        deadline = time.monotonic() + 120
+        while began() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert began() is not None, "campaign one never reached media_publish"
+        assert account_busy(project_root, "two", "acct00")
+        during = run_campaign(project_root, "two", **env)
+        first = finish_cli_run(run)
+        if first.get("unconfirmed"):
+            run_campaign(project_root, "one", **env)
+        after = run_campaign(project_root, "two", **env)
+
+        one, two = campaign_jobs(project_root, "one"), campaign_jobs(project_root, "two")
+        posts = instagram_posts(fake, project_root, "one", "two")
+        assert_never_twice(posts, one)
+        assert set(statuses(one).values()) == {JobStatus.SUCCESS}
+        # The day's one slot of the shared account is taken: two schedules its post tomorrow.
+        assert (during["seeded"], after["seeded"], two) == (0, 0, {})
+        assert "next slot tomorrow" in after["schedule"]["message"]
+        assert fake.published_count() == 1
+        assert not account_busy(project_root, "two", "acct00")

@@ -103,6 +103,7 @@ def test_kill_9_storm_mid_upload_posts_nothing_twice_and_loses_no_job(
             lambda: len(fake.after.keys("put")),
             rounds=3,
             deadline=time.monotonic() + 180,
+            run=run,
         )
     finally:
         fake.heal()
