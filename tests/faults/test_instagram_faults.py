@@ -173,9 +173,9 @@ def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_ac
 ) -> None:
     """Campaign one's worker is SIGSTOPped for 8 leases the moment its media_publish reaches
     Instagram (the Reel is created, the answer unread). Campaign two shares the account (1 post
-    a day across both) and runs meanwhile: the account is busy and two takes no slot today.
-    One's late answer settles its job (recorded, or reconciled by its next run); the account
-    has exactly one Reel, two's next run still schedules nothing today, the account is free."""
+    a day across both) and runs meanwhile: the account is busy, two posts nothing. One's late
+    answer settles its job (recorded, or reconciled by its next run); two's next run still
+    posts nothing (the shared day is full): the account has exactly one Reel and is free."""
     env = {"POSTPILOT_LEASE_SECONDS": "1"}
     with FakeInstagram(single_use_containers=False) as fake:
         instagram_campaign(project_root, fake, "one", 1, accounts=1, daily_limit=1)
@@ -196,8 +196,9 @@ def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_ac
         posts = instagram_posts(fake, project_root, "one", "two")
         assert_never_twice(posts, one)
         assert set(statuses(one).values()) == {JobStatus.SUCCESS}
-        # The day's one slot of the shared account is taken: two schedules its post tomorrow.
-        assert (during["seeded"], after["seeded"], two) == (0, 0, {})
-        assert "next slot tomorrow" in after["schedule"]["message"]
+        # Two may have seeded its job for today (while one's publish was in flight) or for
+        # tomorrow: either way it is waiting, never posted, and one Reel fills the shared day.
+        assert set(statuses(two).values()) <= {JobStatus.PENDING}, (during, after)
+        assert sum(posts[j] for j in two) == 0
         assert fake.published_count() == 1
         assert not account_busy(project_root, "two", "acct00")
