@@ -492,7 +492,7 @@ def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
     import json
 
     from postpilot import report
-    from postpilot.planning import plan_command
+    from postpilot.plan_io import plan_command
 
     plan, lines = plan_command(ctx, args.days or 7, clock.now())
     if args.json:
