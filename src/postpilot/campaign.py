@@ -441,15 +441,48 @@ def load_captions(
 # -- videos and matching -----------------------------------------------------------------------
 def list_videos(videos_dir: Path) -> list[Path]:
     """Every .mp4/.mov (any case) below `videos_dir`, sorted by relative path (deterministic)."""
-    found: list[tuple[str, Path]] = []
-    for folder, dirs, files in os.walk(videos_dir):
-        dirs.sort()
-        for name in files:
-            if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith("."):
-                full = Path(folder) / name
-                found.append((full.relative_to(videos_dir).as_posix(), full))
-    found.sort(key=lambda item: item[0])
-    return [full for _, full in found]
+    return [Path(entry.path) for entry in _walk_videos(videos_dir)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A video file found below the videos folder, described with plain strings: a campaign of
+    100k videos is listed without building and resolving a Path per file."""
+
+    rel: str
+    path: str
+    name: str
+    #: The file itself is a symbolic link (it may point outside the folder).
+    symlink: bool
+
+
+def _walk_videos(videos_dir: Path) -> list[_Found]:
+    """`list_videos` as _Found entries, sorted by relative path. Like os.walk, symlinked
+    folders are not entered, so only a file that is itself a link can lead outside."""
+    found: list[_Found] = []
+    base = str(videos_dir)
+    stack = [(base, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        stack.append((entry.path, f"{prefix}{name}/"))
+                    continue
+            except OSError:
+                continue
+            dot = name.rfind(".")
+            if name.startswith(".") or dot < 0 or name[dot:].lower() not in VIDEO_SUFFIXES:
+                continue
+            found.append(_Found(prefix + name, entry.path, name, entry.is_symlink()))
+    found.sort(key=lambda item: item.rel)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,6 +541,8 @@ class MatchReport:
 
 def _unsafe_reason(identifier: str) -> str | None:
     """Why a caption filename may not be used as a path below the videos folder, or None."""
+    if not any(c in identifier for c in "/\\:"):  # a plain file name (most rows): no Path
+        return "escapes the videos folder (..)" if identifier == ".." else None
     if PurePosixPath(identifier).is_absolute() or PureWindowsPath(identifier).is_absolute():
         return "absolute path"
     if PureWindowsPath(identifier).drive or identifier.startswith(("/", "\\")):
@@ -542,7 +577,8 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
             by_path[normalised] = row
         else:
             by_name[normalised] = row
-            suffix = PurePosixPath(normalised).suffix
+            dot = normalised.rfind(".")
+            suffix = normalised[dot:] if 0 < dot < len(normalised) - 1 else ""
             if suffix.lower() in VIDEO_SUFFIXES:
                 # `x.mp4` in the CSV still names `x.MP4` on disk (suffix case differs only).
                 by_name_ci.setdefault(normalised[: -len(suffix)] + suffix.lower(), row)
@@ -552,33 +588,38 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
     without: list[str] = []
     duplicate_names: list[str] = []
     names_taken: set[str] = set()
-    for video in list_videos(videos_dir):
-        rel = video.relative_to(videos_dir).as_posix()
+    absolute = str(videos_dir.absolute())
+    for video in _walk_videos(videos_dir):
+        rel, name = video.rel, video.name
+        dot = name.rfind(".")
+        stem, suffix = name[:dot], name[dot:]
         stem_rel = rel.rsplit(".", 1)[0]
         match = (
             by_path.get(rel)
-            or by_name.get(video.name)
-            or by_name_ci.get(video.stem + video.suffix.lower())
+            or by_name.get(name)
+            or by_name_ci.get(stem + suffix.lower())
             or by_path.get(stem_rel)
-            or by_name.get(video.stem)
+            or by_name.get(stem)
         )
         if match is None:
-            if not {rel, stem_rel, video.name, video.stem} & empty_names:
+            if not {rel, stem_rel, name, stem} & empty_names:
                 without.append(rel)  # else already counted once, under empty_captions
             continue
         used.add(match.filename)
-        if not video.resolve().is_relative_to(root):
+        # Listed folders are real folders below the root (links to folders are not entered):
+        # only a file that is a link needs resolving.
+        if video.symlink and not Path(video.path).resolve().is_relative_to(root):
             rejected.append((rel, "resolves outside the videos folder (symlink)"))
             continue
-        if video.name in names_taken:
+        if name in names_taken:
             duplicate_names.append(rel)
             continue
-        names_taken.add(video.name)
+        names_taken.add(name)
         matched.append(
             MatchedVideo(
-                video_path=str(video.absolute()),
+                video_path=os.path.join(absolute, rel),
                 relative_path=rel,
-                filename=video.name,
+                filename=name,
                 caption=match.caption,
                 caption_filename=match.filename,
                 line=match.line,

@@ -492,7 +492,7 @@ def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
     import json
 
     from postpilot import report
-    from postpilot.planning import plan_command
+    from postpilot.plan_io import plan_command
 
     plan, lines = plan_command(ctx, args.days or 7, clock.now())
     if args.json:
@@ -553,6 +553,7 @@ def _serve(args: argparse.Namespace) -> int:
         num_workers=args.workers,
         retry=RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay),
         companions=[serve_options.dashboard_companion(args)],
+        ignore_prior_progress=args.ignore_prior_progress,
     )
     if args.json:
         report.print_json(summary.to_json())

@@ -4,7 +4,8 @@
 plan's first day (the jobs of today), `--plan` shows N days of it, and since each day's plan is
 computed from what was really published before it, a run without failures publishes exactly
 the plan shown on day one. `plan_for(ctx, store, now, days)` gathers the inputs (folder, store,
-ledger) and is what the CLI, the service and the dashboard call.
+ledger; postpilot.plan_io) and is what the CLI, the service and the dashboard call. The data
+types live in postpilot.plan_model and are importable from here.
 
 Rules (docs/scheduling.md has the worked example):
 - distribution `once`: each video is published once in the campaign, to one account. Slots are
@@ -24,122 +25,48 @@ Rules (docs/scheduling.md has the worked example):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from pathlib import PureWindowsPath
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from postpilot.jobs import Job, JobStatus, local_day
-from postpilot.schedule import Schedule, account_times, local_date, parse_publish_at, slot_instant
+from postpilot.jobs import Job
+from postpilot.plan_model import (
+    EVERY_ACCOUNT,
+    ONCE,
+    OPEN_STATUSES,
+    REASON_BAD_PUBLISH_AT,
+    REASON_BEYOND,
+    REASON_EVERY_ACCOUNT_HAS_IT,
+    REASON_NO_ACCOUNTS,
+    REASON_PAST_END,
+    REASON_UNKNOWN_ACCOUNT,
+    REASON_UNREADABLE,
+    Plan,
+    PlanEntry,
+    PlanInputs,
+    PlanVideo,
+)
+from postpilot.schedule import account_times, local_date, parse_publish_at, slot_instant
 from postpilot.store.base import name_key
 
-if TYPE_CHECKING:
-    from postpilot.config import PostingContext
-    from postpilot.store.base import JobStore
-
-ONCE = "once"
-EVERY_ACCOUNT = "every_account"
-
-REASON_EVERY_ACCOUNT_HAS_IT = "no account left that lacks it"
-REASON_PAST_END = "past the schedule's end"
-REASON_BEYOND = "not within the planned days"
-REASON_UNREADABLE = "fails preflight: the video file cannot be read"
-REASON_UNKNOWN_ACCOUNT = "pinned to an unknown account"
-REASON_BAD_PUBLISH_AT = "bad publish_at"
-REASON_NO_ACCOUNTS = "no account can take new jobs"
-
-#: Statuses of today's jobs that will still publish (shown in the plan as upcoming).
-_OPEN = frozenset({JobStatus.PENDING, JobStatus.RETRYING, JobStatus.CLAIMED})
-
-
-@dataclass(frozen=True, slots=True)
-class PlanVideo:
-    """A video of the pool with its caption and pins."""
-
-    filename: str
-    video_path: str
-    caption: str
-    #: Content hash; "" means not computed yet (PlanInputs.hash_content computes it when the
-    #: video is about to be placed, so a big pool is not read byte by byte for nothing).
-    sha256: str
-    line: int = 0
-    publish_at: str = ""
-    account: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PlanEntry:
-    """One planned post."""
-
-    date: str
-    time: str
-    scheduled_at: datetime
-    account: str
-    video: str
-    job_id: str
-    video_path: str = ""
-    caption: str = ""
-    sha256: str = ""
-    #: True for a job already in the store (seeding skips it).
-    existing: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """The entry as `--plan --json` prints it."""
-        return {
-            "date": self.date,
-            "time": self.time,
-            "scheduled_at": self.scheduled_at.isoformat(),
-            "account": self.account,
-            "video": self.video,
-            "job_id": self.job_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Planned posts in time order and the videos that cannot be placed, with why."""
-
-    entries: list[PlanEntry]
-    unplaced: list[tuple[str, str]] = field(default_factory=list)
-    #: Pins that are errors in the captions file (line-numbered messages).
-    problems: list[str] = field(default_factory=list)
-    #: Videos of the pool this campaign still has to publish (once) / posts left (every).
-    remaining: int = 0
-    total: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"plan": [...], "unplaced": [{"video", "reason"}]}`."""
-        return {
-            "plan": [entry.to_json() for entry in self.entries],
-            "unplaced": [{"video": v, "reason": r} for v, r in self.unplaced],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PlanInputs:
-    """Everything a plan depends on besides the clock."""
-
-    campaign: str
-    accounts: Sequence[str]
-    videos: Sequence[PlanVideo]
-    distribution: str
-    schedule: Schedule | None
-    timezone: str
-    daily_limit: int
-    #: (job_id, account, sha256) this campaign has posted on any day (from the ledger).
-    campaign_posted: frozenset[tuple[str, str, str]] = frozenset()
-    #: Whether content was posted to an account by any campaign (I4); None: campaign_posted.
-    is_posted: Callable[[str, str], bool] | None = None
-    #: The store's jobs (the current day's).
-    existing: Sequence[Job] = ()
-    #: Room left today per account (ledger counts, open jobs); None: the daily limit.
-    room_today: Mapping[str, int] | None = None
-    #: Accounts that get nothing, with why.
-    excluded: Mapping[str, str] = field(default_factory=dict)
-    #: Computes a missing content hash from the video path (OSError: unreadable).
-    hash_content: Callable[[str], str] | None = None
+__all__ = [
+    "EVERY_ACCOUNT",
+    "ONCE",
+    "REASON_BAD_PUBLISH_AT",
+    "REASON_BEYOND",
+    "REASON_EVERY_ACCOUNT_HAS_IT",
+    "REASON_NO_ACCOUNTS",
+    "REASON_PAST_END",
+    "REASON_UNKNOWN_ACCOUNT",
+    "REASON_UNREADABLE",
+    "Plan",
+    "PlanEntry",
+    "PlanInputs",
+    "PlanVideo",
+    "job_id_for",
+    "plan_campaign",
+    "remaining_count",
+]
 
 
 def job_id_for(campaign: str, distribution: str, filename: str, account: str) -> str:
@@ -176,13 +103,15 @@ class _Planner:
         self._instants: dict[tuple[date, time], datetime] = {}
         #: content hash (or path, before hashing) -> the name key of the video's file
         self._names: dict[str, str] = {}
+        self._zone = ZoneInfo(inputs.timezone)
+        self._shown: dict[datetime, tuple[str, str]] = {}
 
     def _sha(self, video: PlanVideo) -> str:
         """The video's content hash, computed once when first needed ("" if unreadable)."""
         # Migrated history whose file did not resolve is keyed by the video's file name.
-        self._names.setdefault(
-            video.sha256 or video.video_path, name_key(PureWindowsPath(video.video_path).name)
-        )
+        key = video.sha256 or video.video_path
+        if key not in self._names:
+            self._names[key] = name_key(_basename(video.video_path))
         if video.sha256:
             return video.sha256
         if video.video_path not in self._hashes:
@@ -286,13 +215,21 @@ class _Planner:
         slots.sort()
         return slots
 
+    def _local(self, instant: datetime) -> tuple[str, str]:
+        """(date, HH:MM) of an instant in the campaign's zone; slots share a few instants."""
+        shown = self._shown.get(instant)
+        if shown is None:
+            local = instant.astimezone(self._zone)
+            shown = self._shown[instant] = (local.date().isoformat(), local.strftime("%H:%M"))
+        return shown
+
     def _entry(self, video: PlanVideo, account: str, instant: datetime) -> PlanEntry:
-        local = instant.astimezone(ZoneInfo(self.i.timezone))
+        day, at = self._local(instant)
         sha = self._sha(video)
         self.has.add((account, sha))
         return PlanEntry(
-            date=local.date().isoformat(),
-            time=local.strftime("%H:%M"),
+            date=day,
+            time=at,
             scheduled_at=instant,
             account=account,
             video=video.filename,
@@ -361,12 +298,12 @@ class _Planner:
     def run(self, days: int) -> Plan:
         free, timed = self._pool()
         for job in self.i.existing:
-            if job.status in _OPEN:
-                local = (job.scheduled_at or self.now).astimezone(ZoneInfo(self.i.timezone))
+            if job.status in OPEN_STATUSES:
+                shown_day, shown_at = self._local(job.scheduled_at or self.now)
                 self.entries.append(
                     PlanEntry(
-                        date=local.date().isoformat(),
-                        time=local.strftime("%H:%M"),
+                        date=shown_day,
+                        time=shown_at,
                         scheduled_at=job.scheduled_at or self.now,
                         account=job.account,
                         video=_filename(job),
@@ -494,98 +431,16 @@ def remaining_count(
     )
 
 
+def _basename(path: str) -> str:
+    """The file name of a POSIX or Windows path (prior history may hold either), without
+    building a PureWindowsPath per video."""
+    tail = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if len(tail) > 1 and tail[1] == ":" and tail[0].isalpha():
+        tail = tail[2:]  # "C:name.mp4": a drive-relative Windows path
+    return tail
+
+
 def _filename(job: Job) -> str:
     suffix = f"_{job.campaign}"
     base = job.job_id.split("@", 1)[0]
     return base[: -len(suffix)] if job.campaign and base.endswith(suffix) else base
-
-
-# -- the I/O edge: gather the inputs of a campaign ------------------------------------------------
-def plan_inputs(
-    ctx: PostingContext,
-    store: JobStore,
-    now: datetime,
-    hash_content: Callable[[str], str] | None = None,
-) -> PlanInputs:
-    """Read the campaign folder, the store and the ledger into PlanInputs."""
-    from postpilot.campaign import compute_sha256
-    from postpilot.seeding import account_capacity
-    from postpilot.store.base import BLOCK_NEEDS_REAUTH
-
-    campaign = ctx.campaign_config
-    if campaign is None:
-        raise ValueError("plans exist for campaigns only (legacy mode has no schedule)")
-    report = campaign.match_videos()
-    videos = [
-        PlanVideo(
-            filename=match.filename,
-            video_path=match.video_path,
-            caption=match.caption,
-            sha256="",
-            line=match.line,
-            publish_at=match.publish_at,
-            account=match.account,
-        )
-        for match in report.matched
-    ]
-    accounts = ctx.get_accounts()
-    existing = store.list_jobs()
-    day = local_day(now, ctx.timezone)
-    daily = {account: store.daily_count(account, day) for account in accounts}
-    room = account_capacity(
-        accounts, existing, daily, ctx.max_posts_per_account_per_day, day=day, timezone=ctx.timezone
-    )
-    excluded = {
-        account: "blocked until re-authorized"
-        for account, state in store.account_states(accounts).items()
-        if state.block == BLOCK_NEEDS_REAUTH
-    }
-    return PlanInputs(
-        campaign=ctx.store_name,
-        accounts=accounts,
-        videos=videos,
-        distribution=campaign.distribution,
-        schedule=campaign.schedule,
-        timezone=ctx.timezone,
-        daily_limit=ctx.max_posts_per_account_per_day,
-        campaign_posted=frozenset(store.posted_content()),
-        is_posted=store.is_posted,
-        existing=existing,
-        room_today=room,
-        excluded=excluded,
-        hash_content=hash_content or compute_sha256,
-    )
-
-
-def plan_for(ctx: PostingContext, store: JobStore, now: datetime, days: int) -> Plan:
-    """The campaign's plan for `days` days from `now` (reads; writes nothing)."""
-    return plan_campaign(plan_inputs(ctx, store, now), now, days)
-
-
-def plan_command(ctx: PostingContext, days: int, now: datetime) -> tuple[Plan, list[str]]:
-    """--plan: the plan and its human lines. Writes nothing: a campaign never seeded is planned
-    against an empty in-memory store instead of creating its progress file."""
-    from postpilot.operations import progress_exists
-    from postpilot.rollover import roll_over_preview
-    from postpilot.store import open_store
-    from postpilot.store.memory import MemoryJobStore
-
-    if ctx.campaign_config is None:
-        raise ValueError("--plan needs --campaign (legacy mode has no schedule)")
-    store: JobStore = open_store(ctx) if progress_exists(ctx) else MemoryJobStore(ctx.store_name)
-    try:
-        plan = plan_campaign(roll_over_preview(ctx, plan_inputs(ctx, store, now), now), now, days)
-    finally:
-        store.close()
-    lines = [f"Plan for {ctx.describe()}, {days} day(s) from {local_day(now, ctx.timezone)}"]
-    lines += [
-        f"  {e.date} {e.time}  {e.account:<20} {e.video}" + ("  (seeded)" if e.existing else "")
-        for e in plan.entries
-    ]
-    if not plan.entries:
-        lines.append("  (nothing to post in these days)")
-    if plan.unplaced:
-        lines.append(f"Not placed ({len(plan.unplaced)}):")
-        lines += [f"  {video}: {reason}" for video, reason in plan.unplaced]
-    lines += [f"Problem: {p}" for p in plan.problems]
-    return plan, lines

@@ -432,12 +432,14 @@ def seed_store(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResul
 def _seed_campaign_day(ctx: PostingContext, store: JobStore, now: datetime) -> SeedResult:
     """A campaign's jobs of today: the first day of its plan (postpilot.planning), each job
     carrying its slot. Videos published on earlier days are never planned again."""
-    from postpilot.planning import REASON_BEYOND, plan_campaign, plan_inputs
+    from postpilot.plan_io import plan_inputs
+    from postpilot.planning import REASON_BEYOND, plan_campaign
     from postpilot.video_paths import to_stored
 
     campaign = ctx.campaign_config
     assert campaign is not None  # the caller checked
-    inputs = plan_inputs(ctx, store, now)
+    report = campaign.match_videos()
+    inputs = plan_inputs(ctx, store, now, report=report)
     plan = plan_campaign(inputs, now, days=1)
     if plan.problems:
         raise ConfigError(f"{campaign.captions_file}: " + "\n  ".join(plan.problems))
@@ -474,7 +476,6 @@ def _seed_campaign_day(ctx: PostingContext, store: JobStore, now: datetime) -> S
         for video, why in plan.unplaced
     ]
     created = store.insert_jobs(jobs) if jobs else 0
-    report = campaign.match_videos()
     return SeedResult(
         created=created,
         skipped=skipped,

@@ -68,3 +68,20 @@ def test_published_counts_every_pass() -> None:
     results = {"retry_summary": {"passes": [{"succeeded": 2}, {"succeeded": 3}]}}
     assert published_in(results) == 5
     assert published_in({"error": "no_jobs"}) == 0
+
+
+def test_a_refused_input_waits_for_an_edit_or_midnight(project_root: Path) -> None:
+    """A run refused for bad input is not rechecked (a recheck reads the same files): it runs
+    again when its files change, which wakes the service, or at midnight."""
+    from postpilot.runner.service_runs import INVALID_INPUT
+
+    assert _next(project_root, {"error": INVALID_INPUT}) == MIDNIGHT
+
+
+def test_an_error_becomes_one_log_line_with_its_fix() -> None:
+    """The problem and its indented fix lines are joined into one line."""
+    from postpilot.errors import ConfigError
+    from postpilot.runner.service_runs import one_line
+
+    error = ConfigError("captions.csv line 2: not valid CSV\n  Quote the caption\n")
+    assert one_line(error) == "captions.csv line 2: not valid CSV; Quote the caption"

@@ -691,11 +691,19 @@ class Orchestrator:
 
     # -- between passes -------------------------------------------------------------------
     def _wait_before_next_pass(self, store: JobStore) -> float | None:
-        """Seconds to wait before the next pass, or None when no job can move in this run."""
+        """Seconds to wait before the next pass, or None when no job can move in this run.
+        The retry delay spaces out retries; a pending job that nothing holds back (its slot
+        came due as the pass ended) starts the next pass at once, not a retry delay late."""
         now = utcnow()
-        movable, _blocked = self._classify(store, now)
+        movable, blocked = self._classify(store, now)
         if not movable:
             return None
+        held = {b.job_id for b in blocked}
+        if any(
+            job.job_id not in held and is_claimable(job, now)
+            for job in store.list_jobs([JobStatus.PENDING])
+        ):
+            return 0.0
         earliest = min(movable)
         wait = max(self.retry.retry_delay_seconds, (earliest - now).total_seconds())
         return wait if wait <= max(MAX_RETRY_WAIT_SECONDS, self.retry.retry_delay_seconds) else None

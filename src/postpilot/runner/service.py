@@ -5,6 +5,14 @@
         the same orchestrator, store, leases and ledger as --run, so I1-I7 hold unchanged
         -> sleep until the earliest next due time, a file change, or a signal
 
+Before each campaign's run the service does what --run does before it: the preflight (bad
+input stops that campaign's run before anything is written), the healing of needs-reauth
+blocks whose credentials changed, and the refusal to seed over prior progress never imported.
+A refusal is logged as one line naming the file or key and the fix; the service keeps serving
+the other campaigns and tries the refused one again when its files (or the credentials file)
+change, on SIGHUP, or at its local midnight. Each run's worker spec file is removed when the
+run ends, and those left by killed runs when the service starts.
+
 A campaign runs: when the service starts; when its campaign.json, accounts, captions or videos
 change (the run seeds the new rows and videos); at its next due time (a slot, a retry time, the
 end of a rate window or of another campaign's publish on a shared account); at its local midnight
@@ -20,6 +28,7 @@ SIGHUP re-reads every campaign and runs them now.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import logging.handlers
 import signal
@@ -39,7 +48,17 @@ from postpilot.jobs import local_day, utcnow
 from postpilot.log import PlainFormatter
 from postpilot.runner.locks import ALL_CAMPAIGNS, ServiceLock
 from postpilot.runner.orchestrator import Shutdown, run_parallel_posting
-from postpilot.runner.service_runs import ServiceSummary, counts_text, next_run, published_in
+from postpilot.runner.service_runs import (
+    INVALID_INPUT,
+    ServiceSummary,
+    counts_text,
+    next_run,
+    one_line,
+    prepare_run,
+    published_in,
+    remove_spec,
+    sweep_stale_specs,
+)
 from postpilot.runner.watch import FolderWatch
 
 log = logging.getLogger("postpilot.service")
@@ -76,9 +95,9 @@ class _Campaign:
         return self.ctx.store_name
 
 
-def _campaign_watch(ctx: PostingContext) -> FolderWatch:
+def _campaign_watch(ctx: PostingContext, extra: Sequence[Path] = ()) -> FolderWatch:
     base = ctx.base_dir
-    files = [base / Config.CAMPAIGN_JSON, Path(ctx.accounts_file)]
+    files = [base / Config.CAMPAIGN_JSON, Path(ctx.accounts_file), *extra]
     if ctx.captions_file:
         files.append(Path(ctx.captions_file))
     trees = [Path(ctx.videos_dir)] if ctx.videos_dir else []
@@ -97,9 +116,11 @@ class Service:
         num_workers: int = 3,
         retry: RetryConfig | None = None,
         companions: Sequence[Companion] = (),
+        ignore_prior_progress: bool = False,
     ) -> None:
         self.root = root
         self.campaign_arg = campaign
+        self.ignore_prior_progress = ignore_prior_progress
         self.num_workers = num_workers
         self.retry = retry or RetryConfig()
         self.companions = list(companions)
@@ -171,6 +192,8 @@ class Service:
                     ", ".join(sorted(c.name for c in self.campaigns.values())),
                     self.num_workers,
                 )
+                for campaign in self.campaigns.values():
+                    sweep_stale_specs(campaign.ctx)
                 companions = self._start_companions()
                 try:
                     self._loop()
@@ -269,7 +292,7 @@ class Service:
                 from postpilot.operations import load_campaign
 
                 config = load_campaign(self.campaign_arg, self.root)
-                self._add(PostingContext.from_campaign(config))
+                self._add(self._context(config))
             return
         valid, invalid = scan_campaigns(self.root)
         for name, error in invalid:
@@ -281,7 +304,7 @@ class Service:
                 self._drop(key, campaign, "its folder is gone")
         for key, config in wanted.items():
             if key not in self.campaigns:
-                self._add(PostingContext.from_campaign(config))
+                self._add(self._context(config))
         campaigns_dir = self.root / Config.CAMPAIGNS_DIR
         if initial and not self.campaigns:
             raise ConfigError(
@@ -297,6 +320,12 @@ class Service:
                     names = (Config.CAMPAIGN_JSON, Config.ACCOUNTS_FILE, Config.CAPTIONS_FILE)
                     files += [folder / name for name in names]
         self._project_watch = FolderWatch(files)
+
+    def _context(self, config: CampaignConfig) -> PostingContext:
+        ctx = PostingContext.from_campaign(config)
+        if self.ignore_prior_progress:
+            ctx = dataclasses.replace(ctx, ignore_prior_progress=True)
+        return ctx
 
     def _add(self, ctx: PostingContext) -> None:
         key = str(ctx.base_dir)
@@ -332,14 +361,14 @@ class Service:
             log.error(
                 "Campaign '%s' not re-read (fix the file; the service retries when it changes): %s",
                 campaign.name,
-                exc,
+                one_line(exc),
             )
             campaign.watch = _campaign_watch(campaign.ctx)
             return
         if not config.enabled:
             self._drop(key, campaign, "it was disabled in campaign.json")
             return
-        campaign.ctx = PostingContext.from_campaign(config)
+        campaign.ctx = self._context(config)
         campaign.watch = _campaign_watch(campaign.ctx)
         campaign.reseed = True
         campaign.due = None
@@ -362,18 +391,38 @@ class Service:
     def _run_campaign(self, campaign: _Campaign, reseed: bool, rearm: bool) -> None:
         """A campaign's run, in its thread: exactly --run's code path, sharing the stop request."""
         started = utcnow()
+        ctx = campaign.ctx
+        results: dict[str, Any] = {}
         try:
+            # Videos are checked when the run may seed them (new files, a new day), not at
+            # every slot: the check reads every matched video's header.
+            prepare_run(ctx, check_videos=reseed)
             results = run_parallel_posting(
-                campaign.ctx,
+                ctx,
                 num_workers=self.num_workers,
                 force_reseed=reseed,
                 retry_all_failed=rearm,
                 retry_config=self.retry,
                 shutdown=self.shutdown,
             )
+        except PostpilotError as exc:  # bad input or a refusal to seed: the operator fixes it
+            log.error(
+                "Campaign '%s' not run (fix it; the service tries again when its files "
+                "change, on SIGHUP or at midnight): %s",
+                campaign.name,
+                one_line(exc),
+            )
+            results = {"error": INVALID_INPUT, "message": one_line(exc)}
+            # The fix may be new credentials: watch that file too until a run goes through.
+            from postpilot.preflight import credentials_store
+
+            campaign.watch = _campaign_watch(ctx, [credentials_store(ctx).path])
+            campaign.reseed = True
         except Exception as exc:  # the service outlives a failed run; the next one retries
             log.exception("Campaign '%s': the run failed", campaign.name)
             results = {"error": "run_failed", "message": str(exc)}
+        finally:
+            remove_spec(ctx, results.get("run_id"))
         campaign.outcome = {"results": results, "started": started}
         self.wake.set()
 
@@ -431,7 +480,15 @@ def serve(
     num_workers: int = 3,
     retry: RetryConfig | None = None,
     companions: Sequence[Companion] = (),
+    ignore_prior_progress: bool = False,
 ) -> ServiceSummary:
     """Run the service until a signal stops it (the CLI's --serve)."""
-    service = Service(root, campaign, num_workers=num_workers, retry=retry, companions=companions)
+    service = Service(
+        root,
+        campaign,
+        num_workers=num_workers,
+        retry=retry,
+        companions=companions,
+        ignore_prior_progress=ignore_prior_progress,
+    )
     return service.run()

@@ -10,18 +10,24 @@ The candidates for the next run (the earliest wins):
   block only an operator lifts (--unblock, --confirm), an unconfirmed publish reconcile may
   settle, a failed run (not one that found nothing to seed), or a run that used all its passes;
 - BUSY_RETRY_SECONDS when another process (a --run) held the campaign's run lock.
+A run refused for bad input (INVALID_INPUT) waits for midnight or an edit of its files.
+
+Also here: what the service does before and after a campaign's run, as --run does
+(`prepare_run`), and the worker spec files it leaves in the campaign's logs folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from postpilot.config import PostingContext
-from postpilot.errors import PostpilotError
+from postpilot.errors import ConflictError, PostpilotError
 from postpilot.jobs import next_local_midnight
 from postpilot.store import open_store
 
@@ -34,6 +40,10 @@ BUSY_RETRY_SECONDS = 30.0
 ENDS_AT_MIDNIGHT_OR_ON_EDIT = frozenset(
     {"daily limit reached", "account not in the campaign's accounts"}
 )
+#: The "error" of a run the service did not start: bad input, or a refusal to seed.
+INVALID_INPUT = "invalid_input"
+#: Errors that a recheck cannot fix: the next run waits for midnight or an edit.
+WAIT_FOR_EDIT = frozenset({"no_jobs", INVALID_INPUT})
 
 
 def next_run(
@@ -50,7 +60,7 @@ def next_run(
     candidates = [next_local_midnight(now, ctx.timezone)]
     recheck = now + timedelta(seconds=recheck_seconds)
     error = results.get("error")
-    if (error and error != "no_jobs") or results.get("unconfirmed"):
+    if (error and error not in WAIT_FOR_EDIT) or results.get("unconfirmed"):
         # No jobs (nothing left to seed) waits for midnight or an edit, like a finished day.
         candidates.append(recheck)
     for blocked in results.get("blocked", []):
@@ -73,9 +83,68 @@ def next_run(
     return min(candidates)
 
 
+def prepare_run(ctx: PostingContext, *, check_videos: bool = True) -> None:
+    """What --run does before its run (cli.py `_run` and operations.run_parallel_posting): the
+    preflight, the healing of needs-reauth blocks whose credentials changed, and the refusal
+    to seed over prior progress never imported. Raises PostpilotError before anything is
+    written when the campaign's input is bad."""
+    from postpilot.migration.prior import check_prior_progress
+    from postpilot.operations import progress_exists
+    from postpilot.preflight import heal_reauth_blocks, run_preflight
+
+    run_preflight(ctx, videos=check_videos)
+    heal_reauth_blocks(ctx)
+    if not progress_exists(ctx):
+        check_prior_progress(ctx)  # before the run creates a store it would then seed
+
+
+def one_line(exc: BaseException) -> str:
+    """An error message (the problem, then indented lines with the fix) as one log line."""
+    parts = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(parts) or type(exc).__name__
+
+
+SPEC_GLOB = "run_*.spec.json"
+
+
+def remove_spec(ctx: PostingContext, run_id: object) -> None:
+    """Remove the worker spec file of a run that ended (its workers have exited)."""
+    if isinstance(run_id, str) and run_id:
+        with contextlib.suppress(OSError):
+            (ctx.logs_dir / f"run_{run_id}.spec.json").unlink()
+
+
+def sweep_stale_specs(ctx: PostingContext) -> int:
+    """Remove the spec files runs killed before their end left behind; only while no run of
+    the campaign holds its lock (a live --run keeps its spec). Returns how many went."""
+    from postpilot.runner.locks import RunLock
+
+    if not ctx.logs_dir.is_dir():
+        return 0
+    lock = RunLock(ctx)
+    try:
+        lock.acquire()
+    except ConflictError:
+        return 0
+    removed = 0
+    try:
+        for path in ctx.logs_dir.glob(SPEC_GLOB):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    finally:
+        lock.release()
+    if removed:
+        log.info("%s: removed %d spec files left by runs that were killed", ctx.describe(), removed)
+    return removed
+
+
 def _next_due_after(ctx: PostingContext, now: datetime) -> datetime | None:
     """When the next waiting job comes due (its slot or retry time), after `now`: one index
-    probe, never a walk over the waiting jobs."""
+    probe, never a walk over the waiting jobs. A store that does not exist yet is not created
+    (a refused run writes nothing)."""
+    if ctx.store_dsn is None and not Path(ctx.progress_file).exists():
+        return None
     store = open_store(ctx)
     try:
         return store.next_due_at(now)
@@ -94,6 +163,8 @@ def published_in(results: dict[str, Any]) -> int:
 
 def counts_text(results: dict[str, Any]) -> str:
     """`3 success, 1 pending, ...` for the service's log line about a run."""
+    if results.get("error") == INVALID_INPUT:
+        return "not run: its input was refused (logged above)"
     if "total" not in results:
         return str(results.get("message") or results.get("error") or "no result")
     keys = ("success", "pending", "retrying", "unconfirmed", "failed")
