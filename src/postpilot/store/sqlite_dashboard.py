@@ -139,6 +139,15 @@ class SqliteDashboardMixin:
         jobs = [self._job_of(row) for row in rows]
         return {job.account: job for job in jobs}
 
+    def data_version(self) -> tuple[int | str, ...]:
+        """PRAGMA data_version of the ledger and the campaign file on this connection: a value
+        changes when another connection commits to that file (this one only reads)."""
+        with self._read() as conn:
+            return tuple(
+                int(conn.execute(f"PRAGMA {schema}.data_version").fetchone()[0])
+                for schema in ("main", "c")
+            )
+
     def record_action(self, action: OperatorAction) -> OperatorAction:
         """INSERT OR IGNORE under the key, then read back whichever action holds it."""
         with self._write() as conn:
