@@ -17,8 +17,10 @@ request) and warm. Load: --clients threads, each with its own connection, loop f
 over the API calls the pages make (overview, campaign, jobs pages at random offsets, filters
 and searches, status), recording every latency and every non-200 answer.
 
-Reference measured in the same run, on the same server and connections: a static file
-(/static/style.css), i.e. what the server, HTTP and the client cost without any postpilot work.
+References measured in the same run, on the same server and connections: a static file
+(/static/style.css) and a trivial API call (/api/session: authentication, routing, JSON), i.e.
+what the server, HTTP and the client cost without any postpilot work; the machine's load
+average is printed before and after (the machine may be shared).
 Targets: page < 300 ms, API p99 < 200 ms, no error under load.
 """
 
@@ -246,6 +248,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["POSTPILOT_HOME"] = str(root)
@@ -263,6 +266,8 @@ def main() -> None:
                 lambda rng: _api_paths(rng, args.big_jobs, args.campaigns),
             )
             reference = load(url, token, args.clients, 5.0, lambda _rng: "/static/style.css")
+            # The floor for the API: the same stack (auth, routing, JSON) with no postpilot work.
+            trivial = load(url, token, args.clients, 10.0, lambda _rng: "/api/session")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -278,6 +283,10 @@ def main() -> None:
                 "pages": page_figures,
                 "api_under_load": {"clients": args.clients, "seconds": args.seconds, **api},
                 "reference_static_file_under_load": reference,
+                "reference_trivial_api_under_load": trivial,
+                "api_p99_over_trivial_api_p99": round(api["p99_ms"] / trivial["p99_ms"], 2),
+                "load_average_before": load_before,
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "targets": {"page_ms": 300, "api_p99_ms": 200, "errors": 0},
             },
             indent=2,

@@ -370,6 +370,12 @@ def _schedule_status(
         data["problems"].append(str(exc).splitlines()[0])
 
 
+def holders_data(ctx: PostingContext) -> dict[str, Any]:
+    """status_data's `running` and `service`: who holds the campaign right now (the dashboard
+    looks them up on every request while it reuses the rest of a status)."""
+    return {"running": _running(ctx), "service": _service(ctx)}
+
+
 def _running(ctx: PostingContext) -> list[dict[str, Any]]:
     from postpilot.runner.locks import check_for_running_orchestrators
 

@@ -75,6 +75,12 @@ def to_json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
 
 
+def to_compact_json(data: Mapping[str, Any]) -> str:
+    """to_json without indentation, for machines: json's C encoder (indent falls back to the
+    pure-Python one, some 10x slower on the dashboard's answers)."""
+    return json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def print_json(data: Mapping[str, Any], stream: TextIO | None = None) -> None:
     """Write one JSON object (a command's whole result) to stdout."""
     out = stream if stream is not None else sys.stdout
