@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from postpilot import report
+from postpilot import output
 from postpilot.config import PostingContext
 from postpilot.jobs import JobStatus
 from postpilot.store.dashboard import MAX_PAGE_SIZE, JobQuery
@@ -48,7 +48,7 @@ class JSON(JSONResponse):
     """JSON through postpilot's own encoder (datetimes as ISO text), as --json prints it."""
 
     def render(self, content: Any) -> bytes:
-        return report.to_compact_json(content).encode()
+        return output.to_compact_json(content).encode()
 
 
 class ConfirmBody(BaseModel):
@@ -223,7 +223,7 @@ def create_app(
             yield "retry: 2000\n\n"
             while not stop.is_set() and not await request.is_disconnected():
                 data = await run_in_threadpool(views.overview, campaigns)
-                text = report.to_compact_json(
+                text = output.to_compact_json(
                     {k: v for k, v in data.items() if k != "generated_at"}
                 )
                 if text != last:
