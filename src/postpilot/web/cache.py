@@ -95,8 +95,9 @@ def _identity(ctx: PostingContext) -> object:
 
 @dataclass
 class _Stores:
-    """One campaign's open stores: the watcher, whose connection answers data_version (its
-    values only compare on the same connection), and idle readers for the requests."""
+    """One campaign's open stores: the watcher, whose connection answers data_version (SQLite's
+    values only compare on the same connection), and idle readers for the requests (a SQLite
+    store serves one thread at a time)."""
 
     identity: object
     serial: int
@@ -181,6 +182,11 @@ class Campaigns:
         stores = self._stores_of(ctx)
         if stores is None:
             yield None
+            return
+        if ctx.store_dsn:
+            # A PostgreSQL store serves threads from its own connection pool: one per campaign
+            # (more would hold more server connections).
+            yield stores.watcher
             return
         with stores.lock:
             store = stores.idle.pop() if stores.idle else None
