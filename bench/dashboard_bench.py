@@ -189,9 +189,22 @@ def _api_paths(rng: random.Random, big_jobs: int, campaigns: int) -> str:
     return f"/api/campaigns/big/jobs?account=big-acct{rng.randrange(50):02d}&limit=50"
 
 
+def _kind(path: str) -> str:
+    """What a request asks for, for the per-kind percentiles (`jobs?q`, `status`, ...)."""
+    base, _, query = path.partition("?")
+    name = base.rsplit("/", 1)[-1] if base.count("/") > 3 else base
+    keys = [
+        part.split("=")[0]
+        for part in query.split("&")
+        if part and not part.startswith(("offset", "limit"))
+    ]
+    return name + (f"?{','.join(keys)}" if keys else "")
+
+
 def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict[str, Any]:
     """`clients` threads hammering for `seconds`: latency percentiles and errors."""
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -199,6 +212,7 @@ def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict
     def client(index: int) -> None:
         rng = random.Random(index)
         mine: list[float] = []
+        kinds: dict[str, list[float]] = {}
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as http:
@@ -215,8 +229,11 @@ def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict
                     with lock:
                         errors.append(f"{type(exc).__name__} {path}")
                 mine.append(time.perf_counter() - start)
+                kinds.setdefault(_kind(path), []).append(mine[-1])
         with lock:
             latencies.extend(mine)
+            for kind, values in kinds.items():
+                by_kind.setdefault(kind, []).extend(values)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -236,6 +253,10 @@ def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict
         "max_ms": _ms(ordered[-1]),
         "errors": len(errors),
         "error_samples": errors[:5],
+        "p99_ms_by_kind": {
+            kind: _ms(sorted(v)[min(len(v) - 1, int(0.99 * len(v)))])
+            for kind, v in sorted(by_kind.items())
+        },
     }
 
 
