@@ -17,8 +17,10 @@ request) and warm. Load: --clients threads, each with its own connection, loop f
 over the API calls the pages make (overview, campaign, jobs pages at random offsets, filters
 and searches, status), recording every latency and every non-200 answer.
 
-Reference measured in the same run, on the same server and connections: a static file
-(/static/style.css), i.e. what the server, HTTP and the client cost without any postpilot work.
+References measured in the same run, on the same server and connections: a static file
+(/static/style.css) and a trivial API call (/api/session: authentication, routing, JSON), i.e.
+what the server, HTTP and the client cost without any postpilot work; the machine's load
+average is printed before and after (the machine may be shared).
 Targets: page < 300 ms, API p99 < 200 ms, no error under load.
 """
 
@@ -187,9 +189,22 @@ def _api_paths(rng: random.Random, big_jobs: int, campaigns: int) -> str:
     return f"/api/campaigns/big/jobs?account=big-acct{rng.randrange(50):02d}&limit=50"
 
 
+def _kind(path: str) -> str:
+    """What a request asks for, for the per-kind percentiles (`jobs?q`, `status`, ...)."""
+    base, _, query = path.partition("?")
+    name = base.rsplit("/", 1)[-1] if base.count("/") > 3 else base
+    keys = [
+        part.split("=")[0]
+        for part in query.split("&")
+        if part and not part.startswith(("offset", "limit"))
+    ]
+    return name + (f"?{','.join(keys)}" if keys else "")
+
+
 def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict[str, Any]:
     """`clients` threads hammering for `seconds`: latency percentiles and errors."""
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -197,6 +212,7 @@ def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict
     def client(index: int) -> None:
         rng = random.Random(index)
         mine: list[float] = []
+        kinds: dict[str, list[float]] = {}
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as http:
@@ -213,8 +229,11 @@ def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict
                     with lock:
                         errors.append(f"{type(exc).__name__} {path}")
                 mine.append(time.perf_counter() - start)
+                kinds.setdefault(_kind(path), []).append(mine[-1])
         with lock:
             latencies.extend(mine)
+            for kind, values in kinds.items():
+                by_kind.setdefault(kind, []).extend(values)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -234,6 +253,10 @@ def load(url: str, token: str, clients: int, seconds: float, paths: Any) -> dict
         "max_ms": _ms(ordered[-1]),
         "errors": len(errors),
         "error_samples": errors[:5],
+        "p99_ms_by_kind": {
+            kind: _ms(sorted(v)[min(len(v) - 1, int(0.99 * len(v)))])
+            for kind, v in sorted(by_kind.items())
+        },
     }
 
 
@@ -246,6 +269,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["POSTPILOT_HOME"] = str(root)
@@ -263,6 +287,8 @@ def main() -> None:
                 lambda rng: _api_paths(rng, args.big_jobs, args.campaigns),
             )
             reference = load(url, token, args.clients, 5.0, lambda _rng: "/static/style.css")
+            # The floor for the API: the same stack (auth, routing, JSON) with no postpilot work.
+            trivial = load(url, token, args.clients, 10.0, lambda _rng: "/api/session")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -278,6 +304,10 @@ def main() -> None:
                 "pages": page_figures,
                 "api_under_load": {"clients": args.clients, "seconds": args.seconds, **api},
                 "reference_static_file_under_load": reference,
+                "reference_trivial_api_under_load": trivial,
+                "api_p99_over_trivial_api_p99": round(api["p99_ms"] / trivial["p99_ms"], 2),
+                "load_average_before": load_before,
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "targets": {"page_ms": 300, "api_p99_ms": 200, "errors": 0},
             },
             indent=2,

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from postpilot import report
+from postpilot import output
 from postpilot.config import Config, ParallelConfig, PostingContext, RetryConfig
 from postpilot.errors import (
     CampaignDisabled,
@@ -229,8 +229,10 @@ def list_campaigns_command(as_json: bool = False) -> dict[str, Any]:
     """The specification's --list-campaigns: print the listing (or how to create a campaign)."""
     data = list_campaigns_data()
     if as_json:
-        report.print_json(data)
+        output.print_json(data)
     else:
+        from postpilot import report  # rich: only for the human listing
+
         report.render_campaigns(data, report.make_console())
     return data
 
@@ -300,7 +302,7 @@ def status_data(ctx: PostingContext, *, now: datetime | None = None) -> dict[str
         _schedule_status(ctx, data, store, moment)
         counts = store.counts()
         data["counts"] = {**_zero_counts(), **counts}
-        data["success_rate"] = report.success_rate(counts)
+        data["success_rate"] = output.success_rate(counts)
         per_account: dict[str, dict[str, int]] = {a: {} for a in accounts}
         per_type: Counter[str] = Counter()
         for account, status, error_type, n in _breakdown(store):
@@ -370,6 +372,12 @@ def _schedule_status(
         data["problems"].append(str(exc).splitlines()[0])
 
 
+def holders_data(ctx: PostingContext) -> dict[str, Any]:
+    """status_data's `running` and `service`: who holds the campaign right now (the dashboard
+    looks them up on every request while it reuses the rest of a status)."""
+    return {"running": _running(ctx), "service": _service(ctx)}
+
+
 def _running(ctx: PostingContext) -> list[dict[str, Any]]:
     from postpilot.runner.locks import check_for_running_orchestrators
 
@@ -414,9 +422,11 @@ def show_status(
     del parallel_config  # the specification passes it; nothing in the status depends on it any more
     data = status_data(ctx)
     if as_json:
-        report.print_json(data)
+        output.print_json(data)
     else:
-        report.render_status(data, report.make_console())
+        from postpilot import status_report  # rich only when stdout is a terminal
+
+        status_report.render_status(data)
     return data
 
 
@@ -475,11 +485,11 @@ def seed_campaign(ctx: PostingContext, force_reseed: bool = False) -> SeedOutcom
                     problems=[
                         line
                         + (
-                            f" ({report.unblock_hint(ctx.campaign_name, [line.split()[1]])})"
+                            f" ({output.unblock_hint(ctx.campaign_name, [line.split()[1]])})"
                             if line.startswith("account ") and "re-authoriz" in line
                             else ""
                         )
-                        for line in report.seed_lines(result)
+                        for line in output.seed_lines(result)
                         if "videos not seeded:" not in line  # _log_seed names those
                     ],
                     counts=store.counts(),

@@ -1,21 +1,18 @@
-"""What people and programs see: status, campaign lists, the live run display, run summaries.
+"""What people and programs see: campaign lists, the live run display, run summaries.
 
 Operations return plain dicts; this module only renders them. One renderer per view draws rich
 tables when the console is a terminal and the prior system's plain text otherwise (pipes, logs,
 CI), so a script that greps `Success rate:` keeps working. `--json` output is one JSON object
-per command on stdout (`print_json`); the live run display never writes to stdout.
+per command on stdout (`print_json`); the live run display never writes to stdout. `--status`
+is drawn by postpilot.status_report and JSON written by postpilot.output, neither of which
+imports rich; their names are re-exported here for the callers that already draw with rich.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from enum import Enum
-from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from rich.console import Console
@@ -34,19 +31,17 @@ from rich.text import Text
 from postpilot import clock
 from postpilot.config import PostingContext
 from postpilot.log import shared_console
+from postpilot.output import COUNT_LABELS as COUNT_LABELS
+from postpilot.output import RULE as RULE
+from postpilot.output import isatty, pct
+from postpilot.output import print_json as print_json
+from postpilot.output import seed_lines as seed_lines
+from postpilot.output import success_rate as success_rate
+from postpilot.output import to_compact_json as to_compact_json
+from postpilot.output import to_json as to_json
+from postpilot.output import unblock_hint as unblock_hint
+from postpilot.status_report import render_status as render_status
 
-RULE = "=" * 60
-#: The counts every status and summary shows, in this order, with their plain-text labels.
-COUNT_LABELS: tuple[tuple[str, str], ...] = (
-    ("total", "Total jobs"),
-    ("pending", "Pending"),
-    ("claimed", "In-progress"),
-    ("retrying", "Retrying"),
-    ("success", "Success"),
-    ("failed", "Failed"),
-    ("skipped", "Skipped"),
-    ("unconfirmed", "Unconfirmed"),
-)
 #: Longest list of jobs a summary prints before "... and N more" (JSON has them all).
 MAX_LISTED = 20
 
@@ -56,30 +51,6 @@ def make_console(stream: TextIO | None = None) -> Console:
     """A console on `stream` (default stdout); rich styling only when it is a terminal."""
     out = stream if stream is not None else sys.stdout
     return Console(file=out, highlight=False, soft_wrap=True)
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def to_json(data: Mapping[str, Any]) -> str:
-    """The JSON text of one result object."""
-    return json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
-
-
-def print_json(data: Mapping[str, Any], stream: TextIO | None = None) -> None:
-    """Write one JSON object (a command's whole result) to stdout."""
-    out = stream if stream is not None else sys.stdout
-    out.write(to_json(data) + "\n")
-    out.flush()
 
 
 def _line(console: Console, text: str = "") -> None:
@@ -93,218 +64,6 @@ def _line(console: Console, text: str = "") -> None:
 def _cells(*values: object) -> list[Text]:
     """Table cells as literal text (data may contain [brackets] that look like markup)."""
     return [Text(str(v)) for v in values]
-
-
-def _pct(rate: float | None) -> str:
-    return "n/a" if rate is None else f"{rate * 100:.1f}%"
-
-
-def success_rate(counts: Mapping[str, int]) -> float | None:
-    """success / (success + failed), or None when nothing has finished yet (the specification's
-    rule)."""
-    done = counts.get("success", 0) + counts.get("failed", 0)
-    return round(counts.get("success", 0) / done, 4) if done else None
-
-
-def _breakdown(per_status: Mapping[str, int]) -> str:
-    order = [key for key, _label in COUNT_LABELS if key != "total"]
-    parts = [f"{per_status[s]} {s}" for s in order if per_status.get(s)]
-    return ", ".join(parts) or "no jobs"
-
-
-# -- --status ------------------------------------------------------------------------------
-def render_status(data: Mapping[str, Any], console: Console) -> None:
-    """The specification's status sections: header, counts, success rate, per account, per error
-    type,
-    blocked accounts, today's posts, campaign info."""
-    _line(console)
-    _line(console, RULE)
-    _line(console, f"PARALLEL POSTING STATUS - {data['context']}")
-    _line(console, RULE)
-    _line(console)
-    if not data.get("exists", True):
-        _line(console, f"Progress file not found: {data['progress_file']}")
-        _line(console, "  Run with --seed-only or --run to create it")
-    else:
-        _render_progress(data, console)
-    for problem in data.get("problems", []):
-        _line(console, f"  Warning: {problem}")
-    _render_schedule(data, console)
-    info = data.get("campaign_info")
-    if info:
-        _line(console)
-        _line(console, "Campaign Info:")
-        _line(console, f"  Name: {info['name']}")
-        _line(console, f"  Folder: {info['base_dir']}")
-        _line(console, f"  Videos: {info['videos_dir']}")
-        _line(console, f"  Captions: {info['captions_file']}")
-        _line(console, f"  Accounts: {data['accounts']}")
-        _line(console, f"  Daily limit: {info['daily_limit']} posts/account ({info['timezone']})")
-        _line(console, f"  Publisher: {info['publisher']}")
-    else:
-        _line(console)
-        _line(console, f"Accounts: {data['accounts']}")
-    running = data.get("running") or []
-    _line(console)
-    if running:
-        for run in running:
-            _line(console, f"Running: {run['describe']}")
-    else:
-        _line(console, "Running: no orchestrator")
-    service = data.get("service")
-    if service:
-        _line(console, f"Service: {service['describe']} (postpilot --serve)")
-        for name, when in sorted((service.get("next_runs") or {}).items()):
-            _line(console, f"  {name}: {'running now' if when is None else 'next run ' + when}")
-    paused = data.get("paused")
-    if paused:
-        who = f"by {paused['by']} at {paused['at']}"
-        _line(console, f"Paused: claims nothing until resumed ({who})")
-    for pool in data.get("hosts") or []:
-        beat = pool["last_heartbeat"]
-        when = beat.isoformat() if isinstance(beat, datetime) else str(beat)
-        _line(console, f"  Host {pool['host']}: {pool['workers']} workers, last heartbeat {when}")
-    _line(console, RULE)
-
-
-def _render_schedule(data: Mapping[str, Any], console: Console) -> None:
-    """What remains, and each account's next slot with the video it will post."""
-    remaining = data.get("remaining")
-    schedule = data.get("schedule")
-    if not remaining or not schedule:
-        return
-    _line(console)
-    times = ", ".join(schedule.get("times") or []) or "due at once (no schedule)"
-    _line(console, f"Schedule: {times}; distribution {schedule.get('distribution')}")
-    _line(console, f"  {remaining['message']}")
-    for row in schedule.get("accounts", []):
-        what = row["video"] or "(seeded on that day)"
-        _line(console, f"    {row['account']}: next {row['when'] or 'none'}: {what}")
-
-
-def _render_progress(data: Mapping[str, Any], console: Console) -> None:
-    counts: Mapping[str, int] = data["counts"]
-    rate = data.get("success_rate")
-    _line(console, f"Progress ({data['progress_file']}):")
-    if console.is_terminal:
-        table = Table(show_header=False, box=None, padding=(0, 2))
-        table.add_column("what")
-        table.add_column("n", justify="right")
-        for key, label in COUNT_LABELS:
-            table.add_row(*_cells(label, counts.get(key, 0)))
-        if rate is not None:
-            table.add_row(*_cells("Success rate", _pct(rate)))
-        console.print(table)
-    else:
-        for key, label in COUNT_LABELS:
-            _line(console, f"  {label + ':':<13} {counts.get(key, 0)}")
-        if rate is not None:
-            _line(console, f"  Success rate: {_pct(rate)}")
-
-    daily = data.get("daily") or {}
-    per_day: Mapping[str, int] = daily.get("per_account", {})
-    per_account: Mapping[str, Mapping[str, int]] = data.get("per_account", {})
-    blocked = {b["account"]: b for b in data.get("blocked", [])}
-    limit = daily.get("limit")
-    if per_account:
-        _line(console)
-        title = "Per-account"
-        if daily:
-            title += f" (today {daily['day']}: posts/limit {limit})"
-        if console.is_terminal:
-            table = Table(title=title, title_justify="left")
-            for column in ("Account", "Jobs", "Today", "Blocked"):
-                table.add_column(column)
-            for account, per_status in per_account.items():
-                block = blocked.get(account)
-                table.add_row(
-                    *_cells(
-                        account,
-                        _breakdown(per_status),
-                        f"{per_day.get(account, 0)}/{limit}",
-                        _block_text(block) if block else "",
-                    ),
-                    style="red" if block else None,
-                )
-            console.print(table)
-        else:
-            _line(console, f"  {title}:")
-            for account, per_status in per_account.items():
-                block = blocked.get(account)
-                extra = f"  [{_block_text(block)}]" if block else ""
-                today = f"; today {per_day.get(account, 0)}/{limit}" if daily else ""
-                _line(console, f"    {account}: {_breakdown(per_status)}{today}{extra}")
-    extra_blocked = [b for a, b in blocked.items() if a not in per_account]
-    if extra_blocked:
-        _line(console)
-        _line(console, "  Blocked accounts:")
-        for block in extra_blocked:
-            _line(console, f"    {block['account']}: {_block_text(block)}")
-    if blocked:
-        _line(console, f"  {unblock_hint(data.get('campaign'), sorted(blocked))}")
-    per_type: Mapping[str, int] = data.get("per_error_type", {})
-    if per_type:
-        _line(console)
-        if console.is_terminal:
-            table = Table(title="Per-error-type", title_justify="left")
-            table.add_column("Error type")
-            table.add_column("Jobs", justify="right")
-            for error_type, n in per_type.items():
-                table.add_row(*_cells(error_type, n))
-            console.print(table)
-        else:
-            _line(console, "  Per-error-type:")
-            for error_type, n in per_type.items():
-                _line(console, f"    {error_type}: {n}")
-
-
-def _block_text(block: Mapping[str, Any]) -> str:
-    text = str(block.get("block", ""))
-    if block.get("until"):
-        text += f" until {block['until']}"
-    if block.get("reason"):
-        # The credentials fingerprint in a needs-reauth reason is bookkeeping, not news.
-        text += ": " + re.sub(r" \[credentials [0-9a-f]{16}\]$", "", str(block["reason"]))
-    return text
-
-
-def seed_lines(result: Any, named: int = 10) -> list[str]:
-    """What seeding could not use, one line per reason with its count, rejected file names
-    named (the first `named`, then a count): the same lines for --seed-only and --run.
-
-    `result` is a postpilot.seeding.SeedResult (typed loosely: this module loads no seeding)."""
-    lines: list[str] = []
-    report = getattr(result, "match_report", None)
-    if report is not None:
-        lines += list(report.problems())
-        rejected = list(report.rejected_filenames)
-        for name, why in rejected[:named]:
-            lines.append(f"  rejected filename {name!r}: {why}")
-        if len(rejected) > named:
-            lines.append(f"  ... and {len(rejected) - named} more rejected filenames")
-    reasons: dict[str, int] = {}
-    for _job_id, reason in getattr(result, "skipped", []):
-        reasons[reason] = reasons.get(reason, 0) + 1
-    for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"{count} videos not seeded: {reason}")
-    for account, why in getattr(result, "excluded_accounts", []):
-        lines.append(f"account {account} gets no jobs: {why}")
-    if not lines and not getattr(result, "created", 0):
-        considered = getattr(result, "considered", 0)
-        lines.append(
-            "no videos matched a caption" if not considered else f"{considered} videos considered"
-        )
-    return lines
-
-
-def unblock_hint(campaign: str | None, accounts: Sequence[str] = ()) -> str:
-    """How to lift blocks: every message about a blocked account ends with it."""
-    target = f"--campaign {campaign} " if campaign else ""
-    who = " ".join(accounts) if accounts else "ACCOUNT ..."
-    return (
-        f"To unblock (after fixing the cause, e.g. new tokens in credentials.json): "
-        f"postpilot {target}--unblock {who} (or --unblock --all)"
-    )
 
 
 # -- --list-campaigns ------------------------------------------------------------------------
@@ -384,7 +143,7 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
             _line(console, f"  {label + ':':<13} {counts[key]}")
     rate = success_rate(counts)
     if rate is not None:
-        _line(console, f"  Success rate: {_pct(rate)}")
+        _line(console, f"  Success rate: {pct(rate)}")
     for key, label in (("seeded", "Seeded"), ("rearmed", "Re-armed failed jobs")):
         if results.get(key):
             _line(console, f"  {label}: {results[key]}")
@@ -614,7 +373,7 @@ def make_run_display(
     out = stream if stream is not None else sys.stderr
     if json_mode and out is sys.stdout:
         out = sys.stderr
-    if not json_mode and _isatty(out):
+    if not json_mode and isatty(out):
         console = shared_console() if out is sys.stderr else None
         if console is None:
             console = Console(file=out)
@@ -622,10 +381,3 @@ def make_run_display(
     if json_mode:
         return _QuietRunDisplay(ctx.describe(), out, min_interval=10.0, heartbeat=60.0)
     return PlainRunDisplay(ctx.describe(), out)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -81,3 +81,21 @@ def test_status_imports_neither_channels_nor_other_stores(tmp_path: Path) -> Non
         if m.startswith("postpilot.publishers.") and m != "postpilot.publishers.base"
     ]
     assert result["plugins_scanned"] is False
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["piped", "json"])
+def test_status_not_drawn_on_a_terminal_imports_no_rich(
+    tmp_path: Path, json_flag: list[str]
+) -> None:
+    """--status into a pipe (plain text) and --status --json print without importing rich or
+    httpx2 and without scanning installed packages for pydantic plugins."""
+    copy_examples(tmp_path, "demo")
+    result = probe(tmp_path, "--campaign", "demo", "--status", *json_flag)
+    assert result["code"] == 0
+    modules = result["modules"]
+    assert isinstance(modules, list)
+    assert "rich" not in heavy(modules)
+    assert "httpx2" not in heavy(modules)
+    assert result["plugins_scanned"] is False
+    if not json_flag:
+        assert "postpilot.status_report" in modules  # it did draw the status, as plain text

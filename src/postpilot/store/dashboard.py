@@ -97,6 +97,17 @@ class SupportsDashboard(Protocol):
         ...
 
 
+@runtime_checkable
+class SupportsDataVersion(Protocol):
+    """A cheap change detector: the dashboard reuses what it computed from a store as long as
+    the store's data_version() is unchanged on the same open store."""
+
+    def data_version(self) -> tuple[int | str, ...]:
+        """A value that changes whenever another connection committed a change to the store
+        (it may also change without one: a needless recomputation, never a stale answer)."""
+        ...
+
+
 def is_paused(store: object) -> bool:
     """Whether the campaign of `store` is paused (a store without the switch never is)."""
     return isinstance(store, SupportsDashboard) and store.pause_state() is not None

@@ -78,6 +78,11 @@ class PostgresDashboardMixin:
         jobs = [self._job_of(row) for row in rows]
         return {job.account: job for job in jobs}
 
+    def data_version(self) -> tuple[int | str, ...]:
+        """The server's current snapshot: unchanged while no transaction committed."""
+        rows = self._query("dashboard_data_version", {}, "read the data version")
+        return (str(rows[0]["snapshot"]),)
+
     def record_action(self, action: OperatorAction) -> OperatorAction:
         """Insert unless the key is taken; return the action kept under the key."""
         self._query(

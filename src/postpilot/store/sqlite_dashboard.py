@@ -28,6 +28,9 @@ DASHBOARD_SCHEMA = """
 -- the jobs table in seq order at any offset (seq never changes after insert, so claims and
 -- completions leave this index untouched: SQLite skips index entries whose value is unchanged)
 CREATE INDEX IF NOT EXISTS c.jobs_seq ON jobs (seq);
+-- --status's per-account breakdown (status_breakdown) reads this index alone, in order, instead
+-- of scanning and sorting every row (an index is no format change: no schema version bump)
+CREATE INDEX IF NOT EXISTS c.jobs_breakdown ON jobs (account, status, error_type);
 CREATE TABLE IF NOT EXISTS c.operator_actions (
     key TEXT PRIMARY KEY, action TEXT NOT NULL, target TEXT NOT NULL, actor TEXT NOT NULL,
     at TEXT NOT NULL, result TEXT NOT NULL
@@ -135,6 +138,15 @@ class SqliteDashboardMixin:
             ).fetchall()
         jobs = [self._job_of(row) for row in rows]
         return {job.account: job for job in jobs}
+
+    def data_version(self) -> tuple[int | str, ...]:
+        """PRAGMA data_version of the ledger and the campaign file on this connection: a value
+        changes when another connection commits to that file (this one only reads)."""
+        with self._read() as conn:
+            return tuple(
+                int(conn.execute(f"PRAGMA {schema}.data_version").fetchone()[0])
+                for schema in ("main", "c")
+            )
 
     def record_action(self, action: OperatorAction) -> OperatorAction:
         """INSERT OR IGNORE under the key, then read back whichever action holds it."""

@@ -26,13 +26,14 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from postpilot import report
+from postpilot import output
 from postpilot.config import PostingContext
 from postpilot.jobs import JobStatus
 from postpilot.store.dashboard import MAX_PAGE_SIZE, JobQuery
 from postpilot.web import chart, views
 from postpilot.web.actions import ActionError, Actions, Outcome, check_key
 from postpilot.web.auth import COOKIE, Credentials, Guard
+from postpilot.web.cache import CampaignNotFound, Campaigns
 
 log = logging.getLogger("postpilot.web")
 
@@ -47,7 +48,7 @@ class JSON(JSONResponse):
     """JSON through postpilot's own encoder (datetimes as ISO text), as --json prints it."""
 
     def render(self, content: Any) -> bytes:
-        return report.to_json(content).encode()
+        return output.to_compact_json(content).encode()
 
 
 class ConfirmBody(BaseModel):
@@ -96,6 +97,7 @@ def create_app(
 ) -> Guard:
     """The dashboard for the project at `root`, wrapped in its security middleware.
     `stopping` ends the event streams (set it before shutting the server down)."""
+    campaigns = Campaigns(root)
     api = FastAPI(
         title="postpilot dashboard API",
         version="1",
@@ -104,7 +106,6 @@ def create_app(
         redoc_url=None,
         default_response_class=JSON,
     )
-    campaigns = views.Campaigns(root)
     actions = Actions()
 
     def warm_up() -> None:
@@ -137,7 +138,7 @@ def create_app(
     def ctx_of(name: str) -> PostingContext:
         try:
             return campaigns.context(name)
-        except views.CampaignNotFound:
+        except CampaignNotFound:
             raise HTTPException(404, f"no campaign named {name!r} in this project") from None
 
     # -- pages ------------------------------------------------------------------------------
@@ -181,8 +182,9 @@ def create_app(
 
     @api.get("/api/campaigns/{name}/status", responses=ERRORS)
     def status(name: str) -> dict[str, Any]:
-        """Exactly what `postpilot --campaign NAME --status --json` prints."""
-        return campaigns.status(ctx_of(name), fresh=True)
+        """Exactly what `postpilot --campaign NAME --status --json` prints (a status computed
+        earlier is reused only while nothing it was computed from changed)."""
+        return campaigns.status(ctx_of(name))
 
     @api.get("/api/campaigns/{name}/jobs", responses=ERRORS)
     def jobs(
@@ -195,19 +197,20 @@ def create_app(
     ) -> dict[str, Any]:
         """A page of jobs in seeding order, filtered by status, account and a search text."""
         query = JobQuery(status, account or None, q.strip(), offset, limit)
-        return views.jobs_page(ctx_of(name), query)
+        return views.jobs_page(campaigns, ctx_of(name), query)
 
     @api.get("/api/campaigns/{name}/outcomes", responses=ERRORS)
     def outcomes(name: str) -> dict[str, Any]:
         """Successes and failures per day and account over the campaign's life."""
         ctx = ctx_of(name)
-        return {"rows": campaigns.cached("outcomes", name, lambda: views.outcomes(ctx))}
+        return {"rows": campaigns.view("outcomes", ctx, lambda: views.outcomes(campaigns, ctx))}
 
     @api.get("/api/campaigns/{name}/chart.svg", responses=ERRORS)
     def chart_svg(name: str) -> Response:
         """The outcomes as a picture."""
         ctx = ctx_of(name)
-        svg = chart.render(campaigns.cached("outcomes", name, lambda: views.outcomes(ctx)))
+        rows = campaigns.view("outcomes", ctx, lambda: views.outcomes(campaigns, ctx))
+        svg = chart.render(rows)
         return Response(svg, media_type="image/svg+xml")
 
     @api.get("/api/events", responses=ERRORS)
@@ -220,7 +223,9 @@ def create_app(
             yield "retry: 2000\n\n"
             while not stop.is_set() and not await request.is_disconnected():
                 data = await run_in_threadpool(views.overview, campaigns)
-                text = report.to_json({k: v for k, v in data.items() if k != "generated_at"})
+                text = output.to_compact_json(
+                    {k: v for k, v in data.items() if k != "generated_at"}
+                )
                 if text != last:
                     last, quiet = text, 0.0
                     yield f"event: overview\ndata: {json.dumps(data, default=str)}\n\n"
@@ -280,4 +285,4 @@ def create_app(
     def unknown(rest: str) -> Response:
         return JSON({"error": f"no API endpoint /api/{rest}"}, status_code=404)
 
-    return Guard(api, creds, allowed_hosts)
+    return Guard(api, creds, allowed_hosts, on_close=campaigns.close)

@@ -160,10 +160,22 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 class Guard:
     """ASGI middleware: security headers on every response, Host check, token check, CSRF."""
 
-    def __init__(self, app: ASGIApp, creds: Credentials, allowed_hosts: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        creds: Credentials,
+        allowed_hosts: frozenset[str],
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.app = app
         self.creds = creds
         self.allowed_hosts = allowed_hosts
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Release what the application keeps between requests (once the server stopped)."""
+        if self._on_close is not None:
+            self._on_close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

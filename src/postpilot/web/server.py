@@ -101,9 +101,14 @@ def start_dashboard(
         ssl_keyfile=str(tls.keyfile) if tls else None,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="postpilot-dashboard", daemon=True
-    )
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        finally:
+            app.close()  # the campaigns' stores the dashboard kept open
+
+    thread = threading.Thread(target=run, name="postpilot-dashboard", daemon=True)
     thread.start()
     while not server.started and thread.is_alive():
         thread.join(0.02)

@@ -8,11 +8,8 @@ or a credential: jobs are reduced to the fields an operator reads.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -20,119 +17,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from postpilot import operations
-from postpilot.campaign import CampaignConfig, scan_campaigns
 from postpilot.config import PostingContext
 from postpilot.jobs import Job, utcnow
 from postpilot.store import JobStore, open_store
 from postpilot.store.dashboard import JobPage, JobQuery, SupportsDashboard, page_of
+from postpilot.web.cache import Campaigns
 
 log = logging.getLogger("postpilot.web")
 
 #: Days of the schedule projection on the campaign page.
 PLAN_DAYS = 7
-#: How long one computed status is reused: the page polls and SSE pushes, status scans jobs.
-STATUS_TTL_SECONDS = 1.0
-
-
-class CampaignNotFound(LookupError):
-    """No valid campaign of that name in the project."""
-
-
-@dataclass
-class _Entry:
-    """One cached view: its value, when it was computed, and for which generation."""
-
-    value: Any = None
-    at: float = float("-inf")
-    value_generation: int = -1
-    generation: int = 0
-    computing: bool = False
-
-
-class Campaigns:
-    """The project's campaigns, their contexts, and caches of what is costly to compute.
-
-    Status of a 100k-job campaign takes a scan of its jobs, so views are cached for
-    STATUS_TTL_SECONDS and served stale while one request recomputes them (the others do not
-    wait). An action calls forget(): from then on no value computed before it is served.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], _Entry] = {}
-
-    def cached(
-        self, kind: str, name: str, compute: Callable[[], Any], ttl: float = STATUS_TTL_SECONDS
-    ) -> Any:
-        """compute() at most once per ttl. A stale but current value is served at once while
-        a background thread recomputes it; only the first request, and the first after an
-        action (forget), wait for the computation."""
-        key = (kind, name)
-        with self._lock:
-            entry = self._entries.setdefault(key, _Entry())
-            current = entry.value_generation == entry.generation
-            fresh = time.monotonic() - entry.at < ttl
-            if current and (fresh or entry.computing):
-                return entry.value
-            generation = entry.generation
-            entry.computing = True
-            stale = entry.value if current else None
-        if current:
-            threading.Thread(
-                target=self._refresh_quietly, args=(entry, generation, compute), daemon=True
-            ).start()
-            return stale
-        return self._refresh(entry, generation, compute)
-
-    def _refresh_quietly(self, entry: _Entry, generation: int, compute: Callable[[], Any]) -> None:
-        try:
-            self._refresh(entry, generation, compute)
-        except Exception as exc:  # the next request recomputes and reports it itself
-            log.warning("dashboard: refreshing a view failed: %s", type(exc).__name__)
-
-    def _refresh(self, entry: _Entry, generation: int, compute: Callable[[], Any]) -> Any:
-        try:
-            value = compute()
-        except Exception:
-            with self._lock:
-                entry.computing = False
-            raise
-        with self._lock:
-            entry.computing = False
-            if generation == entry.generation:
-                entry.value, entry.at, entry.value_generation = value, time.monotonic(), generation
-        return value
-
-    def forget(self, name: str) -> None:
-        """An action changed campaign `name` (and possibly shared accounts): recompute all."""
-        del name  # unblocking an account changes every campaign that uses it
-        with self._lock:
-            for entry in self._entries.values():
-                entry.generation += 1
-
-    def scan(self) -> tuple[list[CampaignConfig], list[tuple[str, str]]]:
-        """Valid campaigns and (folder, error) of the invalid ones."""
-        found: tuple[list[CampaignConfig], list[tuple[str, str]]] = self.cached(
-            "scan", "", lambda: scan_campaigns(self.root)
-        )
-        return found
-
-    def context(self, name: str) -> PostingContext:
-        """The context of the named campaign (CampaignNotFound when absent or invalid)."""
-        for campaign in self.scan()[0]:
-            if campaign.name == name:
-                return PostingContext.from_campaign(campaign)
-        raise CampaignNotFound(name)
-
-    def status(self, ctx: PostingContext, *, fresh: bool = False) -> dict[str, Any]:
-        """operations.status_data of the campaign (cached unless `fresh`)."""
-        if fresh:
-            return operations.status_data(ctx)
-        data: dict[str, Any] = self.cached(
-            "status", str(ctx.campaign_name), lambda: operations.status_data(ctx)
-        )
-        return data
 
 
 @contextmanager
@@ -159,10 +53,12 @@ def next_midnight(now: datetime, timezone: str) -> datetime:
 Slots = Mapping[str, list[tuple[str, int]]]
 
 
-def slots_of(ctx: PostingContext, status: Mapping[str, Any]) -> dict[str, list[tuple[str, int]]]:
+def slots_of(
+    campaigns: Campaigns, ctx: PostingContext, status: Mapping[str, Any]
+) -> dict[str, list[tuple[str, int]]]:
     """Per account, its waiting jobs per UTC slot hour ("" = unscheduled, due at once)."""
     by_account: dict[str, list[tuple[str, int]]] = {}
-    with opened(ctx) as store:
+    with campaigns.store(ctx) as store:
         if isinstance(store, SupportsDashboard):
             for account, hour, n in store.waiting_by_hour():
                 by_account.setdefault(account, []).append((hour, n))
@@ -243,9 +139,10 @@ def overview(campaigns: Campaigns) -> dict[str, Any]:
     valid, invalid = campaigns.scan()
     rows = []
     for campaign in valid:
-        ctx = PostingContext.from_campaign(campaign)
-        status = campaigns.status(ctx)
-        slots = campaigns.cached("slots", campaign.name, partial(slots_of, ctx, status))
+        ctx = campaigns.context_of(campaign)
+        version = campaigns.version(ctx)
+        status = campaigns.status(ctx, version=version)
+        slots = campaigns.view("slots", ctx, partial(slots_of, campaigns, ctx, status), version)
         rows.append({**summary(status, now, slots), "enabled": campaign.enabled})
     return {
         "project_root": str(campaigns.root),
@@ -277,9 +174,15 @@ def job_view(job: Job) -> dict[str, Any]:
     }
 
 
-def jobs_page(ctx: PostingContext, query: JobQuery) -> dict[str, Any]:
-    """One page of the jobs table."""
-    with opened(ctx) as store:
+def jobs_page(campaigns: Campaigns, ctx: PostingContext, query: JobQuery) -> dict[str, Any]:
+    """One page of the jobs table (a search reads every job: kept until the campaign
+    changes)."""
+    page: dict[str, Any] = campaigns.page(ctx, query, lambda: _jobs_page(campaigns, ctx, query))
+    return page
+
+
+def _jobs_page(campaigns: Campaigns, ctx: PostingContext, query: JobQuery) -> dict[str, Any]:
+    with campaigns.store(ctx) as store:
         if store is None:
             page = JobPage(0, [])
         elif isinstance(store, SupportsDashboard):
@@ -335,9 +238,9 @@ def plan(status: Mapping[str, Any], slots: Slots, days: int = PLAN_DAYS) -> list
     ]
 
 
-def last_errors(ctx: PostingContext) -> dict[str, Job]:
+def last_errors(campaigns: Campaigns, ctx: PostingContext) -> dict[str, Job]:
     """Per account, its latest job with an error."""
-    with opened(ctx) as store:
+    with campaigns.store(ctx) as store:
         return store.last_errors() if isinstance(store, SupportsDashboard) else {}
 
 
@@ -377,9 +280,9 @@ def archives(ctx: PostingContext) -> list[dict[str, Any]]:
     return [{"name": p.name, "bytes": p.stat().st_size} for p in files]
 
 
-def actions_log(ctx: PostingContext, limit: int = 20) -> list[dict[str, Any]]:
+def actions_log(campaigns: Campaigns, ctx: PostingContext, limit: int = 20) -> list[dict[str, Any]]:
     """The latest dashboard actions on the campaign, with who and when."""
-    with opened(ctx) as store:
+    with campaigns.store(ctx) as store:
         if not isinstance(store, SupportsDashboard):
             return []
         recent = store.recent_actions(limit)
@@ -389,9 +292,9 @@ def actions_log(ctx: PostingContext, limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
-def outcomes(ctx: PostingContext) -> list[dict[str, Any]]:
+def outcomes(campaigns: Campaigns, ctx: PostingContext) -> list[dict[str, Any]]:
     """Posts per day and account, success vs failure, over the campaign's life."""
-    with opened(ctx) as store:
+    with campaigns.store(ctx) as store:
         if not isinstance(store, SupportsDashboard):
             return []
         rows = store.outcomes_per_day()
@@ -400,10 +303,10 @@ def outcomes(ctx: PostingContext) -> list[dict[str, Any]]:
 
 def campaign_detail(campaigns: Campaigns, ctx: PostingContext) -> dict[str, Any]:
     """Everything the campaign page shows besides the jobs table and the chart."""
-    status = campaigns.status(ctx)
-    name = str(ctx.campaign_name)
-    errors = campaigns.cached("errors", name, lambda: last_errors(ctx))
-    slots = campaigns.cached("slots", name, lambda: slots_of(ctx, status))
+    version = campaigns.version(ctx)
+    status = campaigns.status(ctx, version=version)
+    errors = campaigns.view("errors", ctx, lambda: last_errors(campaigns, ctx), version)
+    slots = campaigns.view("slots", ctx, lambda: slots_of(campaigns, ctx, status), version)
     now = utcnow()
     return {
         **summary(status, now, slots),
@@ -413,6 +316,6 @@ def campaign_detail(campaigns: Campaigns, ctx: PostingContext) -> dict[str, Any]
         "health": health(status, errors),
         "plan": plan(status, slots),
         "archives": archives(ctx),
-        "actions": actions_log(ctx),
+        "actions": campaigns.view("actions", ctx, lambda: actions_log(campaigns, ctx), version),
         "publisher": (status.get("campaign_info") or {}).get("publisher", ""),
     }

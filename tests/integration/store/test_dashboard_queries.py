@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from postpilot.jobs import ErrorCategory, Failure, Job, JobStatus, RetryPolicy
 from postpilot.store.base import ClaimRequest, JobStore
-from postpilot.store.dashboard import JobQuery, OperatorAction, SupportsDashboard, is_paused
+from postpilot.store.dashboard import (
+    JobQuery,
+    OperatorAction,
+    SupportsDashboard,
+    SupportsDataVersion,
+    is_paused,
+)
 
 StoreFactory = Callable[[str], JobStore]
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
@@ -137,3 +143,28 @@ def test_waiting_jobs_are_counted_per_account_and_slot_hour(make_store: StoreFac
     done = _claim(store, "b")
     assert store.complete(done.job_id, done.lease_token, NOW, day=DAY)
     assert _dash(store).waiting_by_hour() == [("a", "", 1), ("a", "2024-05-01T10", 2)]
+
+
+def test_data_version_moves_with_every_commit_of_another_connection(
+    store_kind: str, make_store: StoreFactory
+) -> None:
+    """A store object's data_version changes after another store object commits a job change
+    or a ledger change of another campaign (SQLite: and stays put while nothing is written)."""
+    watcher = make_store("c1")
+    if not isinstance(watcher, SupportsDataVersion):
+        # Memory stores live inside one process: the dashboard never watches one.
+        assert store_kind == "memory"
+        return
+    writer, other = make_store("c1"), make_store("c2")
+    before = watcher.data_version()
+    _seed(writer, 3)
+    seeded = watcher.data_version()
+    assert seeded != before
+    if store_kind == "sqlite":  # the shared PostgreSQL server has other writers
+        watcher.counts()
+        _dash(watcher).job_page(JobQuery())
+        assert watcher.data_version() == seeded
+    _seed(other, 3)
+    done = _claim(other, "acc0")
+    assert other.complete(done.job_id, done.lease_token, NOW, day=DAY)
+    assert watcher.data_version() != seeded

@@ -533,3 +533,9 @@ ON CONFLICT (campaign) DO UPDATE SET paused_by = excluded.paused_by, paused_at =
 
 -- name: dashboard_resume --
 DELETE FROM campaign_pauses WHERE campaign = %(campaign)s;
+
+-- name: dashboard_data_version --
+-- Which transactions are visible (xmin:xmax:in-progress list): any committed write changes it,
+-- and a read after it sees at least those; other databases' writes change it too (the
+-- dashboard then only recomputes needlessly).
+SELECT pg_current_snapshot()::text AS snapshot;
