@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postpilot import paths
 from postpilot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,49 +29,33 @@ def _env() -> Settings:
 
 
 class Config:
-    """File names and defaults. Paths are relative to the project root (POSTPILOT_HOME)."""
+    """File names and defaults (postpilot.paths, the leaf module that owns them). Paths are
+    relative to the project root (POSTPILOT_HOME)."""
 
-    CAMPAIGNS_DIR = "campaigns"
-    ACCOUNTS_FILE = "accounts.txt"
-    STATE_FILE = "scheduler_state.json"
-    #: Legacy mode's job store at the project root (the prior system's parallel_progress.csv).
-    PROGRESS_FILE = "parallel_progress.db"
-    CAMPAIGN_PROGRESS_FILE = "progress.db"
-    CAPTIONS_FILE = "captions.csv"
-    VIDEOS_DIR = "videos"
-    CAMPAIGN_JSON = "campaign.json"
-    PROJECT_JSON = "postpilot.json"
-    STATE_DIR = ".postpilot"
-    LEDGER_FILE = "ledger.db"
-    OUTBOX_DIR = "outbox"
-    ARCHIVE_DIR = "archive"
-    LOGS_DIR = "logs"
-    CREDENTIALS_FILE = "credentials.json"
-    LEGACY_CAMPAIGN_NAME = "legacy"
+    CAMPAIGNS_DIR = paths.CAMPAIGNS_DIR
+    ACCOUNTS_FILE = paths.ACCOUNTS_FILE
+    STATE_FILE = paths.STATE_FILE
+    PROGRESS_FILE = paths.PROGRESS_FILE
+    CAMPAIGN_PROGRESS_FILE = paths.CAMPAIGN_PROGRESS_FILE
+    CAPTIONS_FILE = paths.CAPTIONS_FILE
+    VIDEOS_DIR = paths.VIDEOS_DIR
+    CAMPAIGN_JSON = paths.CAMPAIGN_JSON
+    PROJECT_JSON = paths.PROJECT_JSON
+    STATE_DIR = paths.STATE_DIR
+    LEDGER_FILE = paths.LEDGER_FILE
+    OUTBOX_DIR = paths.OUTBOX_DIR
+    ARCHIVE_DIR = paths.ARCHIVE_DIR
+    LOGS_DIR = paths.LOGS_DIR
+    CREDENTIALS_FILE = paths.CREDENTIALS_FILE
+    LEGACY_CAMPAIGN_NAME = paths.LEGACY_CAMPAIGN_NAME
 
-    MAX_POSTS_PER_ACCOUNT_PER_DAY = 1
-    MAX_ATTEMPTS = 3
-    TIMEZONE = "UTC"
+    MAX_POSTS_PER_ACCOUNT_PER_DAY = paths.MAX_POSTS_PER_ACCOUNT_PER_DAY
+    MAX_ATTEMPTS = paths.MAX_ATTEMPTS
+    TIMEZONE = paths.TIMEZONE
 
-    @staticmethod
-    def project_root() -> Path:
-        """POSTPILOT_HOME, else the current directory, as an absolute path."""
-        home = _env().home
-        return (home.expanduser() if home else Path(os.getcwd())).resolve()
-
-    @staticmethod
-    def root_for_campaign(folder: Path) -> Path | None:
-        """The project a campaign folder belongs to: `<root>` when the folder is
-        `<root>/campaigns/<name>`, else None (then POSTPILOT_HOME or the current directory)."""
-        resolved = folder.resolve()
-        if resolved.parent.name == Config.CAMPAIGNS_DIR:
-            return resolved.parent.parent
-        return None
-
-    @staticmethod
-    def ledger_path(project_root: Path) -> Path:
-        """The project ledger shared by every campaign of the project."""
-        return project_root / Config.STATE_DIR / Config.LEDGER_FILE
+    project_root = staticmethod(paths.project_root)
+    root_for_campaign = staticmethod(paths.root_for_campaign)
+    ledger_path = staticmethod(paths.ledger_path)
 
 
 @dataclass(frozen=True, slots=True)
