@@ -7,6 +7,7 @@ problem).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,37 @@ class ParallelConfig:
         )
 
 
+#: The PostgreSQL store's driver, an optional extra (pyproject.toml).
+POSTGRES_DRIVER = ("psycopg", "psycopg_pool")
+POSTGRES_EXTRA = "pip install 'postpilot[postgres]'"
+
+
+def require_postgres_driver(source: str) -> None:
+    """Refuse a PostgreSQL store (configured by `source`) when its driver is not installed:
+    one ConfigError naming the extra, before any file is created. The driver is looked up,
+    not imported (commands that never open the store stay fast)."""
+    for name in POSTGRES_DRIVER:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigError(
+                f"{source} names a PostgreSQL store, but the PostgreSQL driver is not "
+                f"installed ({name}): run {POSTGRES_EXTRA}, or remove the store setting "
+                "to use the embedded store"
+            )
+
+
+def _store_dsn(configured: str | None, source: str) -> str | None:
+    """The store DSN in force (POSTPILOT_STORE wins over the file), driver checked."""
+    env = _env().store
+    dsn = env or configured
+    if dsn:
+        require_postgres_driver("POSTPILOT_STORE" if env else source)
+    return dsn
+
+
 def get_config(num_workers: int = 3) -> ParallelConfig:
     """The specification's name for building the worker configuration."""
     return ParallelConfig.from_env(num_workers)
@@ -164,7 +196,9 @@ class PostingContext:
             timezone=campaign.timezone,
             max_attempts=campaign.max_attempts,
             publisher=campaign.publisher,
-            store_dsn=_env().store or campaign.store,
+            store_dsn=_store_dsn(
+                campaign.store, f"{Path(campaign.base_dir) / Config.CAMPAIGN_JSON} (key 'store')"
+            ),
         )
 
     @classmethod
@@ -197,7 +231,7 @@ class PostingContext:
             max_attempts=max_attempts,
             accounts_override=accounts,
             publisher=publisher if publisher is not None else {"type": "outbox"},
-            store_dsn=_env().store or store_dsn,
+            store_dsn=_store_dsn(store_dsn, f"{root / Config.PROJECT_JSON} (key 'store')"),
         )
 
     def get_accounts(self) -> list[str]:
