@@ -37,8 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from postpilot import publisher_config, validation
-from postpilot.config import Config
+from postpilot import paths, publisher_config, validation
 from postpilot.errors import CampaignNotFound, ConfigError
 from postpilot.schedule import Schedule, build_schedule
 
@@ -134,9 +133,9 @@ class CampaignFile(BaseModel):
 
     name: str | None = Field(default=None, min_length=1)
     enabled: bool = True
-    max_posts_per_account_per_day: int = Field(default=Config.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
-    timezone: str = Config.TIMEZONE
-    max_attempts: int = Field(default=Config.MAX_ATTEMPTS, ge=1)
+    max_posts_per_account_per_day: int = Field(default=paths.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
+    timezone: str = paths.TIMEZONE
+    max_attempts: int = Field(default=paths.MAX_ATTEMPTS, ge=1)
     captions: _CaptionsModel | None = None
     videos_dir: str | None = Field(default=None, min_length=1)
     #: One strict model per channel (publisher_config); the channel gets the keys as written.
@@ -671,9 +670,9 @@ class CampaignConfig:
     captions_file: str
     videos_dir: str
     enabled: bool = True
-    max_posts_per_account_per_day: int = Config.MAX_POSTS_PER_ACCOUNT_PER_DAY
-    timezone: str = Config.TIMEZONE
-    max_attempts: int = Config.MAX_ATTEMPTS
+    max_posts_per_account_per_day: int = paths.MAX_POSTS_PER_ACCOUNT_PER_DAY
+    timezone: str = paths.TIMEZONE
+    max_attempts: int = paths.MAX_ATTEMPTS
     #: Configured caption columns; None: detected from the header.
     filename_column: str | None = None
     caption_column: str | None = None
@@ -690,12 +689,12 @@ class CampaignConfig:
 
         `project_root` (for the ledger and messages) defaults to POSTPILOT_HOME / the current
         directory."""
-        root = Path(project_root).resolve() if project_root else Config.project_root()
+        root = Path(project_root).resolve() if project_root else paths.project_root()
         base = Path(path)
         base = (base if base.is_absolute() else Path.cwd() / base).resolve()
         if not base.is_dir():
             raise CampaignNotFound(f"Campaign folder not found: {base}")
-        config_path = base / Config.CAMPAIGN_JSON
+        config_path = base / paths.CAMPAIGN_JSON
         model = (
             load_campaign_file(config_path, _shown(config_path, root))
             if config_path.exists()
@@ -704,21 +703,21 @@ class CampaignConfig:
         name = model.name or base.name
         captions_cfg = model.captions or _CaptionsModel()
 
-        accounts_file = base / Config.ACCOUNTS_FILE
+        accounts_file = base / paths.ACCOUNTS_FILE
         if not accounts_file.is_file():
             raise ConfigError(
                 f"Campaign '{name}' missing accounts.txt\n"
                 f"  Expected: {accounts_file}\n"
                 f"  Create this file with one account name per line"
             )
-        captions_file = base / (captions_cfg.file or Config.CAPTIONS_FILE)
+        captions_file = base / (captions_cfg.file or paths.CAPTIONS_FILE)
         if not captions_file.is_file():
             raise ConfigError(
                 f"Campaign '{name}' missing {captions_file.name}\n"
                 f"  Expected: {captions_file}\n"
                 f"  Create this file with filename,post_caption columns"
             )
-        videos_dir = base / (model.videos_dir or Config.VIDEOS_DIR)
+        videos_dir = base / (model.videos_dir or paths.VIDEOS_DIR)
         if not videos_dir.is_dir():
             holding = [
                 d.name
@@ -727,7 +726,7 @@ class CampaignConfig:
             ]
             hint = (
                 f'\n  {holding[0]}/ holds videos: set "videos_dir": "{holding[0]}" in '
-                f"{Config.CAMPAIGN_JSON} (postpilot --migrate does this for prior campaigns)"
+                f"{paths.CAMPAIGN_JSON} (postpilot --migrate does this for prior campaigns)"
                 if holding and model.videos_dir is None
                 else ""
             )
@@ -745,9 +744,9 @@ class CampaignConfig:
             name=name,
             base_dir=str(base),
             project_root=str(root),
-            progress_file=str(base / Config.CAMPAIGN_PROGRESS_FILE),
+            progress_file=str(base / paths.CAMPAIGN_PROGRESS_FILE),
             accounts_file=str(accounts_file),
-            state_file=str(base / Config.STATE_FILE),
+            state_file=str(base / paths.STATE_FILE),
             captions_file=str(captions_file),
             videos_dir=str(videos_dir),
             enabled=model.enabled,
@@ -781,8 +780,8 @@ class CampaignConfig:
     ) -> tuple[list[CampaignConfig], list[tuple[str, str]]]:
         """Every folder under campaigns/: the valid campaigns (by name) and (folder, error) for
         the invalid ones, so a listing can show them instead of skipping them silently."""
-        root = Path(project_root).resolve() if project_root else Config.project_root()
-        campaigns_dir = root / Config.CAMPAIGNS_DIR
+        root = Path(project_root).resolve() if project_root else paths.project_root()
+        campaigns_dir = root / paths.CAMPAIGNS_DIR
         valid: list[CampaignConfig] = []
         invalid: list[tuple[str, str]] = []
         by_name: dict[str, CampaignConfig] = {}
@@ -803,7 +802,7 @@ class CampaignConfig:
                         folder.name,
                         f"Campaign name '{campaign.name}' is already used by folder "
                         f"{Path(by_name[campaign.name].base_dir).name}\n"
-                        f'  Set a different "name" in {folder / Config.CAMPAIGN_JSON}',
+                        f'  Set a different "name" in {folder / paths.CAMPAIGN_JSON}',
                     )
                 )
                 continue

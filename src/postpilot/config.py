@@ -7,12 +7,14 @@ problem).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postpilot import paths
 from postpilot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,49 +30,33 @@ def _env() -> Settings:
 
 
 class Config:
-    """File names and defaults. Paths are relative to the project root (POSTPILOT_HOME)."""
+    """File names and defaults (postpilot.paths, the leaf module that owns them). Paths are
+    relative to the project root (POSTPILOT_HOME)."""
 
-    CAMPAIGNS_DIR = "campaigns"
-    ACCOUNTS_FILE = "accounts.txt"
-    STATE_FILE = "scheduler_state.json"
-    #: Legacy mode's job store at the project root (the prior system's parallel_progress.csv).
-    PROGRESS_FILE = "parallel_progress.db"
-    CAMPAIGN_PROGRESS_FILE = "progress.db"
-    CAPTIONS_FILE = "captions.csv"
-    VIDEOS_DIR = "videos"
-    CAMPAIGN_JSON = "campaign.json"
-    PROJECT_JSON = "postpilot.json"
-    STATE_DIR = ".postpilot"
-    LEDGER_FILE = "ledger.db"
-    OUTBOX_DIR = "outbox"
-    ARCHIVE_DIR = "archive"
-    LOGS_DIR = "logs"
-    CREDENTIALS_FILE = "credentials.json"
-    LEGACY_CAMPAIGN_NAME = "legacy"
+    CAMPAIGNS_DIR = paths.CAMPAIGNS_DIR
+    ACCOUNTS_FILE = paths.ACCOUNTS_FILE
+    STATE_FILE = paths.STATE_FILE
+    PROGRESS_FILE = paths.PROGRESS_FILE
+    CAMPAIGN_PROGRESS_FILE = paths.CAMPAIGN_PROGRESS_FILE
+    CAPTIONS_FILE = paths.CAPTIONS_FILE
+    VIDEOS_DIR = paths.VIDEOS_DIR
+    CAMPAIGN_JSON = paths.CAMPAIGN_JSON
+    PROJECT_JSON = paths.PROJECT_JSON
+    STATE_DIR = paths.STATE_DIR
+    LEDGER_FILE = paths.LEDGER_FILE
+    OUTBOX_DIR = paths.OUTBOX_DIR
+    ARCHIVE_DIR = paths.ARCHIVE_DIR
+    LOGS_DIR = paths.LOGS_DIR
+    CREDENTIALS_FILE = paths.CREDENTIALS_FILE
+    LEGACY_CAMPAIGN_NAME = paths.LEGACY_CAMPAIGN_NAME
 
-    MAX_POSTS_PER_ACCOUNT_PER_DAY = 1
-    MAX_ATTEMPTS = 3
-    TIMEZONE = "UTC"
+    MAX_POSTS_PER_ACCOUNT_PER_DAY = paths.MAX_POSTS_PER_ACCOUNT_PER_DAY
+    MAX_ATTEMPTS = paths.MAX_ATTEMPTS
+    TIMEZONE = paths.TIMEZONE
 
-    @staticmethod
-    def project_root() -> Path:
-        """POSTPILOT_HOME, else the current directory, as an absolute path."""
-        home = _env().home
-        return (home.expanduser() if home else Path(os.getcwd())).resolve()
-
-    @staticmethod
-    def root_for_campaign(folder: Path) -> Path | None:
-        """The project a campaign folder belongs to: `<root>` when the folder is
-        `<root>/campaigns/<name>`, else None (then POSTPILOT_HOME or the current directory)."""
-        resolved = folder.resolve()
-        if resolved.parent.name == Config.CAMPAIGNS_DIR:
-            return resolved.parent.parent
-        return None
-
-    @staticmethod
-    def ledger_path(project_root: Path) -> Path:
-        """The project ledger shared by every campaign of the project."""
-        return project_root / Config.STATE_DIR / Config.LEDGER_FILE
+    project_root = staticmethod(paths.project_root)
+    root_for_campaign = staticmethod(paths.root_for_campaign)
+    ledger_path = staticmethod(paths.ledger_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +105,37 @@ class ParallelConfig:
             max_worker_restarts=env.max_worker_restarts,
             worker_processes=env.worker_processes or os.cpu_count() or 1,
         )
+
+
+#: The PostgreSQL store's driver, an optional extra (pyproject.toml).
+POSTGRES_DRIVER = ("psycopg", "psycopg_pool")
+POSTGRES_EXTRA = "pip install 'postpilot[postgres]'"
+
+
+def require_postgres_driver(source: str) -> None:
+    """Refuse a PostgreSQL store (configured by `source`) when its driver is not installed:
+    one ConfigError naming the extra, before any file is created. The driver is looked up,
+    not imported (commands that never open the store stay fast)."""
+    for name in POSTGRES_DRIVER:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigError(
+                f"{source} names a PostgreSQL store, but the PostgreSQL driver is not "
+                f"installed ({name}): run {POSTGRES_EXTRA}, or remove the store setting "
+                "to use the embedded store"
+            )
+
+
+def _store_dsn(configured: str | None, source: str) -> str | None:
+    """The store DSN in force (POSTPILOT_STORE wins over the file), driver checked."""
+    env = _env().store
+    dsn = env or configured
+    if dsn:
+        require_postgres_driver("POSTPILOT_STORE" if env else source)
+    return dsn
 
 
 def get_config(num_workers: int = 3) -> ParallelConfig:
@@ -179,7 +196,9 @@ class PostingContext:
             timezone=campaign.timezone,
             max_attempts=campaign.max_attempts,
             publisher=campaign.publisher,
-            store_dsn=_env().store or campaign.store,
+            store_dsn=_store_dsn(
+                campaign.store, f"{Path(campaign.base_dir) / Config.CAMPAIGN_JSON} (key 'store')"
+            ),
         )
 
     @classmethod
@@ -212,7 +231,7 @@ class PostingContext:
             max_attempts=max_attempts,
             accounts_override=accounts,
             publisher=publisher if publisher is not None else {"type": "outbox"},
-            store_dsn=_env().store or store_dsn,
+            store_dsn=_store_dsn(store_dsn, f"{root / Config.PROJECT_JSON} (key 'store')"),
         )
 
     def get_accounts(self) -> list[str]:

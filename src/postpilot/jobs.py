@@ -46,10 +46,15 @@ class ErrorCategory(StrEnum):
     UNKNOWN = "unknown"
     #: A platform quota or rate window: wait for the reset, keep the attempts budget.
     RATE_LIMIT = "rate_limit"
+    #: A final refusal that is not about the video or the account (an API project without
+    #: access, a forbidden action, a request the platform will never accept).
+    PERMANENT = "permanent"
 
 
-#: Failures of these categories are final: retrying cannot fix the account or the video.
-NON_RETRYABLE_CATEGORIES = frozenset({ErrorCategory.ACCOUNT, ErrorCategory.CONTENT})
+#: Failures of these categories are final: retrying the same request cannot fix them.
+NON_RETRYABLE_CATEGORIES = frozenset(
+    {ErrorCategory.ACCOUNT, ErrorCategory.CONTENT, ErrorCategory.PERMANENT}
+)
 
 #: The prior system's non-retryable error types; rows with an empty category use this list.
 NON_RETRYABLE_ERROR_TYPES = frozenset(
@@ -182,7 +187,7 @@ def apply_failure(
 ) -> Job:
     """The job after `failure`: retrying with a retry time, or failed when final.
 
-    Account and content errors are final at once; other errors retry until the attempts
+    Account, content and permanent errors are final at once; other errors retry until the attempts
     budget is spent; a rate limit waits for its window and keeps the budget.
     """
     attempts = job.attempts + (1 if failure.consumes_attempt else 0)

@@ -704,7 +704,7 @@ def retry_failed_data(ctx: PostingContext, include_non_retryable: bool = False) 
         message = f"No failed jobs to retry for {desc}"
         left = after["failed"]
         detail = (
-            f"  {left} failed jobs are not retryable (account or content errors); "
+            f"  {left} failed jobs are not retryable (account, content or permanent errors); "
             "add --retry-include-non-retryable to retry them too"
             if left and not include_non_retryable
             else ""

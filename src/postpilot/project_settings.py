@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from postpilot import publisher_config, validation
-from postpilot.config import Config
+from postpilot import paths, publisher_config, validation
 from postpilot.errors import ConfigError
 
 
@@ -27,9 +26,9 @@ class ProjectSettings(BaseModel):
         publisher_config.PublisherBlock, BeforeValidator(publisher_config.with_default_type)
     ] = Field(default_factory=publisher_config.OutboxBlock)
     store: str | None = None
-    timezone: str = Config.TIMEZONE
-    max_posts_per_account_per_day: int = Field(default=Config.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
-    max_attempts: int = Field(default=Config.MAX_ATTEMPTS, ge=1)
+    timezone: str = paths.TIMEZONE
+    max_posts_per_account_per_day: int = Field(default=paths.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
+    max_attempts: int = Field(default=paths.MAX_ATTEMPTS, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -52,7 +51,7 @@ class ProjectSettings(BaseModel):
 
 def load_project_settings(root: Path) -> ProjectSettings:
     """Read and validate <root>/postpilot.json (defaults when it does not exist)."""
-    path = root / Config.PROJECT_JSON
+    path = root / paths.PROJECT_JSON
     if not path.exists():
         return ProjectSettings()
     try:

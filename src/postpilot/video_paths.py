@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from postpilot.errors import PostpilotError
 from postpilot.jobs import Job
 
 
-class VideoPathError(ValueError):
+class VideoPathError(PostpilotError, ValueError):
     """A stored video path that would leave the videos folder."""
 
 

@@ -1,8 +1,15 @@
-"""Publishing channels and the registry that builds one from a campaign's `publisher` block.
+"""Publishing channels, the registry that builds one from a campaign's `publisher` block, and the
+plugin API for custom channels (`__all__`, pinned by tests/unit/test_plugin_api.py).
 
-Channel modules are imported only when used, so the outbox never imports an HTTP client.
-`"type": "custom"` with `"class": "package.module:ClassName"` loads an in-house channel that
-implements postpilot.publishers.base.Publisher and offers `from_config(block, project_root)`.
+A custom channel (`"type": "custom"`, `"class": "package.module:ClassName"`) is a class with
+`from_config(block, project_root)` (a PublisherFactory) whose instances implement Publisher:
+`publish(job, account, checkpoint) -> Published`, `reconcile(job, checkpoint) -> Reconciled`
+and `close()`. It reports failures with the PublishError subclasses below and may talk HTTP
+through HttpClient. docs/publishers.md ("Custom channels") walks through a working one.
+
+Channel modules are imported only when used, and so is the HTTP client (HttpClient,
+NetworkError and raise_for_platform load postpilot.publishers.http on first access), so the
+outbox never imports an HTTP driver.
 """
 
 from __future__ import annotations
@@ -10,10 +17,67 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postpilot.errors import ConfigError
-from postpilot.publishers.base import Publisher
+from postpilot.jobs import Job
+from postpilot.publishers.base import (
+    Account,
+    Checkpoint,
+    Published,
+    Publisher,
+    PublisherFactory,
+    Reconciled,
+    ReconcileResult,
+)
+from postpilot.publishers.errors import (
+    AuthError,
+    ContentError,
+    LeaseLost,
+    OutcomeUnknown,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    TransientError,
+)
+
+if TYPE_CHECKING:
+    from postpilot.publishers.http import HttpClient, NetworkError, raise_for_platform
+
+__all__ = [
+    "Account",
+    "AuthError",
+    "Checkpoint",
+    "ConfigError",
+    "ContentError",
+    "HttpClient",
+    "Job",
+    "LeaseLost",
+    "NetworkError",
+    "OutcomeUnknown",
+    "PermanentError",
+    "PublishError",
+    "Published",
+    "Publisher",
+    "PublisherFactory",
+    "RateLimited",
+    "ReconcileResult",
+    "Reconciled",
+    "TransientError",
+    "raise_for_platform",
+]
+
+#: Names served from postpilot.publishers.http on first access (it imports the HTTP driver).
+_FROM_HTTP = frozenset({"HttpClient", "NetworkError", "raise_for_platform"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_HTTP:
+        from postpilot.publishers import http
+
+        return getattr(http, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: type -> "module:Class" of the built-in channels.
 BUILTIN: dict[str, str] = {
@@ -54,7 +118,8 @@ def build_publisher(block: Mapping[str, Any], project_root: Path, campaign: str)
         raise ConfigError(
             f"unknown publisher type {kind!r}; expected one of {', '.join(PUBLISHER_TYPES)}"
         )
-    publisher = cls.from_config(block, project_root)
+    factory: PublisherFactory = cls.from_config
+    publisher = factory(block, project_root)
     if not isinstance(publisher, Publisher):
         raise ConfigError(f"publisher {kind!r} does not implement publish/reconcile/close")
     return publisher

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from postpilot.jobs import Job
 
@@ -88,5 +89,8 @@ class Publisher(Protocol):
         ...
 
 
-#: Builds a publisher from campaign.json's `publisher` block and the project root.
-PublisherFactory = Callable[[Mapping[str, object], str], Publisher]
+#: A channel class's `from_config(block, project_root)`: builds the publisher from
+#: campaign.json's `publisher` block (as written, `type` included) and the project root (the
+#: folder relative paths in the block are resolved against). postpilot.publishers.build_publisher
+#: calls it for the built-in channels and for `"type": "custom"`.
+PublisherFactory = Callable[[Mapping[str, Any], Path], Publisher]

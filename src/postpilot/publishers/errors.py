@@ -1,19 +1,10 @@
 """Publish errors, typed by what the run engine must do about them.
 
-    PostpilotError
-    └── PublishError                 the publish failed; `category` decides the next step
-        ├── TransientError           retry with backoff (5xx, timeouts, dropped connections);
-        │                            `retry_after` honours a Retry-After header
-        ├── RateLimited              wait until `retry_at` (quota/window reset); attempts kept;
-        │                            `account_wide` blocks the account's other jobs too
-        ├── AuthError                the token was refused even after one refresh: the account
-        │                            needs re-authorization; its other jobs wait
-        ├── ContentError             the video or caption is refused: final, never retried
-        ├── PermanentError           any other final refusal (4xx validation, forbidden)
-        ├── OutcomeUnknown           the irreversible step ran but its answer was lost (e.g.
-        │                            the connection dropped on the final response): the job
-        │                            becomes `unconfirmed` and only reconcile() may settle it
-        └── LeaseLost                the job's lease is gone: stop, take no remote step
+Their place in postpilot's one exception tree, and the category each one records, are drawn in
+postpilot.errors. A channel raises the most specific one it can prove: ContentError only when
+the video or caption is refused (retrying with the same file cannot help), PermanentError for
+any other final refusal (an API project without access, a forbidden action, a bad parameter),
+so that the operator is sent to the right thing to fix.
 
 Each error keeps the platform's raw error body (with secrets removed) and a one-line hint for the
 operator. Messages never contain tokens.
@@ -100,7 +91,7 @@ class ContentError(PublishError):
 class PermanentError(PublishError):
     """The platform refused the request; retrying will not help."""
 
-    category = ErrorCategory.CONTENT
+    category = ErrorCategory.PERMANENT
     error_type = "rejected"
 
 

@@ -8,10 +8,8 @@ request may have reached the server: a publisher uses that to decide between "re
 
 Secrets never leave this module in clear: every message and raw body put into an error goes
 through `redact(text, secrets)`, which removes the given secrets and anything that looks like a
-bearer token or an OAuth token field.
-
-    TransientError
-    └── NetworkError        connect failure, timeout, dropped connection; `maybe_delivered`
+bearer token or an OAuth token field. `NetworkError` (connect failure, timeout, dropped
+connection) is a TransientError; its place in the tree is drawn in postpilot.errors.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from postpilot.config import Config
+from postpilot import paths
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import (
     Account,
@@ -72,7 +72,7 @@ class OutboxPublisher:
         cls, block: Mapping[str, Any], project_root: Path, campaign: str
     ) -> OutboxPublisher:
         """`{"type": "outbox", "dir": "<optional folder, relative to the project root>"}`."""
-        folder = block.get("dir") or Config.OUTBOX_DIR
+        folder = block.get("dir") or paths.OUTBOX_DIR
         if not isinstance(folder, str):
             raise ContentError("publisher.dir must be a folder path (text)")
         return cls(project_root / folder, campaign)
