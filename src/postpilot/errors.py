@@ -26,7 +26,7 @@ tests/unit/test_exception_tree.py keeps this drawing and the code in step.
             │   │                           connections); `retry_at` from Retry-After
             │   ├── NetworkError [publishers.http]  transport failure; `maybe_delivered` says
             │   │                           whether the request may have arrived
-            │   └── ContainerGone [publishers.instagram]  the container must be made again
+            │   └── ContainerGone [publishers.instagram_errors]  the container must be made again
             ├── RateLimited                 wait until `retry_at`, attempts kept;
             │                               `account_wide` holds the account's other jobs
             ├── AuthError                   token refused after one refresh: re-authorize
@@ -41,7 +41,7 @@ The dashboard keeps two exceptions of its own that never leave web/ (each become
 answer there), so they are not PostpilotErrors:
 
     LookupError
-    └── CampaignNotFound [web.views]    404: no valid campaign of that name
+    └── CampaignNotFound [web.cache]    404: no valid campaign of that name
     Exception
     └── ActionError [web.actions]       an action refused before anything changed
 

@@ -82,7 +82,7 @@ def test_every_exception_raised_to_a_caller_is_a_postpilot_error() -> None:
     """Only the dashboard's two internal exceptions stay outside PostpilotError."""
     outside = {key for key, cls in defined().items() if not issubclass(cls, errors.PostpilotError)}
     assert outside == {
-        ("postpilot.web.views", "CampaignNotFound"),
+        ("postpilot.web.cache", "CampaignNotFound"),
         ("postpilot.web.actions", "ActionError"),
     }
 
