@@ -90,6 +90,8 @@ class ParallelConfig:
     idle_poll_seconds: float = 0.1
     #: Worker processes serving the num_workers publishing slots (each slot is a thread).
     worker_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: How long an unreachable or locked store is ridden out before the run stops.
+    store_outage_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, num_workers: int = 3) -> ParallelConfig:
@@ -104,6 +106,7 @@ class ParallelConfig:
             shutdown_timeout=env.shutdown_timeout,
             max_worker_restarts=env.max_worker_restarts,
             worker_processes=env.worker_processes or os.cpu_count() or 1,
+            store_outage_seconds=env.store_outage_seconds,
         )
 
 

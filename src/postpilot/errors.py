@@ -12,7 +12,9 @@ tests/unit/test_exception_tree.py keeps this drawing and the code in step.
         ├── StoreError                      the job store could not do what was asked
         │   ├── WrongCampaignStore          progress store belongs to another campaign
         │   ├── SchemaVersionError          store written by a newer postpilot
+        │   ├── StoreFull                   the disk holding the store is full
         │   └── StoreUnavailable            database unreachable or locked past the timeout
+        │       └── StoreOutageTooLong      ... for longer than POSTPILOT_STORE_OUTAGE_SECONDS
         ├── ConflictError                   another orchestrator holds the campaign
         ├── OperationFailed [operations]    a command could not be done (exit 1)
         │   └── ProgressNotFound            the campaign has no progress store yet
@@ -92,8 +94,16 @@ class SchemaVersionError(StoreError):
     """The progress store was written by a newer postpilot."""
 
 
+class StoreFull(StoreError):
+    """The disk holding the job store is full."""
+
+
 class StoreUnavailable(StoreError):
     """The job store is unreachable."""
+
+
+class StoreOutageTooLong(StoreUnavailable):
+    """The job store stayed unreachable for longer than the run rides out."""
 
 
 class ConflictError(PostpilotError):

@@ -3,12 +3,13 @@
 Used as `{"type": "custom", "class": "tests.fakes.counting_publisher:CountingPublisher",
 "journal": "<file>", ...}`. Unlike the outbox it is deliberately NOT idempotent: calling publish
 twice for one job writes two journal lines, so a double publish by the run engine shows up.
-Knobs (all optional): latency_seconds (time between start_publish and the journal write: the
-window in which a kill leaves the outcome unknown), hang_jobs (job ids whose publish never
-returns), fail_jobs ({job_id: "transient"|"content"|"unknown"}), lose_answer_jobs (job ids
-whose publish is journaled, then fails like a lost network answer), crash_worker_at_start,
-wait_for_entries (publish only once the journal holds that many entries written by other
-processes: makes "another host published too" a certainty rather than a race).
+Knobs (all optional): prepare_seconds (time between the claim and start_publish, as an
+upload before the irreversible step), latency_seconds (time between start_publish and the
+journal write: the window in which a kill leaves the outcome unknown), hang_jobs (job ids
+whose publish never returns), fail_jobs ({job_id: "transient"|"content"|"unknown"}),
+lose_answer_jobs (job ids whose publish is journaled, then fails like a lost network answer),
+crash_worker_at_start, wait_for_entries (publish only once the journal holds that many entries
+written by other processes: makes "another host published too" a certainty rather than a race).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class CountingPublisher:
     def __init__(self, block: Mapping[str, Any]) -> None:
         self.journal = Path(str(block["journal"]))
         self.latency = float(block.get("latency_seconds", 0.0))
+        self.prepare = float(block.get("prepare_seconds", 0.0))
         self.hang_jobs = set(block.get("hang_jobs", []))
         self.fail_jobs: dict[str, str] = dict(block.get("fail_jobs", {}))
         self.lose_answer_jobs = set(block.get("lose_answer_jobs", []))
@@ -83,6 +85,8 @@ class CountingPublisher:
             raise ContentError("the test channel refuses this video")
         if kind == "unknown":
             raise RuntimeError("unexpected test channel failure")
+        if self.prepare:
+            time.sleep(self.prepare)
         checkpoint.start_publish()
         started = time.time()
         if job.job_id in self.hang_jobs:

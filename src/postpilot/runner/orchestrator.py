@@ -12,6 +12,11 @@ waits for the earliest retry time (bounded); jobs that cannot move in this run (
 needs re-auth, a rate window that resets later) are reported with their reason, never looped on,
 so every run terminates (I5). Workers whose process dies have their claims settled at once:
 released when their publish had not started, unconfirmed when it had (I1, I6).
+
+Store outages are ridden out for POSTPILOT_STORE_OUTAGE_SECONDS (runner/outage.py), here and
+in the workers; past that, or on a full disk, the run stops like a first SIGTERM with one
+message, and the claims it could not give back are given back by the next run
+(runner/leftover.py).
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ from types import FrameType
 from typing import IO, Any, Protocol
 
 from postpilot.config import ParallelConfig, PostingContext, RetryConfig
-from postpilot.errors import ConflictError, PostpilotError
+from postpilot.errors import (
+    ConflictError,
+    PostpilotError,
+    StoreFull,
+    StoreUnavailable,
+)
 from postpilot.jobs import (
     IMPORTED_FROM,
     TERMINAL_STATUSES,
@@ -46,13 +56,20 @@ from postpilot.jobs import (
 )
 from postpilot.publishers import build_publisher
 from postpilot.publishers.base import Publisher, ReconcileResult
+from postpilot.runner import leftover
 from postpilot.runner.locks import RunLock
+from postpilot.runner.outage import STORE_FAULT_LINE, Outage, fault_line, ride_out
 from postpilot.runner.unconfirmed import (
     BLOCK_UNCONFIRMED,
     hold_if_needed,
     release_if_settled,
 )
-from postpilot.runner.worker import EXIT_DRAINED, EXIT_JOB_TIMEOUT, WorkerSpec
+from postpilot.runner.worker import (
+    EXIT_DRAINED,
+    EXIT_JOB_TIMEOUT,
+    EXIT_STORE_UNAVAILABLE,
+    WorkerSpec,
+)
 from postpilot.runner.worker_process import IDLE_LINE
 from postpilot.store import open_store
 from postpilot.store.base import (
@@ -61,6 +78,7 @@ from postpilot.store.base import (
     AccountState,
     CoordinatedStore,
     JobStore,
+    Recovery,
 )
 from postpilot.store.dashboard import is_paused
 from postpilot.video_paths import VideoPathError, locate
@@ -185,6 +203,14 @@ class Orchestrator:
         self._procs: list[_Slot] = []
         #: "orchestrator", or "worker_pool" when another host holds the role (PostgreSQL).
         self.role = "orchestrator"
+        self.outage = Outage(
+            parallel.store_outage_seconds,
+            lambda line: self.display.event(f"{self.ctx.describe()}: {line}"),
+            interrupted=lambda: self.shutdown.signum is not None,
+        )
+        #: Store failures workers reported (pump threads append), and the run's own.
+        self._store_faults: list[str] = []
+        self._store_fault: str | None = None
 
     # -- signals ------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -210,19 +236,27 @@ class Orchestrator:
         self, force_reseed: bool, retry_all_failed: bool, include_non_retryable: bool
     ) -> dict[str, Any]:
         """Do the run and return the results dict."""
-        store = open_store(self.ctx)
+        try:
+            store = ride_out(self.outage.call(open_store, self.ctx)[0], self.outage)
+        except (StoreUnavailable, StoreFull) as exc:
+            return self._store_failed(exc)
         publisher = build_publisher(
             self.ctx.publisher, Path(self.ctx.project_root), self.ctx.store_name
         )
         try:
             with self._signals():
-                return self._run(
-                    store, publisher, force_reseed, retry_all_failed, include_non_retryable
-                )
+                try:
+                    return self._run(
+                        store, publisher, force_reseed, retry_all_failed, include_non_retryable
+                    )
+                except (StoreUnavailable, StoreFull) as exc:
+                    return self._store_failed(exc)
         finally:
             if self.role == "orchestrator" and isinstance(store, CoordinatedStore):
                 store.release_orchestrator()
             self._end_workers(store)
+            with contextlib.suppress(StoreUnavailable, StoreFull):
+                leftover.forget_run(self.ctx, store, self.run_id)
             publisher.close()
             store.close()
             for handle in self._log_files.values():
@@ -246,7 +280,20 @@ class Orchestrator:
                 f"{desc}: another host is the orchestrator; joining as a worker pool "
                 f"with {self.parallel.num_workers} workers"
             )
+        given_back, settled = leftover.give_back(
+            self.ctx, store, self.run_id, lambda account, now: self._hold(store, account, now)
+        )
+        if given_back or settled:
+            self.display.event(
+                f"{desc}: settled the claims an earlier run left: gave back {len(given_back)} "
+                f"whose publish had not started, {len(settled)} became unconfirmed"
+            )
+        leftover.note_run(self.ctx, self.run_id)
         recovery = store.recover_expired(utcnow())
+        if given_back or settled:
+            recovery = Recovery(
+                [*given_back, *recovery.released], [*settled, *recovery.unconfirmed]
+            )
         if recovery.released or recovery.unconfirmed:
             self.display.event(
                 f"{desc}: recovered {len(recovery.released)} expired claims, "
@@ -458,6 +505,7 @@ class Orchestrator:
                 backoff_cap_seconds=self.retry.backoff_cap_seconds,
                 extra_sys_path=[p for p in sys.path if p],
                 videos_dir=self.ctx.videos_dir,
+                store_outage_seconds=self.parallel.store_outage_seconds,
             ).write(path)
         return path
 
@@ -490,7 +538,14 @@ class Orchestrator:
         slot.idle.clear()
         slot.pump = threading.Thread(
             target=_pump,
-            args=(proc, handles, self.ctx.store_name, slot.idle, self._log_failures),
+            args=(
+                proc,
+                handles,
+                self.ctx.store_name,
+                slot.idle,
+                self._log_failures,
+                self._store_faults,
+            ),
             daemon=True,
         )
         slot.pump.start()
@@ -560,6 +615,8 @@ class Orchestrator:
                 self.lock.set_worker_pids([s.proc.pid for s in slots if s.proc is not None])
             if self._log_failures and not self.shutdown.event.is_set():
                 self._fail_run(self._log_failures[0])
+            if self._store_faults and self._store_fault is None:
+                self._stop_for_store(self._store_faults[0])
             if self.shutdown.event.is_set():
                 if not terminated:
                     terminated = True
@@ -574,12 +631,12 @@ class Orchestrator:
                 if s.proc is not None and s.proc.poll() is None and not s.idle.is_set()
             )
             if now_mono - last_update >= 0.5:
-                self.display.update(store.counts(), active, pass_number)
+                self._show(store, active, pass_number)
                 last_update = now_mono
             if all(s.done for s in slots):
                 break
             time.sleep(SUPERVISE_TICK)
-        self.display.update(store.counts(), 0, pass_number)
+        self._show(store, 0, pass_number)
         if all(s.gave_up for s in slots):
             self.errors.append(f"pass {pass_number}: every worker crashed; see {self.ctx.logs_dir}")
 
@@ -607,6 +664,10 @@ class Orchestrator:
         if code == EXIT_DRAINED or self.shutdown.event.is_set():
             slot.done = True
             return
+        if code == EXIT_STORE_UNAVAILABLE and self._store_faults:
+            slot.done = True  # it said why (the pump read it): the run stops, see _run_pass
+            self._stop_for_store(self._store_faults[0])
+            return
         if code == EXIT_JOB_TIMEOUT:
             self.display.event(
                 f"{self.ctx.describe()}: {_name(slot)} hit the job timeout; restarting it"
@@ -631,7 +692,13 @@ class Orchestrator:
 
     def _settle_dead_worker(self, store: JobStore, slot: _Slot, code: int) -> None:
         """A reaped worker process holds no lease any more: settle the claims of its slots now,
-        not at expiry."""
+        not at expiry. With the store down (or full) that waits for the next run."""
+        try:
+            self._settle_claims(store, slot, code)
+        except (StoreUnavailable, StoreFull) as exc:
+            self._stop_for_store(fault_line(exc))
+
+    def _settle_claims(self, store: JobStore, slot: _Slot, code: int) -> None:
         ids = {str(i) for i in slot.slots}
         for job in store.list_jobs([JobStatus.CLAIMED]):
             if job.run_id != self.run_id or job.worker_id not in ids:
@@ -658,6 +725,44 @@ class Orchestrator:
         self.errors.append(message)
         self.display.event(f"{self.ctx.describe()}: {message}")
         self.shutdown.event.set()
+
+    def _stop_for_store(self, fault: str) -> None:
+        """The store failed past what the run rides out (`fault`: a fault_line): stop as
+        _fail_run does, but leave the message to the run's result (the CLI prints it once)."""
+        if self._store_fault is None:
+            self._store_fault = fault
+            self.errors.append(fault.partition(" ")[2])
+        self.shutdown.event.set()
+
+    def _show(self, store: JobStore, active: int, pass_number: int) -> None:
+        try:
+            counts = store.counts()
+        except (StoreUnavailable, StoreFull) as exc:
+            self._stop_for_store(fault_line(exc))
+            return
+        self.display.update(counts, active, pass_number)
+
+    def _store_failed(self, exc: StoreUnavailable | StoreFull) -> dict[str, Any]:
+        """The result of a run whose store stopped it (no counts: the store cannot give them)."""
+        kind, _, message = (self._store_fault or fault_line(exc)).partition(" ")
+        return {
+            "error": kind,
+            "exit_code": 1,
+            "campaign": self.ctx.campaign_name,
+            "context": self.ctx.describe(),
+            "run_id": self.run_id,
+            "role": self.role,
+            "message": message,
+            "errors": [message],
+            "store_outages": self._outages(),
+        }
+
+    def _outages(self) -> dict[str, Any]:
+        return {
+            "count": self.outage.outages,
+            "longest_seconds": round(self.outage.longest, 3),
+            "gave_up": self.outage.gave_up is not None,
+        }
 
     def _stop_workers(self, slots: list[_Slot]) -> None:
         self.shutdown.deadline = time.monotonic() + self.parallel.shutdown_timeout
@@ -864,8 +969,11 @@ class Orchestrator:
             "errors": list(self.errors),
             "exit_code": exit_code,
         }
+        results["store_outages"] = self._outages()
         if self.errors:
             results["error"] = "workers_failed"
+        if self._store_fault is not None:
+            results["error"], _, results["message"] = self._store_fault.partition(" ")
         return results
 
 
@@ -906,10 +1014,11 @@ def _pump(
     campaign: str,
     idle: threading.Event,
     failed: list[str],
+    store_faults: list[str],
 ) -> None:
     """Copy a worker process's output into its slots' log files (a line `S<slot> ...` goes to
     that slot's log, any other line to all of them), stamping every line with time, campaign
-    and slot; the idle line sets `idle` instead.
+    and slot; the idle line sets `idle` instead, a store fault line goes to `store_faults`.
 
     A log that cannot be written (disk full) is reported once in `failed`, naming the file,
     and the output is drained from then on so the worker never blocks on a full pipe; the
@@ -924,6 +1033,9 @@ def _pump(
         if line == IDLE_LINE:
             idle.set()
             continue
+        if line.startswith(STORE_FAULT_LINE):
+            store_faults.append(line.removeprefix(STORE_FAULT_LINE).strip())
+            continue  # the worker logged it too
         slot, _, rest = line.partition(" ")
         targets = [slot[1:]] if slot[1:] in handles else list(handles)
         text = rest if slot[1:] in handles or slot == "S-" else line

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from postpilot.config import PostingContext
-from postpilot.errors import StoreError
+from postpilot.errors import StoreError, StoreFull, StoreUnavailable
 from postpilot.jobs import (
     ErrorCategory,
     Failure,
@@ -51,6 +51,7 @@ from postpilot.publishers.errors import (
     PublishError,
     RateLimited,
 )
+from postpilot.runner.outage import Outage, ride_out
 from postpilot.runner.unconfirmed import hold_if_needed
 from postpilot.store import open_store
 from postpilot.store.base import (
@@ -98,6 +99,8 @@ class WorkerSpec:
     extra_sys_path: list[str] = field(default_factory=list)
     #: This host's path of the campaign's videos folder: jobs store paths relative to it.
     videos_dir: str | None = None
+    #: POSTPILOT_STORE_OUTAGE_SECONDS of the run (runner/outage.py).
+    store_outage_seconds: float = 30.0
 
     def context(self) -> PostingContext:
         """The PostingContext the store and publisher are opened with."""
@@ -188,10 +191,12 @@ class Heartbeat(threading.Thread):
     The other publishes of the process run on untouched.
     """
 
-    def __init__(self, spec: WorkerSpec, store: JobStore) -> None:
+    def __init__(self, spec: WorkerSpec, store: JobStore, outage: Outage | None = None) -> None:
         super().__init__(name="heartbeat", daemon=True)
         self._spec = spec
-        self._store = store
+        #: The process's view of store outages, shared by every store of the process.
+        self.outage = outage or Outage(spec.store_outage_seconds, log.warning)
+        self._store = ride_out(store, self.outage)
         self._lock = threading.Lock()
         self._watches: dict[str, _Watch] = {}
         self._wake = threading.Event()
@@ -312,7 +317,7 @@ class Worker:
         self.abandoned = threading.Event()
         self.heartbeat = heartbeat
         self._parent = os.getppid()
-        self.store = open_store(self.ctx)
+        self.store = ride_out(heartbeat.outage.call(open_store, self.ctx)[0], heartbeat.outage)
         try:
             self.publisher: Publisher = build_publisher(
                 spec.publisher, Path(spec.project_root), self.ctx.store_name
@@ -441,6 +446,7 @@ class Worker:
         self._succeeded(job, published.remote_id, published.url)
 
     def _succeeded(self, job: Job, remote_id: str, url: str) -> None:
+        failure: StoreError | None = None
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             now = utcnow()
             try:
@@ -454,6 +460,7 @@ class Worker:
                 )
             except StoreError as exc:
                 log.warning("recording success of %s failed (%d): %s", job.job_id, attempt, exc)
+                failure = exc
                 time.sleep(min(2.0**attempt * 0.1, 5.0))
                 continue
             if ok:
@@ -467,6 +474,8 @@ class Worker:
         # job becomes unconfirmed and reconcile() finds the post.
         log.error("could not record the success of %s; leaving it to reconcile", job.job_id)
         self.stopping.set()
+        if isinstance(failure, StoreUnavailable | StoreFull):
+            raise failure  # the slot reports it: the run stops with its message
 
     def _unconfirmed(self, job: Job, reason: str) -> None:
         log.error("job %s: outcome unknown (%s): marked unconfirmed", job.job_id, reason)

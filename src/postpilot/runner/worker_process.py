@@ -29,7 +29,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from postpilot.errors import StoreError
+from postpilot.errors import StoreError, StoreFull, StoreUnavailable
+from postpilot.runner.outage import STORE_FAULT_LINE, Outage, fault_line
 from postpilot.runner.worker import (
     EXIT_BAD_SPEC,
     EXIT_CRASHED,
@@ -84,6 +85,9 @@ class _SlotThread(threading.Thread):
             self._end(worker.run())
         except StoreError as exc:
             log.error("job store failed: %s", exc)
+            if isinstance(exc, StoreUnavailable | StoreFull):
+                # The orchestrator stops the run with this message instead of a restart.
+                print(STORE_FAULT_LINE + fault_line(exc), flush=True)
             self._end(EXIT_STORE_UNAVAILABLE)
         except Exception:
             log.exception("slot %s crashed", self.slot)
@@ -104,7 +108,10 @@ class WorkerProcess:
         self.spec = spec
         self.slots = slots
         self.stopping = threading.Event()
-        self.heartbeat = Heartbeat(spec, open_store(spec.context()))
+        # One outage view for the process: it logs one line when the store goes, one when
+        # it is back, and the slots ride it out instead of exiting (runner/outage.py).
+        outage = Outage(spec.store_outage_seconds, log.warning)
+        self.heartbeat = Heartbeat(spec, outage.call(open_store, spec.context())[0], outage)
         self.heartbeat.on_timeout = self._replace
         self._lock = threading.Lock()
         self._threads: dict[str, _SlotThread] = {}

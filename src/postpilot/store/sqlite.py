@@ -70,7 +70,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from postpilot.errors import SchemaVersionError, StoreError, StoreUnavailable, WrongCampaignStore
+from postpilot.errors import (
+    SchemaVersionError,
+    StoreError,
+    StoreFull,
+    StoreUnavailable,
+    WrongCampaignStore,
+)
 from postpilot.jobs import (
     Failure,
     Job,
@@ -469,6 +475,11 @@ class SqliteJobStore(SqliteDashboardMixin):
             )
         if "unable to open" in text:
             return StoreUnavailable(f"Cannot open job store {where}: {text}")
+        if "disk is full" in text:  # SQLITE_FULL: the run stops with this (runner/outage.py)
+            return StoreFull(
+                f"The disk holding job store {where} is full ({text}): free space on it, "
+                "then --run again (it gives back the claims this run left at once)"
+            )
         return StoreError(f"Job store {where} failed: {text}")
 
     # -- seeding and reading ------------------------------------------------------------------
