@@ -126,7 +126,9 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
     _line(console, f"FINAL RESULTS - {context}")
     _line(console, RULE)
     if results.get("error") and "total" not in results:
-        _line(console, f"Run did not start: {results.get('message') or results['error']}")
+        # A run id without counts: the run started, then its store stopped it.
+        head = "Run stopped" if results.get("run_id") else "Run did not start"
+        _line(console, f"{head}: {results.get('message') or results['error']}")
         for conflict in results.get("conflicts", []):
             _line(console, f"  {conflict}")
         _line(console, RULE)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 import pytest
+from rich.console import Console
 
-from postpilot import env_help, settings
+from postpilot import env_help, report, settings
 from postpilot.config import ParallelConfig
 from postpilot.errors import ConfigError, StoreFull, StoreOutageTooLong, StoreUnavailable
 from postpilot.runner.outage import Outage
@@ -90,3 +92,15 @@ def test_other_store_errors_are_not_retried() -> None:
         outage.call(flaky, datetime(2026, 1, 1).astimezone())
     assert len(flaky.calls) == 1
     assert outage.outages == 0
+
+
+def test_the_summary_of_a_run_its_store_stopped_says_it_stopped() -> None:
+    """A run that started and lost its store prints "Run stopped" and the store's message."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, no_color=True)
+    message = "PostgreSQL store postgresql://u@db:5432/x is unavailable"
+    report.render_run_summary(
+        {"error": "store_unavailable", "message": message, "run_id": "r1", "context": "c"},
+        console,
+    )
+    assert f"Run stopped: {message}" in buffer.getvalue()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.acceptance.helpers import REPO
-from tests.fakes.counting_publisher import read_journal
+from tests.fakes.counting_publisher import read_entries, read_journal
 
 #: Generous: the machine is shared and loaded; only a hang reaches these.
 RUN_TIMEOUT = 240.0
@@ -81,3 +81,14 @@ def settled_left_claims(err: str) -> tuple[int, int]:
     """(given back, made unconfirmed): what a run said of the claims an earlier run left."""
     found = re.search(r"gave back (\d+) whose publish had not started, (\d+) became", err)
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+def first_publish_after(root: Path, since: float) -> float | None:
+    """Seconds from `since` (time.time()) to the first publish that started after it."""
+    starts = [e.started for e in read_entries(root / "journal.log") if e.started >= since]
+    return round(min(starts) - since, 3) if starts else None
+
+
+def report(name: str, **figures: Any) -> None:
+    """Print what a test measured (shown with -s; nothing is asserted on it)."""
+    print(json.dumps({"test": name, **figures}))

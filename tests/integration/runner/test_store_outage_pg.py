@@ -16,7 +16,9 @@ from tests.integration.runner.campaigns import context, make_campaign
 from tests.integration.runner.outages import (
     Finished,
     finish,
+    first_publish_after,
     published,
+    report,
     settled_left_claims,
     start_run,
     wait_for,
@@ -78,6 +80,12 @@ def test_a_short_postgres_outage_mid_run_is_ridden_out(
     assert "riding it out" in logs, "no worker met the outage: the test proved nothing"
     assert "lease lost" not in logs
     assert "Traceback" not in logs
+    report(
+        "pg outage ridden out",
+        proxy_down_s=OUTAGE_SECONDS,
+        longest_outage_s=results["store_outages"]["longest_seconds"],
+        duplicates=0,
+    )
 
 
 def test_an_outage_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_once(
@@ -116,9 +124,17 @@ def test_an_outage_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_on
         assert len(journal) < JOBS
 
         runs: list[Finished] = []
+        since = time.time()
         while len(runs) < 3 and len(published(project_root)) < JOBS:
             runs.append(finish(start_run(project_root, "pg", "--workers", "4", **env)))
             assert "Traceback" not in runs[-1].err, runs[-1].err[-3000:]
     assert settled_left_claims(runs[0].err)[0] >= 1, runs[0].err[-3000:]
     assert runs[-1].code == 0, runs[-1].err[-3000:]
     _assert_once_each(project_root, JOBS)
+    report(
+        "pg outage past the budget",
+        given_back=settled_left_claims(runs[0].err),
+        next_run_first_publish_s=first_publish_after(project_root, since),
+        lease_s=600,
+        duplicates=0,
+    )

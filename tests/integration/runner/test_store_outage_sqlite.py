@@ -5,6 +5,7 @@ non-idempotent counting channel."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -19,7 +20,9 @@ from tests.integration.runner.campaigns import context, make_campaign
 from tests.integration.runner.outages import (
     Finished,
     finish,
+    first_publish_after,
     published,
+    report,
     settled_left_claims,
     start_run,
     wait_for,
@@ -90,6 +93,8 @@ def test_a_database_locked_past_its_busy_timeout_is_ridden_out(project_root: Pat
     assert "riding it out" in logs, "no worker met the lock: the test proved nothing"
     assert logs.count("riding it out") == logs.count("reachable again")
     assert "Traceback" not in logs
+    ridden = [float(x) for x in re.findall(r"reachable again after ([0-9.]+)s", logs)]
+    report("sqlite lock ridden out", longest_outage_s=max(ridden), duplicates=0)
 
 
 def test_a_lock_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_once(
@@ -124,9 +129,17 @@ def test_a_lock_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_once(
     assert len(journal) < JOBS
 
     runs: list[Finished] = []
+    since = time.time()
     while len(runs) < 3 and len(published(project_root)) < JOBS:
         runs.append(finish(start_run(project_root, "lite", "--workers", "3", **env)))
         assert "Traceback" not in runs[-1].err, runs[-1].err[-3000:]
     assert settled_left_claims(runs[0].err)[0] >= 1, runs[0].err[-3000:]
     assert runs[-1].code == 0, runs[-1].err[-3000:]
     _assert_once_each(project_root, JOBS)
+    report(
+        "sqlite lock past the budget",
+        given_back=settled_left_claims(runs[0].err),
+        next_run_first_publish_s=first_publish_after(project_root, since),
+        lease_s=600,
+        duplicates=0,
+    )
