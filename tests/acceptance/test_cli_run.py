@@ -146,14 +146,14 @@ def test_legacy_run_with_accounts_publishes_only_for_those_accounts(project_root
     assert {p.parent.name for p in _posts(project_root, "legacy")} == {"legacy_two"}
 
 
-def _slow_campaign(root: Path) -> Path:
+def _slow_campaign(root: Path, jobs: int = 6) -> Path:
     folder = make_campaign(
         root,
         "slow",
         ["a", "b", "c"],
-        6,
+        jobs,
         {
-            "max_posts_per_account_per_day": 2,
+            "max_posts_per_account_per_day": jobs // 3,
             "publisher": {
                 "type": "custom",
                 "class": "tests.fakes.counting_publisher:CountingPublisher",
@@ -196,7 +196,9 @@ def _wait_for_workers(ctx: PostingContext, proc: subprocess.Popen[str]) -> None:
 def test_stop_all_stops_a_running_campaign_and_the_run_exits_143(project_root: Path) -> None:
     """--stop-all (another process) stops this campaign's run: it reports what it stopped, exit
     0, and the interrupted run exits 143 with its results object."""
-    folder = _slow_campaign(project_root)
+    # Twenty seconds of publishing: the stopper's own start-up (seconds on a loaded machine)
+    # must not outlast the run it is meant to stop.
+    folder = _slow_campaign(project_root, jobs=60)
     ctx = PostingContext.from_campaign(CampaignConfig.from_folder(folder, project_root))
     proc = _start_run(project_root, "slow")
     try:
