@@ -521,6 +521,8 @@ TestMemoryVsSqlite = MemoryVsSqlite.TestCase
 TestMemoryVsSqlite.__doc__ = "SQLite and the in-memory reference agree on every operation."
 
 
+# 50 examples of 40 steps against a shared server: minutes when the machine is loaded.
+@pytest.mark.timeout(900)
 def test_postgres_matches_memory(request: pytest.FixtureRequest) -> None:
     """PostgreSQL and the in-memory reference agree on every operation (skips without it)."""
     factory = postgres_factory(request)
