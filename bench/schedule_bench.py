@@ -327,6 +327,8 @@ def bench_lag(tmp: Path, jobs: int, workers: int, mode: str, lead: float) -> dic
         "exit_code": code,
         "wall_seconds": round(wall, 2),
         "cpu_seconds": cpu,
+        # the first publish: start-up (worker processes) before any throughput limit
+        "lag_min_seconds": round(lags[0], 3) if lags else None,
         "lag_p50_seconds": round(statistics.median(lags), 3) if lags else None,
         "lag_p99_seconds": round(p99, 3),
         "outbox_publish_ms": round(publish_ms, 3),

@@ -797,18 +797,25 @@ class Orchestrator:
     # -- between passes -------------------------------------------------------------------
     def _wait_before_next_pass(self, store: JobStore) -> float | None:
         """Seconds to wait before the next pass, or None when no job can move in this run.
-        The retry delay spaces out retries; a pending job that nothing holds back (its slot
-        came due as the pass ended) starts the next pass at once, not a retry delay late."""
+        The retry delay spaces out retries. A pending job that nothing holds back is waited
+        for until its slot instead: at once when the slot came due as the pass ended, and
+        when it comes due within `slot_wait` seconds, the workers staying up (the service
+        starts a slot's run a few seconds early, runner/service.py, so they are ready)."""
+        slot_wait = 15.0
         now = utcnow()
         movable, blocked = self._classify(store, now)
+        held = {b.job_id for b in blocked}
+        soon = [
+            max(job.scheduled_at or now, now)
+            for job in store.list_jobs([JobStatus.PENDING])
+            if job.account
+            and job.job_id not in held
+            and (job.scheduled_at is None or (job.scheduled_at - now).total_seconds() <= slot_wait)
+        ]
+        if soon:
+            return (min(soon) - now).total_seconds()
         if not movable:
             return None
-        held = {b.job_id for b in blocked}
-        if any(
-            job.job_id not in held and is_claimable(job, now)
-            for job in store.list_jobs([JobStatus.PENDING])
-        ):
-            return 0.0
         earliest = min(movable)
         wait = max(self.retry.retry_delay_seconds, (earliest - now).total_seconds())
         return wait if wait <= max(MAX_RETRY_WAIT_SECONDS, self.retry.retry_delay_seconds) else None

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from postpilot import settings
 from postpilot.campaign import CampaignConfig, scan_campaigns
@@ -60,10 +61,14 @@ from postpilot.runner.service_runs import (
     sweep_stale_specs,
 )
 from postpilot.runner.watch import FolderWatch
+from postpilot.schedule import MIDNIGHT
 
 log = logging.getLogger("postpilot.service")
 
 SERVICE_LOG = "service.log"
+#: A slot's run starts this much ahead, so that its worker processes are up when the slot comes
+#: (the run waits for the slot with them: orchestrator `_wait_before_next_pass`).
+WARM_UP_SECONDS = 5.0
 #: How long a companion (the dashboard) gets to stop after the service was asked to stop.
 COMPANION_STOP_SECONDS = 10.0
 
@@ -80,6 +85,8 @@ class _Campaign:
     watch: FolderWatch
     #: When it runs next ("now" clock time); None: as soon as possible.
     due: datetime | None = None
+    #: When that run starts: WARM_UP_SECONDS before `due` when `due` is a slot, else `due`.
+    start_at: datetime | None = None
     #: The next run seeds new captions rows and videos.
     reseed: bool = True
     #: Local day of its last run; a new day re-arms failed jobs.
@@ -268,12 +275,14 @@ class Service:
     def _sleep_seconds(self, now: datetime) -> float:
         wait = self.poll
         for campaign in self.campaigns.values():
-            if campaign.thread is None and campaign.due is not None:
-                wait = min(wait, (campaign.due - now).total_seconds())
+            start = campaign.start_at or campaign.due
+            if campaign.thread is None and start is not None:
+                wait = min(wait, (start - now).total_seconds())
         return max(wait, 0.01)
 
     def _is_due(self, campaign: _Campaign, now: datetime) -> bool:
-        if campaign.due is None or campaign.due <= now:
+        start = campaign.start_at or campaign.due
+        if start is None or start <= now:
             return True
         return local_day(now, campaign.ctx.timezone) != campaign.day
 
@@ -340,8 +349,8 @@ class Service:
             campaign.dropped = True  # after its run ends
             return
         del self.campaigns[key]
+        self._note()  # before the log line: who reads the log then finds --status up to date
         log.warning("No longer serving campaign '%s': %s", campaign.name, why)
-        self._note()
 
     def _look_at_files(self) -> None:
         if self._project_watch is not None and self._project_watch.changed():
@@ -371,7 +380,7 @@ class Service:
         campaign.ctx = self._context(config)
         campaign.watch = _campaign_watch(campaign.ctx)
         campaign.reseed = True
-        campaign.due = None
+        campaign.due = campaign.start_at = None
 
     # -- one campaign run -----------------------------------------------------------------
     def _start_run(self, campaign: _Campaign, now: datetime) -> None:
@@ -379,7 +388,7 @@ class Service:
         rearm = day != campaign.day
         # A new day has room under every daily limit again: seed what is due next.
         reseed = campaign.reseed or rearm
-        campaign.day, campaign.reseed, campaign.due = day, False, None
+        campaign.day, campaign.reseed, campaign.due, campaign.start_at = day, False, None, None
         campaign.thread = threading.Thread(
             target=self._run_campaign,
             args=(campaign, reseed, rearm),
@@ -446,6 +455,7 @@ class Service:
                 self._drop(key, campaign, "it was disabled or removed")
                 continue
             campaign.due = self._next_due(campaign, results, utcnow())
+            campaign.start_at = self._start_at(campaign, campaign.due)
             log.info(
                 "Campaign '%s': run %s ended: %d published, %s; next run %s",
                 campaign.name,
@@ -456,6 +466,18 @@ class Service:
             )
         if ended:
             self._note()
+
+    def _start_at(self, campaign: _Campaign, due: datetime) -> datetime:
+        """WARM_UP_SECONDS before `due` when it is one of the schedule's posting times (a
+        retry time or a midnight is not: a run started early for those would only wait)."""
+        config = campaign.ctx.campaign_config
+        schedule = config.schedule if config is not None else None
+        if schedule is None or self.retry.max_passes < 2:
+            return due  # the early run's first pass finds nothing; it needs a second one
+        local = due.astimezone(ZoneInfo(campaign.ctx.timezone))
+        if local.time() not in schedule.times or local.time() == MIDNIGHT:
+            return due
+        return due - timedelta(seconds=WARM_UP_SECONDS)
 
     def _next_due(self, campaign: _Campaign, results: dict[str, Any], now: datetime) -> datetime:
         if results.get("error") == "orchestrator_conflict":
