@@ -11,9 +11,10 @@ claims a store with V pending jobs over A accounts, slotted over the coming days
        time of a claim that finds a job (the reference, measured in the same store and run)
        and of a claim that finds nothing, with 1% and 99% of the accounts at their daily
        limit. Two empty cases: "not_due" (nothing due yet: the normal state with slots) and
-       "due_but_capped" (every job due, but its account is capped: the claim still has to
-       read the due rows of capped accounts). Target: empty within 3x of normal. SQLite
-       always; PostgreSQL with --store.
+       "due_but_capped" (every due job's account is capped). Target: empty within 3x of
+       normal. idle_wakeup_*: an idle worker's empty claim plus its store.outlook (whether
+       and how long to wait; it used to list every waiting job). SQLite always; PostgreSQL
+       with --store.
 lag    J jobs due in the same minute, W workers, outbox channel, as the user sees it: a
        `postpilot --serve` already running (started LEAD seconds before the slot: it seeds and
        sleeps), the slot comes due; publish start minus scheduled_at, p50/p99, against the
@@ -164,6 +165,19 @@ def _median_claim(store: JobStore, claims: int, expect_job: bool) -> float:
     return statistics.median(times) * 1000
 
 
+def _median_idle(store: JobStore, rounds: int) -> float:
+    """What an idle worker pays per wake-up (runner/worker.py): the empty claim, then the
+    outlook that says whether to wait and until when."""
+    request = ClaimRequest("w", NOW, LEASE, 1, local_day(NOW, "UTC"))
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        assert store.claim(request) is None, "the scenario is not what it claims to be"
+        store.outlook(request)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
 def _open(kind: str, tmp: Path, name: str, dsn: str | None) -> JobStore:
     if kind == "sqlite":
         from postpilot.store.sqlite import SqliteJobStore
@@ -197,15 +211,18 @@ def _claim_cell(
             "empty_not_due_ms": round(ms_not_due, 3),
             "empty_not_due_ratio": round(ms_not_due / ms_normal, 2),
         }
-        if share >= 0.5:
-            # due jobs only on capped accounts; the uncapped ones have nothing due
-            capped = int(accounts * share)
-            jobs = [j for j in _jobs(videos, accounts, due=True) if int(j.account[4:]) < capped]
-            _cap(capped_due, accounts, share)
-            capped_due.insert_jobs(jobs)
-            ms_capped = _median_claim(capped_due, max(5, claims // 10), expect_job=False)
-            cell["empty_due_but_capped_ms"] = round(ms_capped, 3)
-            cell["empty_due_but_capped_ratio"] = round(ms_capped / ms_normal, 2)
+        # due jobs only on capped accounts; the uncapped ones have nothing due
+        capped = int(accounts * share)
+        jobs = [j for j in _jobs(videos, accounts, due=True) if int(j.account[4:]) < capped]
+        _cap(capped_due, accounts, share)
+        capped_due.insert_jobs(jobs)
+        ms_capped = _median_claim(capped_due, max(5, claims // 10), expect_job=False)
+        cell["empty_due_but_capped_ms"] = round(ms_capped, 3)
+        cell["empty_due_but_capped_ratio"] = round(ms_capped / ms_normal, 2)
+        if hasattr(capped_due, "outlook"):  # absent before the claim heads (a baseline run)
+            for name, store in (("not_due", not_due), ("due_but_capped", capped_due)):
+                idle = _median_idle(store, max(5, claims // 10))
+                cell[f"idle_wakeup_{name}_ms"] = round(idle, 3)
         cell["target_ratio"] = 3
         return cell
     finally:

@@ -35,10 +35,8 @@ from postpilot.jobs import (
     ErrorCategory,
     Failure,
     Job,
-    JobStatus,
     RetryPolicy,
     classify_error,
-    is_claimable,
     local_day,
     utcnow,
 )
@@ -359,11 +357,12 @@ class Worker:
             )
             job = self.store.claim(request)
             if job is None:
-                if not self._work_in_flight(now):
+                outlook = self.store.outlook(request)
+                if not outlook.in_flight:
                     log.info("worker %s: nothing left to claim in this pass", self.worker_id)
                     return EXIT_DRAINED
                 # A publish is in flight: its end may free an account or the job may retry.
-                self.stopping.wait(self._idle_delay(now))
+                self.stopping.wait(self._idle_delay(now, outlook.next_due))
                 continue
             self.process(job)
         return EXIT_DRAINED
@@ -380,25 +379,11 @@ class Worker:
             self.store.register_worker(host, os.getpid(), self.registry_id, utcnow())
             self.heartbeat.registered.append((host, self.registry_id))
 
-    def _work_in_flight(self, now: datetime) -> bool:
-        """Whether waiting can make something claimable in this pass: a claim of this campaign
-        is running, or a waiting job's account is busy publishing (possibly for another
-        campaign). Retry times and daily limits are the orchestrator's business between passes.
-        """
-        if self.store.counts()[str(JobStatus.CLAIMED)] > 0:
-            return True
-        waiting = self.store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING])
-        accounts = {j.account for j in waiting if j.account and is_claimable(j, now)}
-        states = self.store.account_states(accounts).values()
-        return any(
-            s.leased_by is not None and (s.lease_expires_at is None or s.lease_expires_at > now)
-            for s in states
-        )
-
-    def _idle_delay(self, now: datetime) -> float:
-        """Sleep until the earliest due time (a slot or a retry), one store call; never list
-        the waiting jobs (with slots most of them are not due)."""
-        due = self.store.next_due_at(now)
+    def _idle_delay(self, now: datetime, due: datetime | None) -> float:
+        """Sleep until the earliest due time (a slot or a retry), at most idle_poll_seconds
+        (the end of a publish in flight frees no slot at a known time); store.outlook, which
+        said whether to wait at all, never lists the waiting jobs (or reads the 99% of them
+        whose account is capped or that are not due)."""
         delay = self.spec.idle_poll_seconds
         if due is not None:
             delay = min(delay, max(0.01, (due - now).total_seconds()))

@@ -69,6 +69,17 @@ class Recovery:
     unconfirmed: Sequence[str] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimOutlook:
+    """What a worker whose claim found nothing may wait for in the same pass."""
+
+    #: A claim of this campaign is running, or the account of a due waiting job (among
+    #: request.accounts) is leased by a live publish of any campaign: its end may free a job.
+    in_flight: bool
+    #: next_due_at(request.now): the earliest time a waiting job becomes due by its own state.
+    next_due: datetime | None = None
+
+
 @runtime_checkable
 class JobStore(Protocol):
     """One campaign's jobs plus the shared project ledger."""
@@ -96,11 +107,14 @@ class JobStore(Protocol):
 
     # -- the claim cycle ----------------------------------------------------------------
     def claim(self, request: ClaimRequest) -> Job | None:
-        """Atomically take the first claimable job (lowest seq) and return it with a fresh
-        lease_token, or None when nothing is claimable now.
+        """Atomically take the first claimable job and return it with a fresh lease_token, or
+        None when nothing is claimable now. First: by due time (postpilot.jobs.due_at; a job
+        without one first), then seq, then insert order (postpilot.store.memory.claim_order).
+        Served from each account's first waiting job: neither the rows not yet due nor the
+        due rows of an account that cannot take work are read.
 
         Claimable: status pending, or retrying with retry_at <= now; scheduled_at unset or
-        <= now (served from a due-time index: rows not yet due are not read); a non-empty
+        <= now; a non-empty
         account in request.accounts (when given); the account not leased by any campaign (an
         expired account lease counts as free), not held by a publish of any campaign that may
         still be running (postpilot.jobs.may_be_in_flight: claimed with its publish started,
@@ -218,6 +232,11 @@ class JobStore(Protocol):
         """The earliest time after `now` a waiting job (pending or retrying) becomes claimable
         by its own state (scheduled_at, retry_at), or None; a worker with nothing due sleeps
         until then instead of listing the waiting jobs."""
+        ...
+
+    def outlook(self, request: ClaimRequest) -> ClaimOutlook:
+        """After a claim found nothing: whether waiting can make a job claimable in this pass,
+        and the next due time; a few index probes, never a read of the waiting jobs."""
         ...
 
     def account_states(self, accounts: Iterable[str]) -> dict[str, AccountState]:

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from postpilot.errors import StoreError
 from postpilot.jobs import (
@@ -35,7 +35,13 @@ from postpilot.jobs import (
     is_rearmable,
     may_be_in_flight,
 )
-from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
+from postpilot.store.base import (
+    AccountState,
+    ClaimOutlook,
+    ClaimRequest,
+    HistoricPost,
+    Recovery,
+)
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, hours_of, page_of
 
 #: error_type of a job skipped because its content was already posted to its account (I4).
@@ -67,6 +73,17 @@ def apply_not_posted(job: Job) -> Job:
         lease_token="",
         lease_expires_at=None,
     )
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def claim_order(job: Job) -> tuple[datetime, int]:
+    """The order claims take waiting jobs in: by due time (postpilot.jobs.due_at; a job with
+    none, due at once, first), then seq; ties in insert order (sorted() is stable). A store
+    can then keep each account's first waiting job as an index entry that stays valid as time
+    passes, so a claim reads one entry per account instead of every due job."""
+    return (due_at(job) or _EARLIEST, job.seq)
 
 
 def new_token() -> str:
@@ -174,12 +191,13 @@ class MemoryJobStore:
 
     # -- the claim cycle ----------------------------------------------------------------
     def claim(self, request: ClaimRequest) -> Job | None:
-        """Take the lowest-seq claimable job whose account passes the ledger checks."""
+        """Take the earliest-due claimable job (claim_order) whose account passes the ledger
+        checks."""
         now = request.now
         with self._lock:
             self._recover(now)
             held, unconfirmed = self._held_accounts()
-            for job in self._sorted():
+            for job in sorted(self._jobs.values(), key=claim_order):
                 if not is_claimable(job, now):
                     continue
                 if request.accounts is not None and job.account not in request.accounts:
@@ -382,6 +400,19 @@ class MemoryJobStore:
         with self._lock:
             times = [due_at(job) for job in self._jobs.values()]
             return min((t for t in times if t is not None and t > now), default=None)
+
+    def outlook(self, request: ClaimRequest) -> ClaimOutlook:
+        """Whether a claim of this campaign runs or a due job's account is leased live."""
+        now, wanted = request.now, request.accounts
+        with self._lock:
+            busy = any(j.status is JobStatus.CLAIMED for j in self._jobs.values())
+            for job in self._jobs.values():
+                if busy:
+                    break
+                if is_claimable(job, now) and (wanted is None or job.account in wanted):
+                    lease = self.ledger.leases.get(job.account)
+                    busy = lease is not None and lease.expires_at > now
+            return ClaimOutlook(busy, self.next_due_at(now))
 
     def record_history(self, posts: Iterable[HistoricPost]) -> int:
         """Prior posts into the ledger, each once (see postpilot.store.base.HistoricPost)."""

@@ -74,7 +74,13 @@ from postpilot.jobs import (
     apply_unconfirmed,
     is_rearmable,
 )
-from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
+from postpilot.store.base import (
+    AccountState,
+    ClaimOutlook,
+    ClaimRequest,
+    HistoricPost,
+    Recovery,
+)
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
 from postpilot.store.postgres_dashboard import PostgresDashboardMixin
 from postpilot.store.sql import load_queries, migrations
@@ -665,6 +671,20 @@ class PostgresJobStore(PostgresDashboardMixin):
         rows = self._query("next_due", {"campaign": self.campaign, "now": now}, "read due times")
         due = rows[0]["due"] if rows else None
         return due if isinstance(due, datetime) else None
+
+    def outlook(self, request: ClaimRequest) -> ClaimOutlook:
+        """One statement: a claim of the campaign running or a due head's account leased;
+        and the next due time."""
+        params = {
+            "campaign": self.campaign,
+            "now": request.now,
+            "accounts": None if request.accounts is None else sorted(request.accounts),
+        }
+        rows = self._query("outlook", params, "read the queue")
+        due = rows[0]["due"] if rows else None
+        return ClaimOutlook(
+            bool(rows and rows[0]["in_flight"]), due if isinstance(due, datetime) else None
+        )
 
     def record_history(self, posts: Iterable[HistoricPost]) -> int:
         """Prior posts into the ledger, each once, in one transaction."""

@@ -91,66 +91,26 @@ from postpilot.jobs import (
     is_rearmable,
     may_be_in_flight,
 )
-from postpilot.store.base import AccountState, ClaimRequest, HistoricPost, Recovery
+from postpilot.store.base import (
+    AccountState,
+    ClaimOutlook,
+    ClaimRequest,
+    HistoricPost,
+    Recovery,
+)
 from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
 from postpilot.store.sqlite_dashboard import DASHBOARD_SCHEMA, SqliteDashboardMixin
+from postpilot.store.sqlite_schema import (
+    LEDGER_SCHEMA,
+    SCHEMA_VERSION,
+    create_campaign_schema,
+    job_columns,
+    upgrade_campaign_file,
+)
 
-#: Bump with a migration when a table changes; a newer file is refused, never misread.
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 #: SQLite's own wait for the write lock before this module polls again (milliseconds).
 BUSY_POLL_MS = 2
-
-_LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS main.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS main.daily_counts (
-    account TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY (account, day)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS main.daily_counts_day ON daily_counts (day, count);
-CREATE TABLE IF NOT EXISTS main.posted (
-    campaign TEXT NOT NULL, job_id TEXT NOT NULL, token TEXT NOT NULL,
-    account TEXT NOT NULL, sha256 TEXT NOT NULL, day TEXT NOT NULL,
-    remote_id TEXT NOT NULL, remote_url TEXT NOT NULL, posted_at TEXT NOT NULL,
-    PRIMARY KEY (campaign, job_id, token)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS main.posted_account_sha ON posted (account, sha256);
-CREATE TABLE IF NOT EXISTS main.account_leases (
-    account TEXT PRIMARY KEY, campaign TEXT NOT NULL, job_id TEXT NOT NULL,
-    token TEXT NOT NULL, expires_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS main.account_blocks (
-    account TEXT PRIMARY KEY, block TEXT NOT NULL, reason TEXT NOT NULL, blocked_until TEXT
-) WITHOUT ROWID;
--- every campaign's unsettled publishes: in_flight ones (postpilot.jobs.may_be_in_flight) hold
--- their account, unconfirmed ones count toward its daily limit
-CREATE TABLE IF NOT EXISTS main.account_holds (
-    account TEXT NOT NULL, campaign TEXT NOT NULL, job_id TEXT NOT NULL,
-    status TEXT NOT NULL, in_flight INTEGER NOT NULL,
-    PRIMARY KEY (account, campaign, job_id)
-) WITHOUT ROWID;
-"""
-
-_CAMPAIGN_SCHEMA = """
-CREATE TABLE IF NOT EXISTS c.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS c.jobs (
-    job_id TEXT NOT NULL UNIQUE, seq INTEGER NOT NULL, account TEXT NOT NULL,
-    video_path TEXT NOT NULL, caption TEXT NOT NULL, status TEXT NOT NULL,
-    worker_id TEXT NOT NULL, claimed_at TEXT, completed_at TEXT, error TEXT NOT NULL,
-    attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, retry_at TEXT,
-    error_type TEXT NOT NULL, error_category TEXT NOT NULL, pass_number INTEGER,
-    run_id TEXT NOT NULL, video_id TEXT NOT NULL, campaign TEXT NOT NULL,
-    lease_token TEXT NOT NULL, lease_expires_at TEXT, publish_started_at TEXT,
-    remote_id TEXT NOT NULL, remote_url TEXT NOT NULL, checkpoint TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL, scheduled_at TEXT
-);
--- claim walks one status in seq order, rowid breaking ties (insert order)
-CREATE INDEX IF NOT EXISTS c.jobs_status_seq ON jobs (status, seq);
--- by account only: a status change then leaves this index alone (fewer pages per commit)
-CREATE INDEX IF NOT EXISTS c.jobs_account ON jobs (account);
--- claims walk only due rows (schema version 2): "most jobs not yet due" costs nothing
-CREATE INDEX IF NOT EXISTS c.jobs_due ON jobs (status, scheduled_at, seq);
-"""
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
 _TIME_FIELDS = frozenset(
@@ -171,6 +131,7 @@ _UPDATE = (
     + " WHERE job_id = ?"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM c.jobs"
+_HEAD_COLUMNS = ", ".join(f"j.{name}" for name in _FIELDS)
 #: The job an account lease row names is claimed with that lease's token (else: an orphan).
 _LEASE_JOB_IS_CLAIMED = (
     "SELECT 1 FROM c.jobs j WHERE j.job_id = account_leases.job_id "
@@ -182,6 +143,29 @@ _UNSETTLED = "(status = 'unconfirmed' OR (status = 'claimed' AND publish_started
 _IN_FLIGHT = (
     "((status = 'claimed' AND publish_started_at IS NOT NULL) "
     "OR (status = 'unconfirmed' AND lease_token != ''))"
+)
+
+
+#: Accounts that cannot take a job now (parameters now, day, limit, campaign): leased by a
+#: live claim (an orphan lease of this campaign counts as free), blocked, held by a publish
+#: that may be in flight, or at the daily limit with today's successes plus the unconfirmed
+#: jobs of every campaign.
+_UNAVAILABLE = (
+    "SELECT account FROM main.account_leases WHERE expires_at > :now "
+    f"AND (campaign != :campaign OR EXISTS ({_LEASE_JOB_IS_CLAIMED})) "
+    "UNION ALL SELECT account FROM main.account_blocks WHERE block != '' "
+    "AND (blocked_until IS NULL OR blocked_until > :now) "
+    "UNION ALL SELECT account FROM main.account_holds WHERE campaign != :campaign "
+    f"AND in_flight UNION ALL SELECT account FROM c.jobs WHERE {_IN_FLIGHT} "
+    # at the limit by successes alone: one range of daily_counts_day, no sort
+    "UNION ALL SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit "
+    # ...or with the (few) accounts' unconfirmed jobs added
+    "UNION ALL SELECT u.account FROM (SELECT account, SUM(n) AS n FROM ("
+    "SELECT account, COUNT(*) AS n FROM main.account_holds "
+    "WHERE campaign != :campaign AND status = 'unconfirmed' GROUP BY account "
+    "UNION ALL SELECT account, COUNT(*) FROM c.jobs WHERE status = 'unconfirmed' "
+    "GROUP BY account) GROUP BY account) AS u WHERE u.n + coalesce((SELECT d.count "
+    "FROM main.daily_counts AS d WHERE d.account = u.account AND d.day = :day), 0) >= :limit"
 )
 
 
@@ -305,8 +289,12 @@ class SqliteJobStore(SqliteDashboardMixin):
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
                 self._check_campaign()
-                self._upgrade_campaign_file()
-                for statement in (_LEDGER_SCHEMA + _CAMPAIGN_SCHEMA + DASHBOARD_SCHEMA).split(";"):
+                upgrade_campaign_file(conn, self._meta)
+                for statement in LEDGER_SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                create_campaign_schema(conn)
+                for statement in DASHBOARD_SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 for schema in ("main", "c"):
@@ -326,15 +314,14 @@ class SqliteJobStore(SqliteDashboardMixin):
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             conn.execute("ATTACH DATABASE ? AS c", (_read_only_uri(self.progress_path),))
             if self._ledger_in_memory:
-                for statement in (_LEDGER_SCHEMA + DASHBOARD_SCHEMA).split(";"):
+                for statement in (LEDGER_SCHEMA + DASHBOARD_SCHEMA).split(";"):
                     if " main." in statement:
                         conn.execute(statement)
             with self._read():
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
                 self._check_campaign()
-                columns = {row[1] for row in conn.execute("PRAGMA c.table_info(jobs)")}
-                if "scheduled_at" not in columns:
+                if "due_key" not in job_columns(conn):
                     raise StoreError(
                         f"{self.progress_path} was written by an older postpilot and must be "
                         "upgraded, which a read-only project does not allow. Run any command "
@@ -378,19 +365,6 @@ class SqliteJobStore(SqliteDashboardMixin):
             raise SchemaVersionError(
                 f"{path} has store schema version {version}, but this postpilot understands "
                 f"up to version {SCHEMA_VERSION}. Upgrade postpilot to open it."
-            )
-
-    def _upgrade_campaign_file(self) -> None:
-        """Version 1 -> 2: jobs gain scheduled_at (their posting slot; NULL: due at once)."""
-        conn = self._conn
-        columns = {row[1] for row in conn.execute("PRAGMA c.table_info(jobs)")}
-        if columns and "scheduled_at" not in columns:
-            conn.execute("ALTER TABLE c.jobs ADD COLUMN scheduled_at TEXT")
-        if self._meta("c", "schema_version") is not None:
-            conn.execute(
-                "UPDATE c.meta SET value = ? WHERE key = 'schema_version' "
-                "AND CAST(value AS INTEGER) < ?",
-                (str(SCHEMA_VERSION), SCHEMA_VERSION),
             )
 
     def _check_campaign(self) -> None:
@@ -553,9 +527,8 @@ class SqliteJobStore(SqliteDashboardMixin):
         whose account is free, unblocked and under its daily limit."""
         with self._write(unflushed="main") as conn:
             self._recover(conn, request.now, cleanup=False)
-            excluded = self._excluded_accounts(conn, request)
             while True:
-                job = self._candidate(conn, request, excluded)
+                job = self._candidate(conn, request)
                 if job is None:
                     return None
                 if self._posted_by_other(conn, job):
@@ -579,55 +552,29 @@ class SqliteJobStore(SqliteDashboardMixin):
                 self._save(conn, job, claimed)
                 return claimed
 
-    def _excluded_accounts(self, conn: sqlite3.Connection, request: ClaimRequest) -> str:
-        """Accounts that cannot take a job now, as a JSON array for json_each."""
-        rows = conn.execute(
-            "SELECT account FROM main.account_leases WHERE expires_at > :now "
-            f"AND (campaign != :campaign OR EXISTS ({_LEASE_JOB_IS_CLAIMED})) "
-            "UNION SELECT account FROM main.account_blocks WHERE block != '' "
-            "AND (blocked_until IS NULL OR blocked_until > :now) "
-            "UNION SELECT account FROM main.account_holds WHERE campaign != :campaign "
-            f"AND in_flight UNION SELECT account FROM c.jobs WHERE {_IN_FLIGHT} "
-            # successes today plus unconfirmed jobs of every campaign reach the limit
-            "UNION SELECT account FROM (SELECT account, SUM(n) AS n FROM ("
-            "SELECT account, count AS n FROM main.daily_counts WHERE day = :day "
-            "UNION ALL SELECT account, COUNT(*) FROM main.account_holds "
-            "WHERE campaign != :campaign AND status = 'unconfirmed' GROUP BY account "
-            "UNION ALL SELECT account, COUNT(*) FROM c.jobs WHERE status = 'unconfirmed' "
-            "GROUP BY account) GROUP BY account) WHERE n >= :limit",
-            {
-                "now": _ts(request.now),
-                "day": request.day,
-                "limit": request.daily_limit,
-                "campaign": self.campaign,
-            },
-        )
-        return json.dumps([row[0] for row in rows])
-
-    def _candidate(
-        self, conn: sqlite3.Connection, request: ClaimRequest, excluded: str
-    ) -> Job | None:
-        """The lowest-(seq, rowid) claimable job: pending, or retrying whose time has come.
-        Two LIMIT 1 index walks (one per status) instead of an OR that would need a sort."""
-        filters = "account != '' AND account NOT IN (SELECT value FROM json_each(:excluded))"
-        params: dict[str, Any] = {"excluded": excluded, "now": _ts(request.now)}
+    def _candidate(self, conn: sqlite3.Connection, request: ClaimRequest) -> Job | None:
+        """The first claimable job in claim order: a walk of the accounts' heads up to now
+        (sqlite_schema's module doc), one row per account at most. The accounts that cannot
+        take work are read only once a due head is found (as a set, in SQLite)."""
+        params: dict[str, Any] = {
+            "now": _ts(request.now),
+            "day": request.day,
+            "limit": request.daily_limit,
+            "campaign": self.campaign,
+        }
+        filters = ""
         if request.accounts is not None:
-            filters += " AND account IN (SELECT value FROM json_each(:accounts))"
+            filters = "AND h.account IN (SELECT value FROM json_each(:accounts)) "
             params["accounts"] = json.dumps(sorted(request.accounts))
-        # Every branch is a range of the due index (status, scheduled_at): rows whose slot has
-        # not come are never read, however many there are.
-        head = f"SELECT seq, rowid AS r, {_COLUMNS} FROM c.jobs INDEXED BY jobs_due WHERE"
-        tail = f"AND {filters} ORDER BY seq, rowid LIMIT 1"
-        due = "(scheduled_at IS NULL OR scheduled_at <= :now)"
         row = conn.execute(
-            f"SELECT * FROM (SELECT * FROM ({head} status = 'pending' "
-            f"AND scheduled_at IS NULL {tail}) "
-            f"UNION ALL SELECT * FROM ({head} status = 'pending' AND scheduled_at <= :now {tail}) "
-            f"UNION ALL SELECT * FROM ({head} status = 'retrying' AND {due} "
-            f"AND (retry_at IS NULL OR retry_at <= :now) {tail})) ORDER BY seq, r LIMIT 1",
+            f"SELECT {_HEAD_COLUMNS} FROM c.heads AS h INDEXED BY heads_order "
+            "JOIN c.jobs AS j ON j.job_id = h.job_id "
+            "WHERE h.due_key <= :now AND j.due_key = h.due_key "
+            f"AND h.account NOT IN ({_UNAVAILABLE}) {filters}"
+            "ORDER BY h.due_key, h.seq, h.job_rowid LIMIT 1",
             params,
         ).fetchone()
-        return None if row is None else _to_job(row[2:])
+        return None if row is None else _to_job(row)
 
     def _posted_by_other(self, conn: sqlite3.Connection, job: Job) -> bool:
         if not job.content_sha256:
@@ -805,7 +752,9 @@ class SqliteJobStore(SqliteDashboardMixin):
                 )
             conn.execute("DELETE FROM main.account_leases WHERE campaign = ?", (self.campaign,))
             conn.execute("DELETE FROM main.account_holds WHERE campaign = ?", (self.campaign,))
-            return int(conn.execute("DELETE FROM c.jobs").rowcount)
+            deleted = int(conn.execute("DELETE FROM c.jobs").rowcount)
+            conn.execute("DELETE FROM c.heads")
+            return deleted
 
     # -- the ledger -------------------------------------------------------------------------------
     def daily_count(self, account: str, day: str) -> int:
@@ -839,22 +788,33 @@ class SqliteJobStore(SqliteDashboardMixin):
 
     def next_due_at(self, now: datetime) -> datetime | None:
         """The earliest time after `now` a waiting job becomes due by its own state: one
-        probe of the due index for pending jobs, the (few) retrying ones read whole."""
-        stamp = _ts(now)
+        probe of the due-key index."""
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT min(scheduled_at) FROM c.jobs WHERE status = 'pending' "
-                "AND scheduled_at > ?",
-                (stamp,),
-            ).fetchone()
-            found = [_dt(row[0])] if row and row[0] else []
-            for sched, retry in conn.execute(
-                "SELECT scheduled_at, retry_at FROM c.jobs WHERE status = 'retrying'"
-            ):
-                times = [t for t in (_dt(sched), _dt(retry)) if t is not None]
-                if times and max(times) > now:
-                    found.append(max(times))
-            return min((t for t in found if t is not None), default=None)
+            return self._next_due(conn, now)
+
+    @staticmethod
+    def _next_due(conn: sqlite3.Connection, now: datetime) -> datetime | None:
+        row = conn.execute(
+            "SELECT min(due_key) FROM c.jobs INDEXED BY jobs_next_due "
+            "WHERE due_key IS NOT NULL AND due_key > ?",
+            (_ts(now),),
+        ).fetchone()
+        return _dt(row[0]) if row and row[0] else None
+
+    def outlook(self, request: ClaimRequest) -> ClaimOutlook:
+        """A claim of this campaign running, or a due head's account under a live lease;
+        and the next due time. Index probes only."""
+        now = _ts(request.now)
+        accounts = None if request.accounts is None else json.dumps(sorted(request.accounts))
+        with self._read() as conn:
+            busy = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM c.jobs WHERE status = 'claimed') OR EXISTS ("
+                "SELECT 1 FROM main.account_leases AS l JOIN c.heads AS h "
+                "ON h.account = l.account WHERE l.expires_at > :now AND h.due_key <= :now "
+                "AND (:accounts IS NULL OR h.account IN (SELECT value FROM json_each(:accounts))))",
+                {"now": now, "accounts": accounts},
+            ).fetchone()[0]
+            return ClaimOutlook(bool(busy), self._next_due(conn, request.now))
 
     def record_history(self, posts: Iterable[HistoricPost]) -> int:
         """Prior posts into the ledger, each once, in one transaction. The `posted` row's
@@ -1084,7 +1044,7 @@ class SqliteJobStore(SqliteDashboardMixin):
             self._save(conn, job, updated)
             target = unconfirmed if updated.status is JobStatus.UNCONFIRMED else released
             target.append(job.job_id)
-        if cleanup:  # claims skip these writes: _excluded_accounts ignores orphans itself
+        if cleanup:  # claims skip these writes: _UNAVAILABLE ignores orphans itself
             conn.execute(
                 "DELETE FROM main.account_leases WHERE campaign = ? AND NOT EXISTS ("
                 f"{_LEASE_JOB_IS_CLAIMED})",

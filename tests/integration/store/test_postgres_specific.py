@@ -215,17 +215,19 @@ def test_racing_claimers_of_few_accounts_take_one_job_per_account(
 def test_a_claim_racing_the_account_s_last_success_of_the_day_claims_nothing(
     dsn: str, open_store: Callable[..., PostgresJobStore]
 ) -> None:
-    """A claim whose statement started before another holder of the account recorded the day's
-    last allowed success (limit 1) is rolled back and retried: it never takes a second job."""
-    alpha = open_store("alpha")
-    alpha.insert_jobs([job("a1"), job("a2")])
+    """A claim whose statement started before another campaign's holder of the account recorded
+    the day's last allowed success (limit 1) is rolled back and retried: it never takes a
+    second job."""
+    alpha, beta = open_store("alpha"), open_store("beta")
+    alpha.insert_jobs([job("a2")])
+    beta.insert_jobs([job("b1")])
     holder = psycopg.connect(dsn)  # a transaction, as another host's claim->complete would be
     try:
-        # The other host holds acc1 (uncommitted): the claim below does not see it, picks a2 and
-        # waits on the one-lease-per-account constraint until this transaction ends.
+        # Another host holds acc1 for beta (uncommitted): the claim below does not see it, picks
+        # a2 and waits on the one-lease-per-account constraint until this transaction ends.
         holder.execute(
             "UPDATE jobs SET status = 'claimed', holds_account = true, lease_token = 'x', "
-            "lease_expires_at = %s WHERE campaign = 'alpha' AND job_id = 'a1'",
+            "lease_expires_at = %s WHERE campaign = 'beta' AND job_id = 'b1'",
             (NOW + LEASE,),
         )
         result: list[Job | None] = []
@@ -244,7 +246,7 @@ def test_a_claim_racing_the_account_s_last_success_of_the_day_claims_nothing(
         # The holder's publish succeeds: the day's one success is counted, the lease released.
         holder.execute(
             "UPDATE jobs SET status = 'success', holds_account = false, lease_token = '' "
-            "WHERE campaign = 'alpha' AND job_id = 'a1'"
+            "WHERE campaign = 'beta' AND job_id = 'b1'"
         )
         holder.execute(
             "INSERT INTO daily_counts (account, day, count) VALUES ('acc1', %s, 1)", (DAY,)

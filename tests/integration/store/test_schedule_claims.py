@@ -3,13 +3,9 @@ is one store call, and the campaign's posted content survives a cleared store.""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 from postpilot.jobs import ErrorCategory, JobStatus
-from postpilot.store.base import JobStore
-from postpilot.store.sqlite import SCHEMA_VERSION, SqliteJobStore
 from tests.integration.store.conftest import StoreFactory
 from tests.integration.store.test_contract import (
     DAY,
@@ -91,31 +87,75 @@ def test_posted_content_outlives_a_cleared_store(make_store: StoreFactory) -> No
     assert beta.posted_content() == {("b", "acc2", "h2")}
 
 
-def _store(tmp_path: Path) -> JobStore:
-    return SqliteJobStore(tmp_path / "c" / "progress.db", tmp_path / "ledger.db", "alpha")
+def test_claims_take_the_earliest_due_job_first_then_seq(make_store: StoreFactory) -> None:
+    """Claim order is due time (a job due at once first), then seq; a retry due later waits
+    behind a job whose slot came earlier, whatever their seq."""
+    store = make_store("alpha")
+    store.insert_jobs(
+        [
+            job("late-slot", "acc1", seq=1, scheduled_at=NOW - timedelta(minutes=1)),
+            job("early-slot", "acc2", seq=2, scheduled_at=NOW - timedelta(minutes=10)),
+            job("unslotted", "acc3", seq=3),
+            job("unslotted-2", "acc4", seq=4),
+        ]
+    )
+    order = []
+    while (got := store.claim(request(NOW))) is not None:
+        order.append(got.job_id)
+    assert order == ["unslotted", "unslotted-2", "early-slot", "late-slot"]
 
 
-def test_a_version_1_sqlite_file_gains_scheduled_at_and_keeps_its_jobs(tmp_path: Path) -> None:
-    """Opening a schema-1 progress file adds the scheduled_at column and bumps the version;
-    its jobs stay and are due at once."""
-    store = _store(tmp_path)
-    store.insert_jobs([job("old", "acc1")])
-    store.close()
-    conn = sqlite3.connect(tmp_path / "c" / "progress.db")
-    conn.execute("DROP INDEX jobs_due")
-    conn.execute("ALTER TABLE jobs DROP COLUMN scheduled_at")
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    conn.commit()
-    conn.close()
-    store = _store(tmp_path)
-    try:
-        got = store.claim(request(NOW))
-        assert got is not None
-        assert got.job_id == "old"
-        assert got.scheduled_at is None
-    finally:
-        store.close()
-    conn = sqlite3.connect(tmp_path / "c" / "progress.db")
-    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    conn.close()
-    assert version == (str(SCHEMA_VERSION),)
+def test_an_account_s_jobs_are_claimed_in_due_order_across_claims(
+    make_store: StoreFactory,
+) -> None:
+    """One account's waiting jobs come out earliest due first, each once its slot has come,
+    also after a failure puts one back with a later retry time."""
+    store = make_store("alpha")
+    store.insert_jobs(
+        [
+            job("third", "acc1", seq=1, scheduled_at=NOW + timedelta(hours=2)),
+            job("first", "acc1", seq=2, scheduled_at=NOW - timedelta(hours=1)),
+            job("second", "acc1", seq=3, scheduled_at=NOW + timedelta(hours=1)),
+        ]
+    )
+    got = store.claim(request(NOW))
+    assert got is not None
+    assert got.job_id == "first"
+    retry = NOW + timedelta(hours=3)
+    store.fail(got.job_id, got.lease_token, NOW, failure(ErrorCategory.UNKNOWN, retry), POLICY)
+    taken = []
+    for hours in (1, 2, 3):
+        later = store.claim(request(NOW + timedelta(hours=hours)))
+        assert later is not None
+        taken.append(later.job_id)
+        assert store.complete(later.job_id, later.lease_token, NOW, day=DAY)
+    assert taken == ["second", "third", "first"]
+
+
+def test_outlook_says_whether_waiting_can_free_a_job(make_store: StoreFactory) -> None:
+    """outlook after an empty claim: in flight while a claim of the campaign runs, or while a
+    due job's account is leased by another campaign (not for an account the worker may not
+    take); not for a capped account; and it names the next due time."""
+    alpha, beta = make_store("alpha"), make_store("beta")
+    assert alpha.outlook(request(NOW)).in_flight is False
+    alpha.insert_jobs([job("a1", "acc1")])
+    mine = alpha.claim(request(NOW))
+    assert mine is not None
+    assert alpha.outlook(request(NOW)).in_flight is True
+    assert alpha.complete(mine.job_id, mine.lease_token, NOW, day=DAY)
+    beta.insert_jobs([job("b1", "acc2")])
+    theirs = beta.claim(request(NOW))
+    assert theirs is not None
+    slot = NOW + timedelta(hours=1)
+    alpha.insert_jobs([job("a2", "acc2"), job("a3", "acc3", scheduled_at=slot)])
+    assert alpha.claim(request(NOW)) is None
+    outlook = alpha.outlook(request(NOW))
+    assert outlook.in_flight is True
+    assert outlook.next_due == slot
+    other = alpha.outlook(request(NOW, accounts=frozenset({"acc1", "acc3"})))
+    assert other.in_flight is False
+    assert beta.complete(theirs.job_id, theirs.lease_token, NOW, day=DAY)
+    capped = alpha.outlook(request(NOW, limit=1))
+    assert alpha.claim(request(NOW, limit=1)) is None
+    assert capped.in_flight is False
+    assert capped.next_due == slot

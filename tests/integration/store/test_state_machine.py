@@ -54,6 +54,9 @@ LIMIT = 2
 CAMPAIGNS = ("one", "two")
 ACCOUNTS = ("a1", "a2", "a3")
 HASHES = ("", "h1", "h2")
+#: A job's slot relative to the step's clock (seconds; None: due at once), so claims order
+#: jobs by due time and skip those not yet due.
+SLOTS = (None, None, -90, 120, 900)
 POLICY = RetryPolicy(base_seconds=60, cap_seconds=600)
 SETTINGS = settings(
     max_examples=50,
@@ -188,16 +191,23 @@ class StoreComparison(RuleBasedStateMachine):
     @rule(
         campaign=st.integers(0, 1),
         specs=st.lists(
-            st.tuples(st.integers(0, 2), st.sampled_from(HASHES), st.integers(0, 3)),
+            st.tuples(
+                st.integers(0, 2),
+                st.sampled_from(HASHES),
+                st.integers(0, 3),
+                st.sampled_from(SLOTS),
+            ),
             min_size=1,
             max_size=3,
         ),
         repeat=st.booleans(),
     )
-    def insert(self, campaign: int, specs: list[tuple[int, str, int]], repeat: bool) -> None:
+    def insert(
+        self, campaign: int, specs: list[tuple[int, str, int, int | None]], repeat: bool
+    ) -> None:
         name = self.campaigns[campaign]
         jobs = []
-        for account, sha, seq in specs:
+        for account, sha, seq, slot in specs:
             if repeat and self.model.inserted[name]:
                 job_id = sorted(self.model.inserted[name])[seq % len(self.model.inserted[name])]
             else:
@@ -212,6 +222,7 @@ class StoreComparison(RuleBasedStateMachine):
                     content_sha256=sha,
                     seq=seq,
                     max_attempts=2,
+                    scheduled_at=None if slot is None else self.now + timedelta(seconds=slot),
                 )
             )
         self.agree(name, lambda _, s: s.insert_jobs(jobs))
@@ -241,6 +252,20 @@ class StoreComparison(RuleBasedStateMachine):
         assert all(n == normalized[0] for n in normalized), f"claims differ: {normalized}"
         tokens = [job.lease_token for job in raw if job is not None]
         self.held.append(Claim(name, raw[0].job_id, tokens, label))
+
+    @rule(campaign=st.integers(0, 1), only=st.none() | st.integers(0, 2))
+    def outlook(self, campaign: int, only: int | None) -> None:
+        name = self.campaigns[campaign]
+        request = ClaimRequest(
+            worker_id="w",
+            now=self.now,
+            lease=LEASE,
+            daily_limit=LIMIT,
+            day=self.day,
+            accounts=None if only is None else frozenset({self.accounts[only]}),
+        )
+        self.agree(name, lambda _, s: s.outlook(request))
+        self.agree(name, lambda _, s: s.next_due_at(self.now))
 
     @precondition(lambda self: self.held)
     @rule(index=st.integers(0, 10))

@@ -62,14 +62,17 @@ ORDER BY account, status, error_type;
 
 -- name: claim --
 -- The whole claim in one statement:
---   pick      the lowest (seq, ins) claimable job of the campaign, locked, SKIP LOCKED so that
---             concurrent claimers take different rows. A claim of this campaign whose lease
---             expired before its publish started counts as pending (recovered and retaken in
---             one step). Its account must have no live lease holder in any campaign, no
+--   unavailable  accounts no claim may take now: a live lease holder in any campaign, a
 --             publish that may still be in flight in any campaign (claimed with its publish
 --             started whatever its lease says, or unconfirmed by such an expiry: it kept its
---             token), no block, and fewer than the daily limit of successes today plus
---             unconfirmed jobs, across campaigns.
+--             token), a block, or the daily limit reached by today's successes plus
+--             unconfirmed jobs, across campaigns. One read of each (small) set.
+--   head      the first account head (migration 0004) due by now whose account is available,
+--             its job locked SKIP LOCKED so that concurrent claimers take different accounts.
+--   again     the first claim of this campaign whose lease expired before its publish
+--             started, ordered as it will be once recovered (pending, or retrying when it has
+--             a retry time): recovered and retaken in one step.
+--   pick      the earlier of the two, in claim order (due_key, seq, ins).
 --   expired   this campaign's other expired claims, recovered as the recover query does.
 --   claimed   the pick becomes claimed with a fresh token and takes the account's lease...
 --   taken     ...which an expired holder of another campaign loses (its job stays claimed
@@ -78,43 +81,67 @@ ORDER BY account, status, error_type;
 -- caller marks it skipped and claims again. The one-lease-per-account constraint is checked
 -- at the end of the statement; a concurrent claim of the same account makes it fail and the
 -- caller retries.
-WITH pick AS (
+WITH unavailable AS (
+    SELECT h.account FROM jobs h WHERE h.holds_account AND h.lease_expires_at > %(now)s
+    UNION ALL
+    SELECT u.account FROM jobs u
+    WHERE (u.status = 'unconfirmed' AND u.lease_token <> '')
+       OR (u.status = 'claimed' AND u.publish_started_at IS NOT NULL)
+    UNION ALL
+    SELECT b.account FROM account_blocks b
+    WHERE b.block <> '' AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s)
+    UNION ALL
+    -- at the limit by successes alone: one range of daily_counts_day
+    SELECT d.account FROM daily_counts d WHERE d.day = %(day)s AND d.count >= %(limit)s
+    UNION ALL
+    -- ...or with the (few) accounts' unconfirmed jobs added
+    SELECT w.account FROM jobs w WHERE w.status = 'unconfirmed'
+    GROUP BY w.account
+    HAVING count(*) + coalesce((SELECT d.count FROM daily_counts d
+                                WHERE d.account = w.account AND d.day = %(day)s), 0)
+           >= %(limit)s
+),
+head AS (
+    SELECT j.campaign, j.job_id, j.account, j.due_key, j.seq, j.ins, j.content_sha256
+    FROM account_heads a
+    JOIN jobs j ON j.campaign = a.campaign AND j.job_id = a.job_id
+    WHERE a.campaign = %(campaign)s AND a.due_key <= %(now)s
+      -- rechecked on a row another claim changed meanwhile; IS TRUE keeps the planner on the
+      -- primary key (many jobs share one slot: an index on due_key would read them all)
+      AND (j.due_key = a.due_key) IS TRUE
+      AND (%(accounts)s::text[] IS NULL OR a.account = ANY (%(accounts)s::text[]))
+      AND a.account NOT IN (SELECT account FROM unavailable)
+    ORDER BY a.due_key, a.seq, a.ins
+    LIMIT 1
+    FOR UPDATE OF j SKIP LOCKED
+),
+again AS (
     SELECT j.campaign, j.job_id, j.account,
-           (j.content_sha256 <> '' AND EXISTS (
-               SELECT 1 FROM posted p
-               WHERE p.account = j.account AND p.sha256 = j.content_sha256
-                 AND NOT (p.campaign = j.campaign AND p.job_id = j.job_id))) AS duplicate
+           CASE WHEN j.retry_at IS NULL THEN coalesce(j.scheduled_at, '0001-01-01 00:00:00+00'::timestamptz)
+                ELSE coalesce(greatest(j.scheduled_at, j.retry_at), '0001-01-01 00:00:00+00'::timestamptz) END AS due_key,
+           j.seq, j.ins, j.content_sha256
     FROM jobs j
-    WHERE j.campaign = %(campaign)s
-      AND j.status IN ('pending', 'retrying', 'claimed')
-      AND (j.status = 'pending'
-           OR (j.status = 'retrying' AND (j.retry_at IS NULL OR j.retry_at <= %(now)s))
-           OR (j.status = 'claimed'
-               AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= %(now)s)
-               AND j.publish_started_at IS NULL
-               AND (j.retry_at IS NULL OR j.retry_at <= %(now)s)))
+    WHERE j.campaign = %(campaign)s AND j.status = 'claimed'
+      AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= %(now)s)
+      AND j.publish_started_at IS NULL
+      AND (j.retry_at IS NULL OR j.retry_at <= %(now)s)
       AND (j.scheduled_at IS NULL OR j.scheduled_at <= %(now)s)
       AND j.account <> ''
       AND (%(accounts)s::text[] IS NULL OR j.account = ANY (%(accounts)s::text[]))
-      AND NOT EXISTS (
-          SELECT 1 FROM jobs h
-          WHERE h.account = j.account AND h.holds_account AND h.lease_expires_at > %(now)s)
-      AND NOT EXISTS (
-          SELECT 1 FROM jobs u
-          WHERE u.account = j.account
-            AND ((u.status = 'unconfirmed' AND u.lease_token <> '')
-                 OR (u.status = 'claimed' AND u.publish_started_at IS NOT NULL)))
-      AND NOT EXISTS (
-          SELECT 1 FROM account_blocks b
-          WHERE b.account = j.account AND b.block <> ''
-            AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s))
-      AND coalesce((SELECT d.count FROM daily_counts d
-                    WHERE d.account = j.account AND d.day = %(day)s), 0)
-          + (SELECT count(*) FROM jobs w
-             WHERE w.account = j.account AND w.status = 'unconfirmed') < %(limit)s
-    ORDER BY j.seq, j.ins
+      AND j.account NOT IN (SELECT account FROM unavailable)
+    ORDER BY 4, j.seq, j.ins
     LIMIT 1
     FOR UPDATE OF j SKIP LOCKED
+),
+pick AS (
+    SELECT c.campaign, c.job_id, c.account,
+           (c.content_sha256 <> '' AND EXISTS (
+               SELECT 1 FROM posted p
+               WHERE p.account = c.account AND p.sha256 = c.content_sha256
+                 AND NOT (p.campaign = c.campaign AND p.job_id = c.job_id))) AS duplicate
+    FROM (SELECT * FROM head UNION ALL SELECT * FROM again) AS c
+    ORDER BY c.due_key, c.seq, c.ins
+    LIMIT 1
 ),
 expired AS (
     SELECT e.campaign, e.job_id FROM jobs e
@@ -448,15 +475,22 @@ ORDER BY host, worker_id;
 
 -- name: next_due --
 -- The earliest time a waiting job of the campaign becomes due by its own state (its slot, or
--- its retry time), after now; one probe of the jobs_due index per status.
-SELECT least(
-    (SELECT min(scheduled_at) FROM jobs
-     WHERE campaign = %(campaign)s AND status = 'pending' AND scheduled_at > %(now)s),
-    (SELECT min(greatest(coalesce(retry_at, scheduled_at), coalesce(scheduled_at, retry_at)))
-     FROM jobs
-     WHERE campaign = %(campaign)s AND status = 'retrying'
-       AND (retry_at > %(now)s OR scheduled_at > %(now)s))
-) AS due;
+-- its retry time), after now; one probe of the jobs_next_due index.
+SELECT min(due_key) AS due FROM jobs
+WHERE campaign = %(campaign)s AND due_key IS NOT NULL AND due_key > %(now)s;
+
+-- name: outlook --
+-- After an empty claim: a claim of this campaign is running, or the account of a due head
+-- is under a live lease (its publish may end and free it).
+SELECT EXISTS (SELECT 1 FROM jobs c WHERE c.campaign = %(campaign)s AND c.status = 'claimed')
+       OR EXISTS (
+           SELECT 1 FROM jobs h
+           JOIN account_heads a ON a.account = h.account AND a.campaign = %(campaign)s
+           WHERE h.holds_account AND h.lease_expires_at > %(now)s AND a.due_key <= %(now)s
+             AND (%(accounts)s::text[] IS NULL OR a.account = ANY (%(accounts)s::text[])))
+       AS in_flight,
+       (SELECT min(due_key) FROM jobs
+        WHERE campaign = %(campaign)s AND due_key IS NOT NULL AND due_key > %(now)s) AS due;
 
 -- name: posted_content --
 -- Content this campaign has posted, on any day (the ledger outlives reset-day archives).
