@@ -36,12 +36,14 @@ Crash between the two commits
       between the commits at worst keeps other campaigns off the account until this
       campaign's next recovery; it never lets two publishes of one account overlap.
 
-Flushes per claim+complete cycle: 2
-    synchronous=FULL everywhere except two writes whose loss on power failure is already
+Flushes per claim+complete cycle: 1
+    synchronous=FULL everywhere except writes whose loss on power failure is already
     recoverable, so their file is not flushed at that commit (WAL keeps commit order, so the
     next flushed commit of the same file makes them durable too):
-    - claim's account lease (ledger): a lease only matters while its holder lives, and a power
-      failure kills every holder. The claimed job itself is flushed.
+    - the claim, both files: a power failure kills every holder, and a lost claim is a job
+      back in the queue that nobody published: no publish starts before start_publish, whose
+      commit flushes both files (the claim with them). The leases and recoveries a claim
+      writes are redone by the next claim or recovery.
     - complete's job row (campaign): the ledger's `posted` row, flushed first, carries the
       lease token, and recovery turns a claimed job with such a row into a success.
     Process crashes (kill -9) lose nothing either way: WAL commits survive them unflushed.
@@ -403,14 +405,14 @@ class SqliteJobStore(SqliteDashboardMixin):
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
 
     @contextmanager
-    def _write(self, unflushed: str = "") -> Iterator[sqlite3.Connection]:
+    def _write(self, unflushed: tuple[str, ...] = ()) -> Iterator[sqlite3.Connection]:
         """One BEGIN IMMEDIATE transaction over both files (the caller holds no lock).
-        `unflushed` names the schema ("main" or "c") whose commit need not be flushed."""
+        `unflushed` names the schemas ("main", "c") whose commit need not be flushed."""
         with self._lock:
             conn = self._conn
             try:
                 for schema in ("main", "c"):
-                    mode = "NORMAL" if schema == unflushed else "FULL"
+                    mode = "NORMAL" if schema in unflushed else "FULL"
                     if self._sync[schema] != mode:
                         conn.execute(f"PRAGMA {schema}.synchronous = {mode}")
                         self._sync[schema] = mode
@@ -525,7 +527,7 @@ class SqliteJobStore(SqliteDashboardMixin):
     def claim(self, request: ClaimRequest) -> Job | None:
         """One transaction: recover expired leases, then take the lowest-seq claimable job
         whose account is free, unblocked and under its daily limit."""
-        with self._write(unflushed="main") as conn:
+        with self._write(unflushed=("main", "c")) as conn:
             self._recover(conn, request.now, cleanup=False)
             while True:
                 job = self._candidate(conn, request)
@@ -644,7 +646,7 @@ class SqliteJobStore(SqliteDashboardMixin):
         remote_url: str = "",
     ) -> bool:
         """Ledger first (count, posted row), then the job as success; frees the account."""
-        with self._write(unflushed="c") as conn:
+        with self._write(unflushed=("c",)) as conn:
             job = self._held(conn, job_id, token, settling=True)
             if job is None:
                 return False

@@ -398,7 +398,12 @@ DELETE FROM jobs WHERE campaign = %(campaign)s AND status <> 'claimed';
 -- the account) while the statement ran is not in that snapshot. The claim's account lease is
 -- uncommitted here, so no other publish of the account can start or finish until it ends.
 -- (Unconfirmed jobs count toward the limit as in the claim.)
-SELECT coalesce((SELECT d.count FROM daily_counts d
+-- The claim's commit does not wait for its WAL flush (synchronous_commit off, this transaction
+-- only): a claim lost in a server crash is a job back in the queue that nobody published,
+-- since no publish starts before start_publish, whose synchronous commit flushes the WAL up
+-- to and including the claim; a holder whose claim was lost gets False from start_publish.
+SELECT set_config('synchronous_commit', 'off', true) AS commit_mode,
+       coalesce((SELECT d.count FROM daily_counts d
                  WHERE d.account = %(account)s AND d.day = %(day)s), 0)
        + (SELECT count(*) FROM jobs w
           WHERE w.account = %(account)s AND w.status = 'unconfirmed') >= %(limit)s
