@@ -183,7 +183,7 @@ def dashboard_companion(args: argparse.Namespace) -> Callable[[threading.Event],
             log.error("dashboard: not started; publishing goes on without it")
             return
         print(f"postpilot dashboard at {handle.url}", file=sys.stderr, flush=True)
-        print(f"Open this link once to log in: {handle.login_url}", file=sys.stderr, flush=True)
+        print(handle.login_hint(sys.stderr, root), file=sys.stderr, flush=True)
         service_stopping.wait()
         handle.stop()
 

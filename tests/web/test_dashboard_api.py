@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -74,6 +75,21 @@ def test_token_file_is_private_reused_and_never_returned(project_root: Path) -> 
             assert secret not in answer.text, endpoint
     with running_dashboard(project_root):
         assert token(project_root) == secret
+
+
+def test_the_login_link_with_its_token_is_printed_only_to_a_terminal(project_root: Path) -> None:
+    """A terminal gets the whole login link; a pipe or a file (what a log keeps) gets the
+    address and the token file's path, never the token."""
+    seeded_demo(project_root)
+    master, follower = os.openpty()
+    with running_dashboard(project_root) as handle, open(follower, "w") as terminal:
+        secret = token(project_root)
+        assert handle.login_hint(terminal, project_root).endswith(f"login?token={secret}")
+        with (project_root / "captured.log").open("w") as piped:
+            hint = handle.login_hint(piped, project_root)
+        assert secret not in hint
+        assert str(project_root / ".postpilot" / "serve.token") in hint
+    os.close(master)
 
 
 def test_login_link_sets_a_strict_httponly_cookie(project_root: Path) -> None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TextIO
 
 import uvicorn
 
@@ -29,7 +31,7 @@ from postpilot.serve_options import (
     is_loopback,
 )
 from postpilot.web.app import create_app
-from postpilot.web.auth import Credentials, load_or_create_token
+from postpilot.web.auth import Credentials, load_or_create_token, token_path
 
 log = logging.getLogger("postpilot.web")
 
@@ -46,6 +48,16 @@ class DashboardHandle:
     thread: threading.Thread
     server: uvicorn.Server
     stopping: threading.Event
+
+    def login_hint(self, stream: TextIO, root: Path) -> str:
+        """The line that tells the operator how to log in. The token is printed only to a
+        terminal: piped or under systemd this output is kept in a log, and tokens never are."""
+        if stream.isatty():
+            return f"Open this link once to log in: {self.login_url}"
+        return (
+            f"Open {self.url}login?token=TOKEN once to log in, with TOKEN read from "
+            f"{token_path(root)} (not printed here: this output is not a terminal)"
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to stop and wait for its thread."""
@@ -146,7 +158,7 @@ def serve_dashboard_only(
         handle = start_dashboard(root, host, port, stop, tls=tls, insecure=insecure)
         if announce:
             print(f"postpilot dashboard (no publishing) at {handle.url}", flush=True)
-            print(f"Open this link once to log in: {handle.login_url}", flush=True)
+            print(handle.login_hint(sys.stdout, root), flush=True)
         while not stop.wait(0.5):
             if not handle.thread.is_alive():
                 log.error("the dashboard server stopped unexpectedly")
