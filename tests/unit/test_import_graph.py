@@ -59,7 +59,8 @@ ADAPTER_MODULES = frozenset({"postpilot.publishers", "postpilot.store"})
 
 #: Each driver and the only modules that may import it (at any level).
 DRIVERS: dict[str, tuple[str, ...]] = {
-    "sqlite3": ("postpilot.store.sqlite",),
+    # store/sqlite_schema.py is the SQLite adapter's schema and upgrades, split from sqlite.py.
+    "sqlite3": ("postpilot.store.sqlite", "postpilot.store.sqlite_schema"),
     "psycopg": ("postpilot.store.postgres",),
     "psycopg_pool": ("postpilot.store.postgres",),
     "httpx2": ("postpilot.publishers.http",),
@@ -238,8 +239,8 @@ def test_domain_modules_import_no_adapter(domain: str) -> None:
 
 
 def test_each_driver_is_imported_only_by_its_adapter() -> None:
-    """sqlite3 only in store/sqlite.py, psycopg only in store/postgres.py, the HTTP driver only
-    in publishers/http.py, the ASGI stack only under web/."""
+    """sqlite3 only in store/sqlite.py and its schema module, psycopg only in store/postgres.py,
+    the HTTP driver only in publishers/http.py, the ASGI stack only under web/."""
     bad = []
     for imp in imports():
         root = imp.target.split(".")[0]
