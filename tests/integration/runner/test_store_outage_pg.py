@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -40,6 +41,15 @@ def _proxy(dsn: str) -> TcpProxy:
 
 def _through(dsn: str, proxy: TcpProxy) -> str:
     return make_conninfo(dsn, host=proxy.host, port=str(proxy.port))
+
+
+def _claims_not_started(dsn: str) -> int:
+    """Claims held in the store whose publish has not started (read directly, not via the proxy)."""
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM jobs WHERE status = 'claimed' AND publish_started_at IS NULL"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _assert_once_each(root: Path, jobs: int) -> None:
@@ -108,7 +118,13 @@ def test_an_outage_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_on
             "POSTPILOT_SHUTDOWN_TIMEOUT": "5",
         }
         proc = start_run(project_root, "pg", "--workers", "4", **env)
-        wait_for(lambda: len(published(project_root)) >= 4, "the first publishes")
+        # Cut while claims sit in their 1 s prepare: the run must leave them behind. Waiting on
+        # the journal alone raced on a busy machine (the cut fell between a completion and the
+        # next claim, so nothing was left to give back).
+        wait_for(
+            lambda: len(published(project_root)) >= 4 and _claims_not_started(dsn) >= 1,
+            "the first publishes and a claim in its prepare",
+        )
         proxy.down()
         stopped = finish(proc)  # down until the run gave up
         proxy.up()
