@@ -64,15 +64,19 @@ def note_run(ctx: PostingContext, run_id: str) -> None:
 
 def give_back(
     ctx: PostingContext, store: JobStore, run_id: str, hold: Callable[[str, datetime], None]
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], list[str]]:
     """Settle the claims of the ended runs listed (never `run_id`'s): (released job ids, job
-    ids now unconfirmed). `hold(account, now)` holds an account for an unconfirmed job. Call
-    it holding the campaign's run lock."""
+    ids now unconfirmed, job ids the store found already posted). The last are claims whose
+    success the store recorded only in part, as a full disk between the SQLite store's two
+    commits leaves them (store/sqlite.py): they become successes, counted once.
+    `hold(account, now)` holds an account for an unconfirmed job. Call it holding the
+    campaign's run lock."""
     ended = {r for r in _read(ctx) if r != run_id}
     if not ended:
-        return [], []
+        return [], [], []
     released: list[str] = []
     unconfirmed: list[str] = []
+    posted: list[str] = []
     still = set()
     alive: dict[str, bool] = {}
     for job in store.list_jobs([JobStatus.CLAIMED]):
@@ -86,15 +90,20 @@ def give_back(
             alive[job.run_id] = _workers_alive(ctx, job.run_id)
         now = utcnow()
         reason = f"run {job.run_id} ended while publishing (its store failed)"
-        if alive[job.run_id] or not store.mark_unconfirmed(
-            job.job_id, job.lease_token, now, reason
-        ):
+        if alive[job.run_id]:
             still.add(job.run_id)  # a worker of it lives: its lease decides
             continue
-        hold(job.account, now)
-        unconfirmed.append(job.job_id)
+        if store.mark_unconfirmed(job.job_id, job.lease_token, now, reason):
+            hold(job.account, now)
+            unconfirmed.append(job.job_id)
+            continue
+        settled = store.get(job.job_id)
+        if settled is not None and settled.status is JobStatus.SUCCESS:
+            posted.append(job.job_id)
+        else:
+            still.add(job.run_id)
     _write(ctx, [r for r in _read(ctx) if r not in ended or r in still])
-    return released, unconfirmed
+    return released, unconfirmed, posted
 
 
 def _workers_alive(ctx: PostingContext, run_id: str) -> bool:

@@ -280,13 +280,14 @@ class Orchestrator:
                 f"{desc}: another host is the orchestrator; joining as a worker pool "
                 f"with {self.parallel.num_workers} workers"
             )
-        given_back, settled = leftover.give_back(
+        given_back, settled, posted = leftover.give_back(
             self.ctx, store, self.run_id, lambda account, now: self._hold(store, account, now)
         )
-        if given_back or settled:
+        if given_back or settled or posted:
             self.display.event(
                 f"{desc}: settled the claims an earlier run left: gave back {len(given_back)} "
-                f"whose publish had not started, {len(settled)} became unconfirmed"
+                f"whose publish had not started, {len(settled)} became unconfirmed, "
+                f"{len(posted)} were already recorded as posted"
             )
         leftover.note_run(self.ctx, self.run_id)
         recovery = store.recover_expired(utcnow())

@@ -178,7 +178,9 @@ class JobStore(Protocol):
         """The publish may have happened but its result is unknown: status unconfirmed (the
         caller's attempt is over: it no longer holds the account, but counts toward its daily
         limit until settled). True (nothing changed) for a job already unconfirmed with this
-        token."""
+        token. False when the token no longer holds, or when the store finds the publish
+        already recorded as a success (a store whose success spans two commits, see
+        store/sqlite.py): the job is then a success and the caller holds nothing."""
         ...
 
     def recover_expired(self, now: datetime) -> Recovery:

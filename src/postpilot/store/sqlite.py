@@ -22,10 +22,11 @@ Crash between the two commits
       campaigns wait for it to expire, at most one lease period).
     - complete / resolve_unconfirmed(posted): the ledger (daily count, `posted` row keyed by
       campaign, job_id and the lease token) is committed before the job becomes success,
-      (docs/architecture.md, job life). A crash in between leaves the job claimed with that token;
-      when its
-      lease expires, recovery finds the `posted` row with the token and makes the job a
-      success instead of unconfirmed, so nothing is counted twice or posted again.
+      (docs/architecture.md, job life). A crash or a full campaign disk in between leaves the
+      job claimed with that token; whatever settles that claim next (recovery at lease expiry,
+      mark_unconfirmed for a dead worker or a failed run's leftover claims) finds the `posted`
+      row with the token and makes the job a success instead of unconfirmed, so nothing is
+      counted twice or posted again.
     - fail / release / mark_unconfirmed: the account lease is dropped before the job moves.
       A crash in between leaves the job claimed by a dead worker; it expires like any other.
     - holds: every campaign's unsettled publishes are ledger `account_holds` rows (one that may
@@ -682,13 +683,16 @@ class SqliteJobStore(SqliteDashboardMixin):
 
     def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
         """The publish may have happened: unconfirmed, account lease freed (the job counts
-        toward the account's daily limit until settled)."""
+        toward the account's daily limit until settled). False, with the job a success, when
+        the ledger already holds its `posted` row for this token (see the module doc)."""
         with self._write() as conn:
             job = self._held(conn, job_id, token, settling=True)
             if job is None:
                 return False
             if job.status is JobStatus.UNCONFIRMED:
                 return True
+            if self._settled_by_ledger(conn, job, now):
+                return False
             updated = apply_unconfirmed(job, now, reason)
             self._hold(conn, updated)
             self._drop_lease(conn, job)
@@ -1021,6 +1025,23 @@ class SqliteJobStore(SqliteDashboardMixin):
                 (job.account, day),
             )
 
+    def _settled_by_ledger(self, conn: sqlite3.Connection, job: Job, now: datetime) -> bool:
+        """A claim whose complete() committed the ledger (its `posted` row carries this lease
+        token) but not the job, as a crash or a full disk between the two commits leaves it:
+        make it the success it is. Settling it any other way (unconfirmed, then reconcile's
+        "posted") would count the post a second time."""
+        done = conn.execute(
+            "SELECT remote_id, remote_url FROM main.posted "
+            "WHERE campaign = ? AND job_id = ? AND token = ?",
+            (self.campaign, job.job_id, job.lease_token),
+        ).fetchone()
+        if done is None:
+            return False
+        self._drop_lease(conn, job)
+        self._unhold(conn, job)
+        self._save(conn, job, apply_success(job, now, done[0], done[1]))
+        return True
+
     def _recover(self, conn: sqlite3.Connection, now: datetime, cleanup: bool = True) -> Recovery:
         released: list[str] = []
         unconfirmed: list[str] = []
@@ -1030,16 +1051,9 @@ class SqliteJobStore(SqliteDashboardMixin):
             (_ts(now),),
         ).fetchall()
         for job in map(_to_job, rows):
-            self._drop_lease(conn, job)
-            done = conn.execute(
-                "SELECT remote_id, remote_url FROM main.posted "
-                "WHERE campaign = ? AND job_id = ? AND token = ?",
-                (self.campaign, job.job_id, job.lease_token),
-            ).fetchone()
-            if done is not None:
-                # complete() committed the ledger but died before the job: it is a success.
-                self._save(conn, job, apply_success(job, now, done[0], done[1]))
+            if self._settled_by_ledger(conn, job, now):
                 continue
+            self._drop_lease(conn, job)
             updated = apply_expiry(job, now)
             if updated.status is JobStatus.UNCONFIRMED:
                 self._hold(conn, updated)

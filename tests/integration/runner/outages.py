@@ -77,10 +77,15 @@ def published(root: Path) -> list[str]:
     return read_journal(root / "journal.log")
 
 
-def settled_left_claims(err: str) -> tuple[int, int]:
-    """(given back, made unconfirmed): what a run said of the claims an earlier run left."""
-    found = re.search(r"gave back (\d+) whose publish had not started, (\d+) became", err)
-    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+def settled_left_claims(err: str) -> tuple[int, int, int]:
+    """(given back, made unconfirmed, found posted): what a run said of the claims an earlier
+    run left."""
+    found = re.search(
+        r"gave back (\d+) whose publish had not started, (\d+) became unconfirmed, "
+        r"(\d+) were already recorded as posted",
+        err,
+    )
+    return (int(found.group(1)), int(found.group(2)), int(found.group(3))) if found else (0, 0, 0)
 
 
 def first_publish_after(root: Path, since: float) -> float | None:

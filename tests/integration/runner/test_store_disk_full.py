@@ -68,10 +68,10 @@ def test_a_full_store_disk_stops_the_run_cleanly_and_the_next_run_gives_back_its
     traceback, nothing published twice; once space is freed the next run gives back the
     claims left behind at once (their 600 s lease is not waited out) and finishes."""
     folder = campaign_on_tmpfs
-    # A limit above each account's 20 jobs: a post the full disk let the ledger count twice
-    # (its ledger row written, the campaign file's not) must not hide this test's subject.
+    # A limit of exactly each account's 20 jobs: a post counted twice (the ledger's commit
+    # landed, the full campaign file's did not) would leave an account's last job for tomorrow.
     make_campaign(
-        project_root, "full", ACCOUNTS, JOBS, daily_limit=40,
+        project_root, "full", ACCOUNTS, JOBS, daily_limit=20,
         publisher={"prepare_seconds": 0.5},
     )  # fmt: skip
     database = Path(context(folder).progress_file)

@@ -6,11 +6,12 @@ non-idempotent counting channel."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,15 @@ def exclusive_lock(database: Path) -> Iterator[subprocess.Popen[str]]:
             holder.stdout.close()
 
 
+def _claims_not_started(database: Path) -> int:
+    """Claims in the campaign file whose publish has not started (read-only, beside the run)."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM jobs WHERE status = 'claimed' AND publish_started_at IS NULL"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _assert_once_each(root: Path, jobs: int) -> None:
     journal = published(root)
     assert len(journal) == len(set(journal)), "a job was published twice"
@@ -114,7 +124,11 @@ def test_a_lock_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_once(
         "POSTPILOT_SHUTDOWN_TIMEOUT": "5",
     }
     proc = start_run(project_root, "lite", "--workers", "3", **env)
-    wait_for(lambda: len(published(project_root)) >= 3, "the first publishes")
+    # Lock while a claim sits in its 1 s prepare, so the run has a claim to leave behind.
+    wait_for(
+        lambda: len(published(project_root)) >= 3 and _claims_not_started(database) >= 1,
+        "the first publishes and a claim in its prepare",
+    )
     with exclusive_lock(database):
         stopped = finish(proc)  # locked until the run gave up
     assert "Traceback" not in stopped.err, stopped.err[-3000:]

@@ -179,6 +179,40 @@ def test_crash_between_complete_commits_recovers_as_success(paths: tuple[Path, P
         store.close()
 
 
+def test_a_claim_the_ledger_completed_is_settled_as_success_not_unconfirmed(
+    paths: tuple[Path, Path],
+) -> None:
+    """A full disk (or a crash) between complete()'s two commits, then its claim is settled
+    as a dead worker's or a failed run's (mark_unconfirmed): it becomes the success the ledger
+    recorded, holds nothing, and a reconcile that finds the post cannot count it twice."""
+    store = open_alpha(paths)
+    try:
+        store.insert_jobs(jobs(2, 1))
+        held = store.claim(request())
+        assert held is not None
+        store.start_publish(held.job_id, held.lease_token, NOW)
+        with raw(paths[1]) as conn:  # the ledger half of complete() only
+            conn.execute(
+                "INSERT INTO posted VALUES ('alpha', ?, ?, 'acc0', '', ?, 'r1', 'u', ?)",
+                (held.job_id, held.lease_token, DAY, NOW.isoformat()),
+            )
+            conn.execute("INSERT INTO daily_counts VALUES ('acc0', ?, 1)", (DAY,))
+        assert not store.mark_unconfirmed(held.job_id, held.lease_token, NOW, "worker died")
+        job = store.get(held.job_id)
+        assert job is not None
+        assert job.status is JobStatus.SUCCESS
+        assert job.remote_id == "r1"
+        assert not store.resolve_unconfirmed(held.job_id, True, NOW, day=DAY)
+        assert store.daily_count("acc0", DAY) == 1
+        state = store.account_states(["acc0"])["acc0"]
+        assert (state.held_by, state.unconfirmed, state.leased_by) == (None, 0, None)
+        again = store.claim(request())  # the account is free for its next job
+        assert again is not None
+        assert again.job_id != held.job_id
+    finally:
+        store.close()
+
+
 def _spawn(mode: str, paths: tuple[Path, Path], barrier: Path, peers: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
