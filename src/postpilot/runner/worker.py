@@ -249,6 +249,12 @@ class Heartbeat(threading.Thread):
             log.warning("heartbeat for %s failed: %s", job.job_id, exc)
             return
         if not ok:
+            with self._lock:
+                settled = self._watches.get(worker_id) is not watch
+            if settled:
+                # The slot recorded the job's result while this renewal waited (a store outage
+                # ridden out): the token is gone because the job is done, not because it was lost.
+                return
             log.error("lease lost for job %s; abandoning it", job.job_id)
             watch.lost.set()
             self.unwatch(worker_id, job)
