@@ -21,6 +21,7 @@ VARIABLES: tuple[tuple[str, str], ...] = (
     ("POSTPILOT_WORKER_PROCESSES", "processes the --workers slots run in (default: one per CPU)"),
     ("POSTPILOT_BACKOFF_SECONDS", "base retry backoff of a job in seconds (default 30)"),
     ("POSTPILOT_STORE_OUTAGE_SECONDS", "a run rides out a store outage this long (default 30)"),
+    ("POSTPILOT_STORE_BUSY_SECONDS", "SQLite: one write waits this long for a lock (default 30)"),
     ("POSTPILOT_SERVE_POLL_SECONDS", "--serve: seconds between looks at the files (default 5)"),
     ("POSTPILOT_SERVE_RECHECK_SECONDS", "--serve: recheck of due jobs that could not move (900)"),
     ("NO_COLOR", "set: plain output without colours"),

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     #: How long a run rides out an unreachable (or locked) job store before it stops
     #: (runner/outage.py); 0: stop at the first failure.
     store_outage_seconds: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 30.0
+    #: How long one write of the embedded SQLite store waits for a lock another process holds
+    #: before the try fails (and the outage budget above takes over).
+    store_busy_seconds: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 30.0
     #: --serve: seconds between looks at the campaign files; seconds before a stuck due job
     #: is looked at again (runner/service.py).
     serve_poll_seconds: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 5.0

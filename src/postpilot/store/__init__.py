@@ -30,8 +30,13 @@ def open_store(ctx: PostingContext, *, read_only: bool = False) -> JobStore:
 
         store: JobStore = PostgresJobStore(ctx.store_dsn, ctx.store_name)
         return store
+    from postpilot import settings
     from postpilot.store.sqlite import SqliteJobStore
 
     return SqliteJobStore(
-        Path(ctx.progress_file), ctx.ledger_file, ctx.store_name, read_only=read_only
+        Path(ctx.progress_file),
+        ctx.ledger_file,
+        ctx.store_name,
+        read_only=read_only,
+        busy_timeout=settings.load().store_busy_seconds,
     )

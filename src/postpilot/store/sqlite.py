@@ -9,8 +9,9 @@ Files and connection
     posted, account_leases, account_blocks) is the connection's `main` schema and the
     campaign's progress file (jobs, meta) is ATTACHed as `c`, so one `BEGIN IMMEDIATE`
     transaction takes the write lock of both files for claim, complete, fail and the rest.
-    WAL mode, synchronous=FULL (a commit survives power loss), busy_timeout 30 s; a lock held
-    past the timeout becomes postpilot.errors.StoreUnavailable.
+    WAL mode, synchronous=FULL (a commit survives power loss), busy_timeout 30 s by default
+    (POSTPILOT_STORE_BUSY_SECONDS); a lock held past the timeout becomes
+    postpilot.errors.StoreUnavailable.
 
 Crash between the two commits
     With WAL, SQLite commits the attached files one after the other, not atomically as a set,

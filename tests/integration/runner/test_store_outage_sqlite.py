@@ -1,5 +1,6 @@
 """SQLite store outages mid-run: another real process holds the campaign's database with
-BEGIN EXCLUSIVE past the store's busy timeout (30 s), so every write of the run waits, then
+BEGIN EXCLUSIVE past the store's busy timeout (POSTPILOT_STORE_BUSY_SECONDS, here 3 s instead of
+the default 30 to keep the suite short), so every write of the run waits, then
 fails as StoreUnavailable. The runs are the real CLI with real worker processes and the
 non-idempotent counting channel."""
 
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from postpilot.store.sqlite import BUSY_TIMEOUT_SECONDS
 from tests.integration.runner.campaigns import context, make_campaign
 from tests.integration.runner.outages import (
     Finished,
@@ -33,6 +33,8 @@ pytestmark = pytest.mark.slow
 
 JOBS = 30
 ACCOUNTS = [f"acct{i}" for i in range(10)]
+#: The store's busy timeout in these runs (POSTPILOT_STORE_BUSY_SECONDS).
+BUSY_SECONDS = 3.0
 
 _HOLDER = """
 import sqlite3, sys
@@ -81,18 +83,22 @@ def _assert_once_each(root: Path, jobs: int) -> None:
 
 
 def test_a_database_locked_past_its_busy_timeout_is_ridden_out(project_root: Path) -> None:
-    """The database stays locked a few seconds past the busy timeout, inside a budget of 90 s:
+    """The database stays locked a few seconds past the busy timeout, inside a budget of 30 s:
     the workers ride it out without a restart, the run ends with every job published
     exactly once, exit 0."""
     folder = make_campaign(
         project_root, "lite", ACCOUNTS, JOBS, daily_limit=10,
         publisher={"prepare_seconds": 0.3, "latency_seconds": 0.5},
     )  # fmt: skip
-    env = {"POSTPILOT_STORE_OUTAGE_SECONDS": "90", "POSTPILOT_LEASE_SECONDS": "120"}
+    env = {
+        "POSTPILOT_STORE_OUTAGE_SECONDS": "30",
+        "POSTPILOT_LEASE_SECONDS": "120",
+        "POSTPILOT_STORE_BUSY_SECONDS": f"{BUSY_SECONDS:g}",
+    }
     proc = start_run(project_root, "lite", "--workers", "3", **env)
     wait_for(lambda: len(published(project_root)) >= 5, "the first publishes")
     with exclusive_lock(Path(context(folder).progress_file)):
-        time.sleep(BUSY_TIMEOUT_SECONDS + 4)  # the outage itself: past the busy timeout
+        time.sleep(BUSY_SECONDS + 4)  # the outage itself: past the busy timeout
     run = finish(proc)
     assert "Traceback" not in run.err, run.err[-3000:]
     assert run.code == 0, run.err[-3000:]
@@ -122,6 +128,7 @@ def test_a_lock_past_the_budget_stops_cleanly_and_the_next_run_finishes_at_once(
         "POSTPILOT_STORE_OUTAGE_SECONDS": "2",
         "POSTPILOT_LEASE_SECONDS": "600",
         "POSTPILOT_SHUTDOWN_TIMEOUT": "5",
+        "POSTPILOT_STORE_BUSY_SECONDS": f"{BUSY_SECONDS:g}",
     }
     proc = start_run(project_root, "lite", "--workers", "3", **env)
     # Lock while a claim sits in its 1 s prepare, so the run has a claim to leave behind.

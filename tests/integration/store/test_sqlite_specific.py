@@ -81,6 +81,27 @@ def test_open_store_uses_the_context_paths(project_root: Path) -> None:
         store.close()
 
 
+def test_open_store_takes_its_busy_timeout_from_the_environment(
+    project_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POSTPILOT_STORE_BUSY_SECONDS sets how long each write waits for another process's lock
+    (SQLite's busy_timeout on the store's connection); unset, it is 30 s."""
+    from postpilot.config import PostingContext
+
+    ctx = PostingContext.legacy(project_root=str(project_root))
+    for value, millis in (("2.5", 2500), (None, 30000)):
+        if value is None:
+            monkeypatch.delenv("POSTPILOT_STORE_BUSY_SECONDS", raising=False)
+        else:
+            monkeypatch.setenv("POSTPILOT_STORE_BUSY_SECONDS", value)
+        store = open_store(ctx)
+        try:
+            assert isinstance(store, SqliteJobStore)
+            assert store._conn.execute("PRAGMA busy_timeout").fetchone() == (millis,)
+        finally:
+            store.close()
+
+
 def test_store_of_another_campaign_is_refused(paths: tuple[Path, Path]) -> None:
     """A progress file seeded for one campaign refuses another, naming both and the file."""
     open_alpha(paths).close()
