@@ -363,12 +363,12 @@ def _account_list(text: str) -> tuple[str, ...]:
 # -- the context ------------------------------------------------------------------------------
 def build_context(args: argparse.Namespace) -> PostingContext:
     """The one PostingContext of this command: from the campaign, or for legacy root files."""
-    from postpilot import operations  # imported on use: start-up time
+    from postpilot.ops.campaigns import load_campaign  # imported on use: start-up time
 
     root = Config.project_root()
     if args.campaign is not None:
         logsetup.set_context(f"campaign '{args.campaign}'")
-        campaign = operations.load_campaign(args.campaign, root)
+        campaign = load_campaign(args.campaign, root)
         ctx = PostingContext.from_campaign(campaign)
         logsetup.set_context(ctx.describe())
         # The specification's "Campaign/Legacy Confusion" warnings.
@@ -425,11 +425,12 @@ def _emit(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from postpilot import operations
+    from postpilot import compat
+    from postpilot.ops import confirm, reset, retry, seed, stop, transfer
 
     # STEP 1: --list-campaigns needs no context.
     if args.list_campaigns:
-        operations.list_campaigns_command(as_json=args.json)
+        compat.list_campaigns_command(as_json=args.json)
         return EXIT_OK
 
     if args.migrate is not None:  # needs no context: it creates the project's folders
@@ -460,31 +461,33 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return _emit(args, check_data(ctx, online=args.online))
     if action == "reset_day":
-        return _emit(args, operations.reset_day_data(ctx))
+        return _emit(args, reset.reset(ctx).to_json())
     if action == "retry_all_failed":
-        return _emit(args, operations.retry_failed_data(ctx, args.retry_include_non_retryable))
+        result = retry.retry_failed(ctx, args.retry_include_non_retryable)
+        return _emit(args, result.to_json())
     if action == "status":
-        operations.show_status(ctx, parallel_config, as_json=args.json)
+        compat.show_status(ctx, parallel_config, as_json=args.json)
         return EXIT_OK
     if action == "plan":
         return _plan(args, ctx)
     if action == "stop_all":
-        return _emit(args, operations.stop_all_command(ctx, parallel_config))
+        return _emit(args, stop.stop(ctx, parallel_config).to_json())
     if action == "confirm":
         job_id, word = args.confirm
-        return _emit(args, operations.confirm_data(ctx, job_id, word == "posted"))
+        return _emit(args, confirm.confirm(ctx, job_id, word == "posted").to_json())
     if action == "unblock":
         accounts = [a for part in args.unblock for a in _account_list(part)]
-        return _emit(args, operations.unblock_data(ctx, accounts, every=args.all))
+        return _emit(args, confirm.unblock(ctx, accounts, every=args.all).to_json())
     if action == "import_progress":
-        return _emit(args, operations.import_data(ctx, args.import_progress))
+        return _emit(args, transfer.import_jobs(ctx, args.import_progress).to_json())
     if action == "export_csv":
-        return _emit(args, operations.export_data(ctx, args.export_csv, force=args.force))
+        exported = transfer.export_jobs(ctx, args.export_csv, force=args.force)
+        return _emit(args, exported.to_json())
     if action == "seed_only":
-        result = operations.seed_data(ctx, args.force_reseed)
-        if not result["ok"]:
-            log.error("No jobs seeded: %s", result["message"])
-        return _emit(args, result)
+        seeded = seed.seed(ctx, args.force_reseed)
+        if not seeded.ok:
+            log.error("No jobs seeded: %s", seeded.message)
+        return _emit(args, seeded.to_json())
     return _run(args, ctx)
 
 
@@ -505,11 +508,13 @@ def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
 
 
 def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
-    from postpilot import operations, report
+    from postpilot import report
+    from postpilot.ops.common import OperationFailed
+    from postpilot.ops.run import run_exit_code, run_posting
 
     # The specification's safety check: --force-reseed cannot rewrite a store that already has jobs.
     if args.force_reseed and _has_progress(ctx):
-        raise operations.OperationFailed(
+        raise OperationFailed(
             f"--force-reseed not allowed with existing progress file: {ctx.progress_file}\n"
             "  Archive it with --reset-day first, or add new jobs with --seed-only --force-reseed"
         )
@@ -519,7 +524,7 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
     heal_reauth_blocks(ctx)
     retry_cfg = RetryConfig(max_passes=args.max_passes, retry_delay_seconds=args.retry_delay)
     display = report.make_run_display(ctx, json_mode=args.json)
-    results = operations.run_parallel_posting(
+    results = run_posting(
         ctx,
         num_workers=args.workers,
         force_reseed=args.force_reseed,
@@ -528,7 +533,7 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
         retry_config=retry_cfg,
         display=display,
     )
-    code = operations.run_exit_code(ctx, results)
+    code = run_exit_code(ctx, results)
     if args.json:
         report.print_json(results)
     else:
@@ -574,14 +579,14 @@ def _has_progress(ctx: PostingContext) -> bool:
 
 # -- errors -----------------------------------------------------------------------------------
 def _error_kind(exc: BaseException) -> str:
-    from postpilot import operations
+    from postpilot.ops.common import ProgressNotFound
 
     kinds: tuple[tuple[type[BaseException], str], ...] = (
         (CampaignNotFound, "campaign_not_found"),
         (CampaignDisabled, "campaign_disabled"),
         (ConfigError, "invalid_config"),
         (ConflictError, "orchestrator_conflict"),
-        (operations.ProgressNotFound, "progress_not_found"),
+        (ProgressNotFound, "progress_not_found"),
         (WrongCampaignStore, "wrong_campaign_store"),
         (StoreError, "store_error"),
         (PostpilotError, "operation_failed"),

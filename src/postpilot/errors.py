@@ -16,7 +16,7 @@ tests/unit/test_exception_tree.py keeps this drawing and the code in step.
         │   └── StoreUnavailable            database unreachable or locked past the timeout
         │       └── StoreOutageTooLong      ... for longer than POSTPILOT_STORE_OUTAGE_SECONDS
         ├── ConflictError                   another orchestrator holds the campaign
-        ├── OperationFailed [operations]    a command could not be done (exit 1)
+        ├── OperationFailed [ops.common]    a command could not be done (exit 1)
         │   └── ProgressNotFound            the campaign has no progress store yet
         ├── PriorProgressNotImported [migration.prior]  seeding refused: prior CSVs not imported
         ├── MigrationRefused [migration.migrate]        --migrate cannot do what was asked

@@ -298,7 +298,7 @@ class Service:
         """(Re)scan which campaigns to serve: new ones are added, vanished ones dropped."""
         if self.campaign_arg is not None:
             if initial:
-                from postpilot.operations import load_campaign
+                from postpilot.ops.campaigns import load_campaign
 
                 config = load_campaign(self.campaign_arg, self.root)
                 self._add(self._context(config))

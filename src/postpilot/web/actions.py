@@ -1,9 +1,9 @@
 """The dashboard's actions: each taken once per Idempotency-Key and kept in the campaign's store
 with who took it and when.
 
-The actions are the command line's own operations (operations.confirm_data, unblock_data,
-retry_failed_data), so a click and `--confirm` / `--unblock` / `--retry-all-failed` do the
-same thing. A repeated request with the same key gets the first answer back and changes
+The actions are the command line's own operations (ops/confirm.py confirm and unblock,
+ops/retry.py retry_failed), so a click and `--confirm` / `--unblock` / `--retry-all-failed`
+do the same thing. A repeated request with the same key gets the first answer back and changes
 nothing; the same key with another action or target is refused (422). Actions are serialized
 in this process, so two tabs double-clicking cannot both act under one key.
 """
@@ -15,10 +15,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from postpilot import operations
 from postpilot.config import PostingContext
 from postpilot.errors import PostpilotError
 from postpilot.jobs import utcnow
+from postpilot.ops.common import OperationFailed
+from postpilot.ops.confirm import confirm, unblock
+from postpilot.ops.retry import retry_failed
 from postpilot.store.dashboard import OperatorAction, SupportsDashboard
 from postpilot.web.views import opened
 
@@ -101,11 +103,11 @@ class Actions:
     ) -> dict[str, Any]:
         try:
             if action == "confirm":
-                data = operations.confirm_data(ctx, target, bool(params["posted"]))
+                data = confirm(ctx, target, bool(params["posted"])).to_json()
             elif action == "unblock":
-                data = operations.unblock_data(ctx, [target])
+                data = unblock(ctx, [target]).to_json()
             elif action == "retry_failed":
-                data = operations.retry_failed_data(ctx, bool(params["include_non_retryable"]))
+                data = retry_failed(ctx, bool(params["include_non_retryable"])).to_json()
             elif action in ("pause", "resume"):
                 paused = action == "pause"
                 store.set_paused(paused, actor, utcnow())
@@ -113,7 +115,7 @@ class Actions:
                 data = {"ok": True, "message": f"{ctx.describe()} {word}"}
             else:
                 raise ActionError(404, f"unknown action {action!r}")
-        except operations.OperationFailed as exc:
+        except OperationFailed as exc:
             raise ActionError(409, str(exc).splitlines()[0]) from None
         except PostpilotError as exc:
             raise ActionError(409, str(exc).splitlines()[0]) from None

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from postpilot import operations
 from postpilot.campaign import CampaignConfig, scan_campaigns
 from postpilot.config import Config, ParallelConfig, PostingContext
 from postpilot.jobs import utcnow
+from postpilot.ops.common import progress_exists
+from postpilot.ops.status import holders_data, status_data
 from postpilot.store import JobStore, open_store
 from postpilot.store.dashboard import SupportsDataVersion
 
@@ -156,7 +157,7 @@ class Campaigns:
     def _stores_of(self, ctx: PostingContext) -> _Stores | None:
         """The campaign's open stores, opened (or reopened on new files) when needed; None
         when it has no progress store yet (none is created here)."""
-        if not operations.progress_exists(ctx):
+        if not progress_exists(ctx):
             return None
         name, identity = str(ctx.campaign_name), _identity(ctx)
         with self._lock:
@@ -371,19 +372,19 @@ class Campaigns:
     def status(
         self, ctx: PostingContext, *, fresh: bool = False, version: object = None
     ) -> dict[str, Any]:
-        """operations.status_data of the campaign (cached unless `fresh`, with whether a run
+        """ops/status.py status_data of the campaign (cached unless `fresh`, with whether a run
         or the service holds it looked up now). `version`: the campaign's, when the caller
         just read it."""
         if fresh:
-            return operations.status_data(ctx)
+            return status_data(ctx)
         data: dict[str, Any] = self.cached(
             "status",
             str(ctx.campaign_name),
-            lambda: operations.status_data(ctx),
+            lambda: status_data(ctx),
             self.version(ctx) if version is None else version,
             lambda value: expiry(value, ctx.timezone, utcnow()),
         )
-        return {**data, **operations.holders_data(ctx)}
+        return {**data, **holders_data(ctx)}
 
     def view(
         self, kind: str, ctx: PostingContext, compute: Callable[[], Any], version: object = None

@@ -1,4 +1,4 @@
-"""What the dashboard shows, as JSON-ready dicts: built on operations.status_data (so the page,
+"""What the dashboard shows, as JSON-ready dicts: built on ops/status.py status_data (so the page,
 the API and `--status --json` report the same numbers) plus the store's dashboard queries.
 
 Nothing here returns a token, a checkpoint (resumable upload handles can act as credentials)
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from postpilot import operations
 from postpilot.config import PostingContext
 from postpilot.jobs import Job, utcnow
+from postpilot.ops.common import progress_exists
 from postpilot.store import JobStore, open_store
 from postpilot.store.dashboard import JobPage, JobQuery, SupportsDashboard, page_of
 from postpilot.web.cache import Campaigns
@@ -32,7 +32,7 @@ PLAN_DAYS = 7
 @contextmanager
 def opened(ctx: PostingContext) -> Iterator[JobStore | None]:
     """The campaign's store, or None when it has no progress store yet (never created here)."""
-    if not operations.progress_exists(ctx):
+    if not progress_exists(ctx):
         yield None
         return
     store = open_store(ctx)
