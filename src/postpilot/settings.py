@@ -1,4 +1,9 @@
-"""Settings from the environment: every POSTPILOT_* variable, in one pydantic-settings model.
+"""Settings from the environment: every POSTPILOT_* variable, in one pydantic model.
+
+The variables are collected here (prefix stripped, names case-insensitive, empty values
+unset, unknown POSTPILOT_* names ignored) and validated by a plain pydantic model: the same
+rules pydantic-settings applies, without its import, which cost every command about 50 ms
+(a third of `--status` on the demo; bench/run_bench.py --startup-only).
 
 Read through `load()`, which turns an invalid value into a ConfigError naming the variable and
 what it must be (a wrong POSTPILOT_LOG_LEVEL is an error, not ignored). postpilot.env_help lists
@@ -9,11 +14,12 @@ POSTPILOT_WORKER_ID are set by postpilot for its own child processes and are not
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from postpilot.errors import ConfigError
 
@@ -21,10 +27,10 @@ PREFIX = "POSTPILOT_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """The environment's settings with their defaults (postpilot.env_help says what each is)."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     home: Path | None = None
     store: str | None = None
@@ -91,10 +97,20 @@ _EXPECTED = {
 }
 
 
-def load() -> Settings:
-    """The environment's settings; ConfigError naming each invalid variable and the fix."""
+def from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The POSTPILOT_* variables of `environ` as field names and raw values."""
+    found: dict[str, str] = {}
+    for key, value in environ.items():
+        if value != "" and key.upper().startswith(PREFIX):
+            found[key[len(PREFIX) :].lower()] = value
+    return found
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of `environ` (default: this process's environment); ConfigError naming
+    each invalid variable and the fix."""
     try:
-        return Settings()
+        return Settings.model_validate(from_environment(os.environ if environ is None else environ))
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(exc))) from None
 
