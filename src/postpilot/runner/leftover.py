@@ -108,7 +108,7 @@ def give_back(
 
 def _workers_alive(ctx: PostingContext, run_id: str) -> bool:
     """Whether a worker process of the run lives on this host: its command line names the
-    run's spec file (runner/orchestrator.py). Without /proc: assume it does."""
+    run's spec file (runner/supervisor.py). Without /proc: assume it does."""
     spec = str(ctx.logs_dir / f"run_{run_id}.spec.json").encode()
     proc = Path("/proc")
     if not proc.is_dir():

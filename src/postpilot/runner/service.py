@@ -67,7 +67,7 @@ log = logging.getLogger("postpilot.service")
 
 SERVICE_LOG = "service.log"
 #: A slot's run starts this much ahead, so that its worker processes are up when the slot comes
-#: (the run waits for the slot with them: orchestrator `_wait_before_next_pass`).
+#: (the run waits for the slot with them: runner/waiting.py `wait_before_next_pass`).
 WARM_UP_SECONDS = 5.0
 #: How long a companion (the dashboard) gets to stop after the service was asked to stop.
 COMPANION_STOP_SECONDS = 10.0
