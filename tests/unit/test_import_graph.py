@@ -45,6 +45,9 @@ ADAPTER_PREFIXES = (
     "postpilot.store.memory",
     "postpilot.store.sql",
     "postpilot.publishers.http",
+    # oauth.py: the platform channels' token session and refresh-once-and-resend rule, split
+    # from youtube.py, tiktok.py and instagram.py (it works with the credentials file's tokens).
+    "postpilot.publishers.oauth",
     "postpilot.publishers.signing",
     "postpilot.publishers.outbox",
     "postpilot.publishers.webhook",

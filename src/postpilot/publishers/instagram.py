@@ -25,7 +25,6 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +66,7 @@ from postpilot.publishers.instagram_errors import (
     map_error,
     wants_new_container,
 )
+from postpilot.publishers.oauth import TokenSession, send_renewing
 from postpilot.video import VideoInfo, VideoLimits, preflight
 
 log = logging.getLogger(__name__)
@@ -93,21 +93,6 @@ IN_PROGRESS, FINISHED, PUBLISHED, ERROR, EXPIRED = (
 CONTAINER_KEY = "container_id"
 UPLOAD_URI_KEY = "upload_uri"
 UPLOADED_KEY = "uploaded"
-
-
-@dataclass
-class _Session:
-    """One publish's view of the account: its credentials may be replaced mid-way."""
-
-    account: str
-    creds: AccountCredentials
-    reloaded: bool = False
-    #: Tokens this publish used before a refresh/reload: still redacted from errors.
-    former: tuple[str, ...] = ()
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (*secrets_of(self.creds), *self.former)
 
 
 def _text(block: Mapping[str, Any], key: str, default: str) -> str:
@@ -297,7 +282,7 @@ class InstagramPublisher:
         log.info("job %s: published media %s", job.job_id, media_id)
         return Published(media_id, self._permalink(session, media_id))
 
-    def _media_publish(self, session: _Session, ig_user: str, container: str) -> str:
+    def _media_publish(self, session: TokenSession, ig_user: str, container: str) -> str:
         try:
             body = self._graph(
                 session,
@@ -338,7 +323,9 @@ class InstagramPublisher:
             )
         return media_id
 
-    def _published_after_refusal(self, session: _Session, container: str, *, unknown: bool) -> bool:
+    def _published_after_refusal(
+        self, session: TokenSession, container: str, *, unknown: bool
+    ) -> bool:
         """Whether the container of a refused media_publish is PUBLISHED after all. A status
         that cannot be read raises OutcomeUnknown when `unknown` (the caller would otherwise
         start a new container), else counts as not published (the refusal stands)."""
@@ -355,7 +342,7 @@ class InstagramPublisher:
             ) from None
         return state == PUBLISHED
 
-    def _found(self, session: _Session, ig_user: str, job: Job, container: str) -> Published:
+    def _found(self, session: TokenSession, ig_user: str, job: Job, container: str) -> Published:
         """The Published of an already PUBLISHED container (media id from recent media)."""
         media = self._match_recent(session, ig_user, job)
         if media is None:
@@ -370,7 +357,7 @@ class InstagramPublisher:
         self._check_quota(session, self._ig_user(session))
         return "content_publishing_limit ok"
 
-    def _ig_user(self, session: _Session) -> str:
+    def _ig_user(self, session: TokenSession) -> str:
         ig_user = session.creds.platform_id("ig_user_id")
         if not ig_user:
             raise AuthError(
@@ -379,7 +366,7 @@ class InstagramPublisher:
             )
         return ig_user
 
-    def _create(self, session: _Session, ig_user: str, job: Job) -> tuple[str, str]:
+    def _create(self, session: TokenSession, ig_user: str, job: Job) -> tuple[str, str]:
         form = {
             "media_type": "REELS",
             "caption": job.caption,
@@ -398,7 +385,7 @@ class InstagramPublisher:
             )
         return container, str(body.get("uri") or "")
 
-    def _upload(self, session: _Session, container: str, uri: str, video: VideoInfo) -> None:
+    def _upload(self, session: TokenSession, container: str, uri: str, video: VideoInfo) -> None:
         """Send the whole file to the rupload host from offset 0 (the documented restart)."""
         url = uri or f"{self.upload_base}/ig-api-upload/{self.version}/{container}"
         headers = {
@@ -442,7 +429,7 @@ class InstagramPublisher:
             hint="the upload restarts from the beginning next attempt",
         )
 
-    def _status(self, session: _Session, container: str) -> tuple[str, str]:
+    def _status(self, session: TokenSession, container: str) -> tuple[str, str]:
         body = self._graph(
             session,
             "GET",
@@ -452,7 +439,7 @@ class InstagramPublisher:
         )
         return str(body.get("status_code") or ""), str(body.get("status") or "")
 
-    def _wait_finished(self, session: _Session, container: str, checkpoint: Checkpoint) -> str:
+    def _wait_finished(self, session: TokenSession, container: str, checkpoint: Checkpoint) -> str:
         """Poll until FINISHED (or PUBLISHED); ERROR/EXPIRED/timeout raise."""
         deadline = time.monotonic() + self.poll_timeout
         while True:
@@ -484,7 +471,7 @@ class InstagramPublisher:
             hint="check the video against Instagram's Reels specs (codec, size, duration)",
         )
 
-    def _check_quota(self, session: _Session, ig_user: str) -> None:
+    def _check_quota(self, session: TokenSession, ig_user: str) -> None:
         """The publishing limit first: an exhausted quota makes the account's jobs wait."""
         body = self._graph(
             session,
@@ -513,7 +500,7 @@ class InstagramPublisher:
             )
 
     def _quota_reset(
-        self, session: _Session, ig_user: str, usage: int | None, duration: int | None
+        self, session: TokenSession, ig_user: str, usage: int | None, duration: int | None
     ) -> datetime:
         """When the rolling window frees a slot: the oldest post in it plus the window; the
         whole window when the recent media cannot tell."""
@@ -528,7 +515,7 @@ class InstagramPublisher:
             return now + window
         return max(stamps[0] + window, now + timedelta(minutes=1))
 
-    def _recent(self, session: _Session, ig_user: str, since: datetime) -> list[dict[str, Any]]:
+    def _recent(self, session: TokenSession, ig_user: str, since: datetime) -> list[dict[str, Any]]:
         body = self._graph(
             session,
             "GET",
@@ -543,7 +530,7 @@ class InstagramPublisher:
         items = body.get("data")
         return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
-    def _match_recent(self, session: _Session, ig_user: str, job: Job) -> dict[str, Any] | None:
+    def _match_recent(self, session: TokenSession, ig_user: str, job: Job) -> dict[str, Any] | None:
         """The newest recent Reel with the job's caption, if the listing works."""
         try:
             items = self._recent(session, ig_user, utcnow() - timedelta(days=2))
@@ -558,7 +545,7 @@ class InstagramPublisher:
                 return item
         return None
 
-    def _permalink(self, session: _Session, media_id: str) -> str:
+    def _permalink(self, session: TokenSession, media_id: str) -> str:
         try:
             body = self._graph(
                 session, "GET", f"/{media_id}", params={"fields": "permalink"}, what="permalink"
@@ -592,7 +579,7 @@ class InstagramPublisher:
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def _session(self, account: str) -> _Session:
+    def _session(self, account: str) -> TokenSession:
         creds = self._load(account)
         if not creds.access_token:
             raise AuthError(
@@ -613,7 +600,7 @@ class InstagramPublisher:
             except PublishError as exc:
                 # Still valid: use it; the refresh is tried again on the next publish.
                 log.warning("instagram token refresh for %r failed: %s", account, exc)
-        return _Session(account, creds, former=former)
+        return TokenSession(account, creds, former=former)
 
     def _load(self, account: str) -> AccountCredentials:
         try:
@@ -637,7 +624,9 @@ class InstagramPublisher:
         body = response_json(response)
         token = body.get("access_token")
         if response.status_code >= 300 or not isinstance(token, str) or not token:
-            raise self._map_error(response, body, _Session(creds.account, creds), "token refresh")
+            raise self._map_error(
+                response, body, TokenSession(creds.account, creds), "token refresh"
+            )
         expires_in = _int(body.get("expires_in"))
         expires_at = now + timedelta(seconds=expires_in) if expires_in else None
         log.info("instagram token of %r refreshed", creds.account)
@@ -647,7 +636,7 @@ class InstagramPublisher:
 
     def _graph(
         self,
-        session: _Session,
+        session: TokenSession,
         method: str,
         path: str,
         *,
@@ -657,36 +646,39 @@ class InstagramPublisher:
     ) -> dict[str, Any]:
         """One Graph call; on code 190 re-read credentials once (another process may have
         refreshed the token) and retry with the newer token."""
-        while True:
-            response = self.client.request(
+
+        def send(creds: AccountCredentials) -> Response:
+            return self.client.request(
                 method,
                 f"{self.api_base}{path}",
-                headers={"authorization": f"Bearer {session.creds.access_token}"},
+                headers={"authorization": f"Bearer {creds.access_token}"},
                 params=params,
                 form=form,
                 secrets=session.secrets,
             )
-            body = response_json(response)
-            if 200 <= response.status_code < 300 and "error" not in body:
-                return body
-            error = body.get("error")
-            if (
-                isinstance(error, dict)
-                and _int(error.get("code")) in AUTH_CODES
-                and not session.reloaded
-            ):
-                session.reloaded = True
-                stored = self._load(session.account)
-                if stored.access_token and stored.access_token != session.creds.access_token:
-                    session.former = session.secrets
-                    session.creds = stored
-                    continue
-            raise self._map_error(response, body, session, what)
+
+        def reload(rejected: TokenSession) -> AccountCredentials | None:
+            stored = self._load(rejected.account)
+            if stored.access_token and stored.access_token != rejected.token:
+                return stored
+            return None
+
+        response = send_renewing(session, send, token_rejected=_token_rejected, renew=reload)
+        body = response_json(response)
+        if 200 <= response.status_code < 300 and "error" not in body:
+            return body
+        raise self._map_error(response, body, session, what)
 
     def _map_error(
-        self, response: Response, body: Mapping[str, Any], session: _Session, what: str
+        self, response: Response, body: Mapping[str, Any], session: TokenSession, what: str
     ) -> PublishError:
         return map_error(response, body, session.secrets, what, self.rate_limit_wait)
+
+
+def _token_rejected(response: Response) -> bool:
+    """A Graph error envelope whose code says the access token was refused."""
+    error = response_json(response).get("error")
+    return isinstance(error, dict) and _int(error.get("code")) in AUTH_CODES
 
 
 def _int_or_none(value: float | None) -> int | None:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from postpilot.credentials import AccountCredentials, CredentialStore, secrets_of
+from postpilot.credentials import AccountCredentials, CredentialStore
 from postpilot.errors import ConfigError, CredentialsError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import (
@@ -61,6 +61,7 @@ from postpilot.publishers.http import (
     response_text,
     retry_after,
 )
+from postpilot.publishers.oauth import TokenSession, send_renewing
 from postpilot.video import VideoInfo, VideoLimits, preflight
 
 log = logging.getLogger(__name__)
@@ -169,20 +170,6 @@ def _text(block: Mapping[str, Any], key: str, default: str) -> str:
 
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-@dataclass
-class _Session:
-    """One publish's credentials; replaced when a refresh happens mid-way."""
-
-    account: str
-    creds: AccountCredentials
-    refreshed: bool = False
-    former: tuple[str, ...] = ()
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (*secrets_of(self.creds), *self.former)
 
 
 class TikTokPublisher:
@@ -308,7 +295,7 @@ class TikTokPublisher:
 
     def _resume(
         self,
-        session: _Session,
+        session: TokenSession,
         job: Job,
         video: VideoInfo,
         data: Mapping[str, str],
@@ -364,7 +351,7 @@ class TikTokPublisher:
             )
         return f"creator_info ok ({data.get('creator_username') or 'creator'})"
 
-    def _check_creator(self, session: _Session, video: VideoInfo) -> str:
+    def _check_creator(self, session: TokenSession, video: VideoInfo) -> str:
         """creator_info: the configured privacy must be offered and the video short enough."""
         data = self._api(session, CREATOR_INFO_PATH, {}, what="creator_info")
         options = [str(o) for o in data.get("privacy_level_options") or []]
@@ -390,7 +377,7 @@ class TikTokPublisher:
             )
         return str(data.get("creator_username") or "")
 
-    def _init(self, session: _Session, job: Job, plan: ChunkPlan) -> tuple[str, str]:
+    def _init(self, session: TokenSession, job: Job, plan: ChunkPlan) -> tuple[str, str]:
         body: dict[str, Any] = {
             "source_info": {
                 "source": "FILE_UPLOAD",
@@ -416,7 +403,7 @@ class TikTokPublisher:
         return publish_id, upload_url
 
     def _upload(
-        self, session: _Session, url: str, video: VideoInfo, plan: ChunkPlan, start: int
+        self, session: TokenSession, url: str, video: VideoInfo, plan: ChunkPlan, start: int
     ) -> None:
         """PUT chunks `start`.. in order, each streamed from disk."""
         with open(video.path, "rb") as handle:
@@ -446,7 +433,7 @@ class TikTokPublisher:
                     raise TransientError(str(exc), error_type="network", hint=exc.hint) from None
                 self._check_put(response, session, final)
 
-    def _check_put(self, response: Response, session: _Session, final: bool) -> None:
+    def _check_put(self, response: Response, session: TokenSession, final: bool) -> None:
         status = response.status_code
         if status == 201 or (status == 206 and not final) or (status == 200 and final):
             return
@@ -473,11 +460,11 @@ class TikTokPublisher:
             )
         raise error
 
-    def _fetch_status(self, session: _Session, publish_id: str) -> dict[str, Any]:
+    def _fetch_status(self, session: TokenSession, publish_id: str) -> dict[str, Any]:
         return self._api(session, STATUS_PATH, {"publish_id": publish_id}, what="status")
 
     def _poll(
-        self, session: _Session, publish_id: str, checkpoint: Checkpoint, username: str
+        self, session: TokenSession, publish_id: str, checkpoint: Checkpoint, username: str
     ) -> Published:
         """Wait for the outcome of an upload whose final chunk was accepted: the post is under
         way, so anything short of a final status is OutcomeUnknown (reconcile asks again)."""
@@ -544,7 +531,7 @@ class TikTokPublisher:
 
     # -- tokens, HTTP and errors -----------------------------------------------------------
 
-    def _session(self, account: str) -> _Session:
+    def _session(self, account: str) -> TokenSession:
         try:
             creds = self.store.fresh(
                 account, self.client, self.token_url, client_id_field="client_key"
@@ -556,52 +543,57 @@ class TikTokPublisher:
                 f"credentials for account {account!r} have no access_token",
                 hint="authorize the account and put its tokens in credentials.json",
             )
-        return _Session(account, creds)
+        return TokenSession(account, creds)
 
     def _api(
-        self, session: _Session, path: str, body: Mapping[str, Any], *, what: str
+        self, session: TokenSession, path: str, body: Mapping[str, Any], *, what: str
     ) -> dict[str, Any]:
         """POST a JSON body; `data` on error.code == "ok". access_token_invalid refreshes once
         (rotating the refresh token) and retries."""
-        while True:
-            response = self.client.request(
+
+        def send(creds: AccountCredentials) -> Response:
+            return self.client.request(
                 "POST",
                 f"{self.api_base}{path}",
-                headers={"authorization": f"Bearer {session.creds.access_token}"},
+                headers={"authorization": f"Bearer {creds.access_token}"},
                 json_body=dict(body),
                 secrets=session.secrets,
             )
-            payload = response_json(response)
-            error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-            code = str((error or {}).get("code") or "")
-            if 200 <= response.status_code < 300 and code in ("ok", ""):
-                data = payload.get("data")
-                return data if isinstance(data, dict) else {}
-            if code == "access_token_invalid" and not session.refreshed:
-                session.refreshed = True
-                rejected = session.creds.access_token
-                try:
-                    fresh = self.store.fresh(
-                        session.account,
-                        self.client,
-                        self.token_url,
-                        rejected_token=rejected,
-                        client_id_field="client_key",
-                    )
-                except CredentialsError as exc:
-                    raise AuthError(str(exc)) from None
-                session.former = session.secrets
-                session.creds = fresh
-                log.info("tiktok token of %r refreshed after a 401", session.account)
-                continue
-            raise self._map_error(response, code, error or {}, session, what)
+
+        def renew(rejected: TokenSession) -> AccountCredentials:
+            try:
+                fresh = self.store.fresh(
+                    rejected.account,
+                    self.client,
+                    self.token_url,
+                    rejected_token=rejected.token,
+                    client_id_field="client_key",
+                )
+            except CredentialsError as exc:
+                raise AuthError(str(exc)) from None
+            log.info("tiktok token of %r refreshed after a 401", rejected.account)
+            return fresh
+
+        response = send_renewing(
+            session,
+            send,
+            token_rejected=lambda answer: _error_code(answer) == "access_token_invalid",
+            renew=renew,
+        )
+        payload = response_json(response)
+        error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+        code = _error_code(response)
+        if 200 <= response.status_code < 300 and code in ("ok", ""):
+            data = payload.get("data")
+            return data if isinstance(data, dict) else {}
+        raise self._map_error(response, code, error or {}, session, what)
 
     def _map_error(
         self,
         response: Response,
         code: str,
         error: Mapping[str, Any],
-        session: _Session,
+        session: TokenSession,
         what: str,
     ) -> PublishError:
         """The typed error for a Content Posting API error; raw redacted."""
@@ -720,6 +712,12 @@ def _fail_reason_error(reason: str) -> PublishError:
             hint="TikTok blocked this account from posting",
         )
     return TransientError(message, raw=reason, hint="a new upload is tried on the next attempt")
+
+
+def _error_code(response: Response) -> str:
+    """The Content Posting API's `error.code` of an answer ("" without one)."""
+    error = response_json(response).get("error")
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def _post_id(status: Mapping[str, Any]) -> str:

@@ -59,6 +59,7 @@ from postpilot.publishers.http import (
     response_text,
     retry_after,
 )
+from postpilot.publishers.oauth import TokenSession, send_renewing
 from postpilot.video import VideoInfo, VideoLimits, preflight
 
 log = logging.getLogger("postpilot.publishers.youtube")
@@ -280,19 +281,20 @@ class YouTubePublisher:
         self, account: str, send: Callable[[AccountCredentials], Response]
     ) -> tuple[Response, AccountCredentials]:
         """Send with the account's token; on 401 refresh once and resend; 401 again is AuthError."""
-        creds = self._token(account)
-        response = send(creds)
-        if response.status_code != 401:
-            return response, creds
-        creds = self._token(account, rejected=creds.access_token)
-        response = send(creds)
+        session = TokenSession(account, self._token(account))
+        response = send_renewing(
+            session,
+            send,
+            token_rejected=lambda answer: answer.status_code == 401,
+            renew=lambda rejected: self._token(account, rejected=rejected.token),
+        )
         if response.status_code == 401:
             raise AuthError(
                 f"YouTube refused the access token of account {account!r} after a refresh",
-                raw=response_text(response, secrets_of(creds)),
+                raw=response_text(response, session.secrets),
                 hint="re-authorize the account (scope youtube.upload) and update credentials.json",
             )
-        return response, creds
+        return response, session.creds
 
     # -- errors ----------------------------------------------------------------------------
 
