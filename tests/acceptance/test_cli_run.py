@@ -244,3 +244,24 @@ def test_ctrl_c_during_a_run_exits_130(project_root: Path) -> None:
     assert proc.returncode == 130, err
     assert json.loads(out)["interrupted"] is True
     assert_no_traceback(Result(proc.returncode, out, err))
+
+
+def test_a_lease_shorter_than_the_outage_budget_allows_is_warned_about(
+    project_root: Path,
+) -> None:
+    """A lease below 1.5 x POSTPILOT_STORE_OUTAGE_SECONDS gets one warning naming both
+    settings at the run's start (the run still publishes); the defaults get none."""
+    make_campaign(project_root, "lease", ["a1"], 1)
+    short = run_postpilot(
+        project_root, "--campaign", "lease", "--run", "--json",
+        POSTPILOT_LEASE_SECONDS="20", POSTPILOT_STORE_OUTAGE_SECONDS="30",
+    )  # fmt: skip
+    assert short.code == 0, short.err
+    assert json.loads(short.out)["success"] == 1
+    warned = [line for line in short.err.splitlines() if "POSTPILOT_LEASE_SECONDS=20" in line]
+    assert len(warned) == 1, short.err
+    assert "POSTPILOT_STORE_OUTAGE_SECONDS=30" in warned[0]
+    make_campaign(project_root, "plain", ["a1"], 1)
+    plain = run_postpilot(project_root, "--campaign", "plain", "--run", "--json")
+    assert plain.code == 0, plain.err
+    assert "POSTPILOT_LEASE_SECONDS" not in plain.err

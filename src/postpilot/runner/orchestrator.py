@@ -71,6 +71,10 @@ SUPERVISE_TICK = 0.1
 POOL_SEED_WAIT_SECONDS = 30.0
 
 
+#: A lease should be this many times the store outage budget (docs/never-twice.md).
+LEASE_OVER_OUTAGE = 1.5
+
+
 class Orchestrator:
     """Runs one campaign: see the module docstring."""
 
@@ -153,6 +157,16 @@ class Orchestrator:
     ) -> dict[str, Any]:
         desc = self.ctx.describe()
         self.display.event(f"Starting posting for {desc} (run {self.run_id})")
+        lease, budget = self.parallel.lease_seconds, self.parallel.store_outage_seconds
+        if lease < LEASE_OVER_OUTAGE * budget:
+            # Renewed every third of its length, a lease outlasts only an outage of about
+            # two thirds of it: past that, a publish in flight ends unconfirmed.
+            self.display.event(
+                f"{desc}: warning: POSTPILOT_LEASE_SECONDS={lease:g} is below "
+                f"{LEASE_OVER_OUTAGE:g} x POSTPILOT_STORE_OUTAGE_SECONDS={budget:g}; a lease "
+                "may expire while a store outage is ridden out, and a publish in flight then "
+                "ends unconfirmed (docs/never-twice.md)"
+            )
         if isinstance(store, CoordinatedStore) and not store.try_acquire_orchestrator():
             # Another host orchestrates (seeding, reconcile, pass decisions): lend it workers.
             self.role = "worker_pool"

@@ -302,10 +302,10 @@ class Workers:
                     f"worker {job.worker_id} exited (code {code}) while publishing",
                 ):
                     self._hold(store, job.account, now)
-                self.display.event(
-                    f"{self.ctx.describe()}: job {job.job_id} is unconfirmed "
-                    f"(worker {job.worker_id} died while publishing)"
-                )
+                    self.display.event(
+                        f"{self.ctx.describe()}: job {job.job_id} is unconfirmed "
+                        f"(worker {job.worker_id} died while publishing)"
+                    )
             else:
                 store.release(job.job_id, job.lease_token)
 
