@@ -48,10 +48,16 @@ ADAPTER_PREFIXES = (
     # oauth.py: the platform channels' token session and refresh-once-and-resend rule, split
     # from youtube.py, tiktok.py and instagram.py (it works with the credentials file's tokens).
     "postpilot.publishers.oauth",
+    # error_rules.py: the platform error tables' one shape; it builds the generic HTTP status
+    # error through publishers/http.py.
+    "postpilot.publishers.error_rules",
     "postpilot.publishers.signing",
     "postpilot.publishers.outbox",
     "postpilot.publishers.webhook",
     "postpilot.publishers.youtube",
+    # youtube_api.py: the YouTube channel's API client (requests, tokens, error table), split
+    # from youtube.py, which keeps the upload flow.
+    "postpilot.publishers.youtube_api",
     "postpilot.publishers.instagram",
     "postpilot.publishers.tiktok",
     "postpilot.web",

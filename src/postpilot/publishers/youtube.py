@@ -20,10 +20,9 @@ exist and a new session starts; with it, the outcome is unknown (OutcomeUnknown 
 UNKNOWN) and an operator must look at the channel. The same flag decides whether a publish that
 ran out of resumes is merely transient (last byte never sent) or unconfirmed.
 
-Errors: 401 -> one token refresh, then AuthError; 403 quotaExceeded and uploadLimitExceeded ->
-RateLimited(account_wide) until the next quota day (midnight America/Los_Angeles); 403
-(user)rateLimitExceeded, 429, 5xx -> transient; 400 invalid metadata -> ContentError; other 4xx
--> PermanentError, always with the platform's error body (secrets removed).
+Requests, tokens and the error table live in publishers/youtube_api.py (YouTubeApi): a 401
+refreshes the token once and resends, quota reasons wait for the quota day, throttling and 5xx
+are transient, invalid metadata is a ContentError.
 """
 
 from __future__ import annotations
@@ -36,92 +35,44 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from postpilot.credentials import AccountCredentials, CredentialStore, needs_refresh, secrets_of
-from postpilot.errors import ConfigError, CredentialsError
-from postpilot.jobs import Job, next_local_midnight, utcnow
+from postpilot.credentials import CredentialStore
+from postpilot.errors import ConfigError
+from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.errors import (
-    AuthError,
-    ContentError,
     OutcomeUnknown,
-    PermanentError,
     PublishError,
-    RateLimited,
     TransientError,
 )
 from postpilot.publishers.http import (
     HttpClient,
     NetworkError,
     Response,
-    file_chunks,
-    redact,
-    response_json,
-    response_text,
-    retry_after,
 )
-from postpilot.publishers.oauth import TokenSession, send_renewing
+from postpilot.publishers.youtube_api import (
+    TOKEN_URL,
+    YouTubeApi,
+    derive_description,
+    derive_title,
+    range_offset,
+)
 from postpilot.video import VideoInfo, VideoLimits, preflight
+
+# derive_title and derive_description moved to youtube_api.py; this path keeps working.
+__all__ = ["FINAL_SENT", "SESSION_URI", "YouTubePublisher", "derive_description", "derive_title"]
 
 log = logging.getLogger("postpilot.publishers.youtube")
 
-#: Google's OAuth token endpoint (a URL, not a secret).
-TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105
 GRANULE = 256 * 1024
 DEFAULT_CHUNK = 8 * 1024 * 1024
-TITLE_LIMIT = 100
-DESCRIPTION_BYTES = 5000
-QUOTA_TIMEZONE = "America/Los_Angeles"
 #: YouTube's documented maximum file size.
 MAX_BYTES = 256 * 1024**3
-#: Error reasons meaning "this channel/project cannot upload until the quota day resets".
-QUOTA_REASONS = frozenset({"quotaExceeded", "uploadLimitExceeded", "dailyLimitExceeded"})
-#: Reasons that are throttling: back off and retry.
-THROTTLE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
 PRIVACY = frozenset({"public", "private", "unlisted"})
-
-_CREDS_HINT = "add the account's tokens to credentials.json (see docs/publishers.md)"
 
 #: Checkpoint keys.
 SESSION_URI = "session_uri"
 SIZE = "size"
 FINAL_SENT = "final_sent"
-
-
-def derive_title(caption: str, fallback: str) -> str:
-    """The first non-empty caption line without `<`/`>`, within 100 characters."""
-    for line in caption.splitlines():
-        cleaned = " ".join(line.replace("<", "").replace(">", "").split())
-        if cleaned:
-            return _cut(cleaned, TITLE_LIMIT)
-    cleaned = " ".join(fallback.replace("<", "").replace(">", "").split())
-    return _cut(cleaned or "video", TITLE_LIMIT)
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…"
-
-
-def derive_description(caption: str) -> str:
-    """The caption without `<`/`>` (YouTube refuses them), cut to 5000 UTF-8 bytes."""
-    text = caption.replace("<", "").replace(">", "").strip()
-    data = text.encode("utf-8")
-    if len(data) <= DESCRIPTION_BYTES:
-        return text
-    return data[:DESCRIPTION_BYTES].decode("utf-8", errors="ignore")
-
-
-def _reason(body: Mapping[str, Any]) -> tuple[str, str]:
-    """(reason, message) of a Google JSON error body."""
-    error = body.get("error")
-    if not isinstance(error, dict):
-        return "", ""
-    errors = error.get("errors")
-    reason = ""
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        reason = str(errors[0].get("reason", ""))
-    return reason, str(error.get("message", ""))
 
 
 class _SessionGone(Exception):
@@ -189,7 +140,12 @@ class YouTubePublisher:
         self.max_backoff_seconds = max_backoff_seconds
         self.client = client or HttpClient(timeout=timeout)
         self._sleep = sleep
-        self._creds: dict[str, AccountCredentials] = {}
+        self.api = YouTubeApi(
+            credentials=credentials,
+            client=self.client,
+            token_url=token_url,
+            upload_base=self.upload_base,
+        )
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any], project_root: Path) -> YouTubePublisher:
@@ -255,89 +211,9 @@ class YouTubePublisher:
 
     def check_account(self, account: str) -> str:
         """--check --online: the account's token, refreshed when due (no quota spent)."""
-        creds = self._token(account)
+        creds = self.api.token(account)
         expires = creds.expires_at.isoformat() if creds.expires_at else "unknown"
         return f"token usable (expires {expires})"
-
-    def _token(self, account: str, rejected: str | None = None) -> AccountCredentials:
-        cached = self._creds.get(account)
-        usable = cached is not None and cached.access_token and not needs_refresh(cached, utcnow())
-        if rejected is None and cached is not None and usable:
-            return cached
-        try:
-            creds = self.credentials.fresh(
-                account, self.client, self.token_url, rejected_token=rejected
-            )
-        except CredentialsError as exc:
-            # Missing or unusable credentials block the account, like a refused token.
-            raise AuthError(str(exc), error_type="needs_reauth", hint=_CREDS_HINT) from None
-        self._creds[account] = creds
-        return creds
-
-    def _headers(self, creds: AccountCredentials, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {creds.access_token}", **extra}
-
-    def _authorized(
-        self, account: str, send: Callable[[AccountCredentials], Response]
-    ) -> tuple[Response, AccountCredentials]:
-        """Send with the account's token; on 401 refresh once and resend; 401 again is AuthError."""
-        session = TokenSession(account, self._token(account))
-        response = send_renewing(
-            session,
-            send,
-            token_rejected=lambda answer: answer.status_code == 401,
-            renew=lambda rejected: self._token(account, rejected=rejected.token),
-        )
-        if response.status_code == 401:
-            raise AuthError(
-                f"YouTube refused the access token of account {account!r} after a refresh",
-                raw=response_text(response, session.secrets),
-                hint="re-authorize the account (scope youtube.upload) and update credentials.json",
-            )
-        return response, session.creds
-
-    # -- errors ----------------------------------------------------------------------------
-
-    def _error(self, response: Response, creds: AccountCredentials, what: str) -> PublishError:
-        """The typed error for a non-success YouTube answer."""
-        status = response.status_code
-        body = response_json(response)
-        reason, message = _reason(body)
-        raw = response_text(response, secrets_of(creds))
-        text = redact(
-            f"YouTube {what} for account {creds.account!r} failed: HTTP {status}"
-            + (f" {reason}" if reason else "")
-            + (f" ({message})" if message else ""),
-            secrets_of(creds),
-        )
-        now = utcnow()
-        if reason in QUOTA_REASONS:
-            return RateLimited(
-                text,
-                account_wide=True,
-                raw=raw,
-                retry_at=next_local_midnight(now, QUOTA_TIMEZONE),
-                error_type="quota_exceeded" if reason != "uploadLimitExceeded" else "upload_limit",
-                hint="the YouTube quota or the channel's upload cap is used up; "
-                "the account's jobs wait for the quota day (midnight Pacific time)",
-            )
-        if status == 429 or reason in THROTTLE_REASONS or status == 408 or status >= 500:
-            return TransientError(
-                text, raw=raw, retry_at=retry_after(response, now), hint="retried later"
-            )
-        if status == 401:
-            return AuthError(text, raw=raw, hint="re-authorize the account")
-        if status == 403:
-            return PermanentError(
-                text,
-                raw=raw,
-                error_type="forbidden",
-                hint="the account or API project may not upload; check the channel and the "
-                "project's YouTube Data API access",
-            )
-        if status == 400 and (reason.startswith("invalid") or reason == "mediaBodyRequired"):
-            return ContentError(text, raw=raw, error_type=reason or "content_rejected")
-        return PermanentError(text, raw=raw)
 
     # -- publish ---------------------------------------------------------------------------
 
@@ -391,35 +267,7 @@ class YouTubePublisher:
         }
         if self.made_for_kids is not None:
             resource["status"]["selfDeclaredMadeForKids"] = self.made_for_kids
-        url = f"{self.upload_base}/youtube/v3/videos"
-        params = {"uploadType": "resumable", "part": "snippet,status"}
-
-        def send(creds: AccountCredentials) -> Response:
-            headers = self._headers(
-                creds,
-                **{
-                    "X-Upload-Content-Length": str(info.size),
-                    "X-Upload-Content-Type": info.mime_type,
-                },
-            )
-            return self.client.request(
-                "POST",
-                url,
-                params=params,
-                headers=headers,
-                json_body=resource,
-                secrets=secrets_of(creds),
-            )
-
-        response, creds = self._authorized(account, send)
-        location = response.headers.get("location", "")
-        if response.status_code == 200 and location:
-            return str(location)
-        if response.status_code == 200:
-            raise TransientError(
-                "YouTube did not return an upload session URI", hint="retried later"
-            )
-        raise self._error(response, creds, "upload initiation")
+        return self.api.initiate(account, resource, info.size, info.mime_type)
 
     def _upload(self, upload: _Upload, account: str, offset: int) -> Published:
         size = upload.info.size
@@ -432,47 +280,32 @@ class YouTubePublisher:
                         {SESSION_URI: upload.session_uri, SIZE: str(size), FINAL_SENT: "1"}
                     )
                 try:
-                    response, creds = self._put_chunk(upload, account, handle, offset, end)
+                    response, creds = self.api.put_chunk(
+                        account,
+                        upload.session_uri,
+                        upload.info.mime_type,
+                        handle,
+                        (offset, end, size),
+                    )
                 except NetworkError as exc:
                     offset_or_done = self._recover(upload, account, exc)
                 else:
                     status = response.status_code
                     if status in (200, 201):
-                        return self._published(response, creds)
+                        return self.api.published(response, creds)
                     if status == 308:
-                        offset = self._range_offset(response)
+                        offset = range_offset(response)
                         self._new_location(upload, response)
                         continue
                     if status in (404, 410):
                         raise self._session_gone(upload)
-                    error = self._error(response, creds, "upload")
+                    error = self.api.error(response, creds, "upload")
                     if not isinstance(error, TransientError):
                         raise error
                     offset_or_done = self._recover(upload, account, error)
                 if isinstance(offset_or_done, Published):
                     return offset_or_done
                 offset = offset_or_done
-
-    def _put_chunk(
-        self, upload: _Upload, account: str, handle: Any, offset: int, end: int
-    ) -> tuple[Response, AccountCredentials]:
-        size = upload.info.size
-        headers = {
-            "Content-Type": upload.info.mime_type,
-            "Content-Range": f"bytes {offset}-{end - 1}/{size}",
-        }
-
-        def send(creds: AccountCredentials) -> Response:
-            return self.client.upload(
-                "PUT",
-                upload.session_uri,
-                file_chunks(handle, offset, end - offset),
-                end - offset,
-                headers=self._headers(creds, **headers),
-                secrets=secrets_of(creds),
-            )
-
-        return self._authorized(account, send)
 
     def _recover(self, upload: _Upload, account: str, cause: PublishError) -> int | Published:
         """After a failed chunk: wait, probe, and return where to continue (or the video).
@@ -558,37 +391,16 @@ class YouTubePublisher:
 
     def _probe(self, upload: _Upload, account: str, size: int) -> int | Published:
         """Ask the session how much it has: an offset, or the finished video."""
-
-        def send(creds: AccountCredentials) -> Response:
-            return self.client.request(
-                "PUT",
-                upload.session_uri,
-                headers=self._headers(
-                    creds, **{"Content-Range": f"bytes */{size}", "Content-Length": "0"}
-                ),
-                secrets=secrets_of(creds),
-            )
-
-        response, creds = self._authorized(account, send)
+        response, creds = self.api.probe(account, upload.session_uri, size)
         status = response.status_code
         if status in (200, 201):
-            return self._published(response, creds)
+            return self.api.published(response, creds)
         if status == 308:
             self._new_location(upload, response)
-            return self._range_offset(response)
+            return range_offset(response)
         if status in (404, 410):
             raise _SessionGone
-        raise self._error(response, creds, "upload status check")
-
-    @staticmethod
-    def _range_offset(response: Response) -> int:
-        """The next byte to send from a 308's Range (`bytes=0-LAST`); 0 when absent."""
-        raw = response.headers.get("range", "")
-        _, _, last = raw.partition("-")
-        try:
-            return int(last) + 1 if raw else 0
-        except ValueError:
-            raise TransientError(f"YouTube sent an unreadable Range header {raw!r}") from None
+        raise self.api.error(response, creds, "upload status check")
 
     def _new_location(self, upload: _Upload, response: Response) -> None:
         location = response.headers.get("location")
@@ -598,16 +410,6 @@ class YouTubePublisher:
             if upload.final_sent:
                 data[FINAL_SENT] = "1"
             upload.checkpoint.save(data)
-
-    def _published(self, response: Response, creds: AccountCredentials) -> Published:
-        video_id = response_json(response).get("id")
-        if not isinstance(video_id, str) or not video_id:
-            raise OutcomeUnknown(
-                "YouTube finished the upload but its answer has no video id",
-                raw=response_text(response, secrets_of(creds)),
-                hint="check the channel's uploads",
-            )
-        return Published(remote_id=video_id, url=f"https://youtu.be/{video_id}")
 
     # -- reconcile -------------------------------------------------------------------------
 
