@@ -60,6 +60,11 @@ ADAPTER_PREFIXES = (
     "postpilot.publishers.youtube_api",
     "postpilot.publishers.instagram",
     "postpilot.publishers.tiktok",
+    # tiktok_api.py: the TikTok channel's API client (requests, tokens, chunk plan, error
+    # tables), split from tiktok.py, which keeps the publish flow.
+    "postpilot.publishers.tiktok_api",
+    # block.py: reads the publisher block's values for the TikTok and Instagram channels.
+    "postpilot.publishers.block",
     "postpilot.web",
     "postpilot.runner",
 )

@@ -40,6 +40,8 @@ from postpilot.publishers.base import (
     Reconciled,
     ReconcileResult,
 )
+from postpilot.publishers.block import number as _number
+from postpilot.publishers.block import text as _text
 from postpilot.publishers.errors import (
     AuthError,
     ContentError,
@@ -93,22 +95,6 @@ IN_PROGRESS, FINISHED, PUBLISHED, ERROR, EXPIRED = (
 CONTAINER_KEY = "container_id"
 UPLOAD_URI_KEY = "upload_uri"
 UPLOADED_KEY = "uploaded"
-
-
-def _text(block: Mapping[str, Any], key: str, default: str) -> str:
-    value = block.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"publisher.{key} must be a non-empty text, got {value!r}")
-    return value
-
-
-def _number(block: Mapping[str, Any], key: str, default: float | None) -> float | None:
-    value = block.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"publisher.{key} must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 def _int(value: Any) -> int:

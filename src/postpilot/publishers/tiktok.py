@@ -11,28 +11,21 @@ upload incomplete -> continue from `uploaded_bytes`; upload URL expired (1 h) ->
 (nothing was posted); FAILED -> the fail_reason decides. A final chunk whose answer is lost
 raises OutcomeUnknown and reconcile settles it from the status.
 
-Chunk rules (media transfer guide): total_chunk_count = floor(video_size / chunk_size); chunks
-5-64 MB, the last one absorbing the remainder (up to 128 MB); a file under 5 MB is one chunk;
-a file over 64 MB has at least two; 1-1000 chunks. `chunk_plan` implements them.
-
-Tokens: refreshed ahead of expiry and once after `access_token_invalid`, through
-CredentialStore.fresh (client_key, locked, atomic write-back). TikTok rotates refresh tokens:
-the new one replaces the old in credentials.json before the new access token is used.
+Requests, tokens, the chunk plan and the error tables live in publishers/tiktok_api.py
+(TikTokApi): tokens are refreshed ahead of expiry and once after `access_token_invalid`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from postpilot.credentials import AccountCredentials, CredentialStore
-from postpilot.errors import ConfigError, CredentialsError
+from postpilot.credentials import CredentialStore
+from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import (
     Account,
@@ -41,13 +34,13 @@ from postpilot.publishers.base import (
     Reconciled,
     ReconcileResult,
 )
+from postpilot.publishers.block import number as _number
+from postpilot.publishers.block import text as _text
 from postpilot.publishers.errors import (
-    AuthError,
     ContentError,
     OutcomeUnknown,
     PermanentError,
     PublishError,
-    RateLimited,
     TransientError,
 )
 from postpilot.publishers.http import (
@@ -55,117 +48,40 @@ from postpilot.publishers.http import (
     NetworkError,
     Response,
     error_for_status,
-    file_chunks,
-    redact,
-    response_json,
     response_text,
     retry_after,
 )
-from postpilot.publishers.oauth import TokenSession, send_renewing
+from postpilot.publishers.oauth import TokenSession
+from postpilot.publishers.tiktok_api import (
+    DEFAULT_API_BASE,
+    DEFAULT_CHUNK,
+    INIT_PATHS,
+    MIB,
+    PLATFORM,
+    ChunkPlan,
+    TikTokApi,
+    chunk_plan,
+    fail_reason_error,
+    status_post_id,
+)
 from postpilot.video import VideoInfo, VideoLimits, preflight
+
+# MIB, ChunkPlan and chunk_plan moved to tiktok_api.py; this path keeps working.
+__all__ = ["MIB", "ChunkPlan", "TikTokPublisher", "chunk_plan"]
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "tiktok"
-DEFAULT_API_BASE = "https://open.tiktokapis.com"
-MIB = 1024 * 1024
-MIN_CHUNK = 5 * MIB
-MAX_CHUNK = 64 * MIB
-MAX_LAST_CHUNK = 128 * MIB
-MAX_CHUNKS = 1000
-DEFAULT_CHUNK = 16 * MIB
 #: Direct Post media limits: up to 4 GB; the upload endpoint takes at most 10 minutes.
 TIKTOK_LIMITS = VideoLimits(max_bytes=4 * 1024 * MIB, max_duration_seconds=600)
 MAX_TITLE_UTF16 = 2200
 #: The upload URL lives one hour; past this age a resume starts a new init instead.
 UPLOAD_URL_LIFE = timedelta(minutes=55)
 
-INIT_PATHS = {
-    "direct": "/v2/post/publish/video/init/",
-    "inbox": "/v2/post/publish/inbox/video/init/",
-}
-CREATOR_INFO_PATH = "/v2/post/publish/creator_info/query/"
-STATUS_PATH = "/v2/post/publish/status/fetch/"
-
 DONE = {"direct": "PUBLISH_COMPLETE", "inbox": "SEND_TO_USER_INBOX"}
 POSTED_STATUSES = frozenset(DONE.values())
 PROCESSING = frozenset({"PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD"})
 
-#: fail_reason values that mean the video itself was refused.
-CONTENT_FAIL_REASONS = frozenset(
-    {
-        "file_format_check_failed",
-        "duration_check_failed",
-        "frame_rate_check_failed",
-        "picture_size_check_failed",
-        "spam_risk_text",
-        "video_pull_failed",
-    }
-)
-DAY_CAP_CODES = frozenset(
-    {"spam_risk_too_many_posts", "spam_risk_too_many_pending_share", "reached_active_user_cap"}
-)
-CONFIG_CODES = frozenset(
-    {"unaudited_client_can_only_post_to_private_accounts", "url_ownership_unverified"}
-)
-
 KEYS = ("publish_id", "upload_url", "video_size", "chunk_size", "total_chunk_count", "created_at")
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkPlan:
-    """How a file is cut: `count` chunks of `chunk_size`, the last one takes the remainder."""
-
-    video_size: int
-    chunk_size: int
-    count: int
-
-    def span(self, index: int) -> tuple[int, int]:
-        """(first byte, length) of chunk `index`."""
-        first = index * self.chunk_size
-        if index == self.count - 1:
-            return first, self.video_size - first
-        return first, self.chunk_size
-
-
-def chunk_plan(video_size: int, preferred: int = DEFAULT_CHUNK) -> ChunkPlan:
-    """The chunk plan for a file of `video_size` bytes (see the module docstring).
-
-    `preferred` is clamped to 5-64 MB and grown when the file would need over 1000 chunks.
-    """
-    if video_size <= 0:
-        raise ContentError("the video is empty", error_type="corrupted_video")
-    chunk = min(max(preferred, MIN_CHUNK), MAX_CHUNK)
-    if video_size < MIN_CHUNK or video_size <= chunk:
-        return ChunkPlan(video_size, video_size, 1)
-    chunk = max(chunk, math.ceil(video_size / MAX_CHUNKS))
-    if video_size > MAX_CHUNK and video_size // chunk < 2:
-        # A file over 64 MB must be chunked: two halves (each 32-64 MB, the last +1 byte).
-        chunk = video_size // 2
-    if chunk > MAX_CHUNK:
-        raise ContentError(
-            f"the video is {video_size} bytes: too large for 1000 chunks of 64 MB",
-            error_type="video_too_large",
-        )
-    # By construction 1 <= count <= 1000 and the last chunk is < 2 * chunk <= 128 MB.
-    count = video_size // chunk
-    return ChunkPlan(video_size, chunk, count)
-
-
-def _number(block: Mapping[str, Any], key: str, default: float | None) -> float | None:
-    value = block.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"publisher.{key} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _text(block: Mapping[str, Any], key: str, default: str) -> str:
-    value = block.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"publisher.{key} must be a non-empty text, got {value!r}")
-    return value
 
 
 def _utf16_len(text: str) -> int:
@@ -215,6 +131,13 @@ class TikTokPublisher:
         self.rate_limit_wait = rate_limit_wait
         self.limits = limits
         self.client = client or HttpClient()
+        self.api = TikTokApi(
+            store=store,
+            client=self.client,
+            api_base=self.api_base,
+            token_url=self.token_url,
+            rate_limit_wait=rate_limit_wait,
+        )
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any], project_root: Path) -> TikTokPublisher:
@@ -270,7 +193,7 @@ class TikTokPublisher:
                 hint="shorten the caption in captions.csv",
             )
         video = preflight(Path(job.video_path), self.limits)
-        session = self._session(account.name)
+        session = self.api.session(account.name)
         data = dict(checkpoint.data)
         if data.get("publish_id"):
             resumed = self._resume(session, job, video, data, checkpoint)
@@ -341,8 +264,8 @@ class TikTokPublisher:
 
     def check_account(self, account: str) -> str:
         """--check --online: creator_info for the account (no post, no quota)."""
-        session = self._session(account)
-        data = self._api(session, CREATOR_INFO_PATH, {}, what="creator_info")
+        session = self.api.session(account)
+        data = self.api.creator_info(session)
         options = [str(o) for o in data.get("privacy_level_options") or []]
         if options and self.privacy_level not in options:
             return (
@@ -353,7 +276,7 @@ class TikTokPublisher:
 
     def _check_creator(self, session: TokenSession, video: VideoInfo) -> str:
         """creator_info: the configured privacy must be offered and the video short enough."""
-        data = self._api(session, CREATOR_INFO_PATH, {}, what="creator_info")
+        data = self.api.creator_info(session)
         options = [str(o) for o in data.get("privacy_level_options") or []]
         if self.privacy_level not in options:
             raise PermanentError(
@@ -393,7 +316,7 @@ class TikTokPublisher:
                 **self.interactions,
                 "is_aigc": self.is_aigc,
             }
-        data = self._api(session, INIT_PATHS[self.mode], body, what="init")
+        data = self.api.init(session, self.mode, body)
         publish_id, upload_url = (
             str(data.get("publish_id") or ""),
             str(data.get("upload_url") or ""),
@@ -410,18 +333,9 @@ class TikTokPublisher:
             for index in range(start, plan.count):
                 first, length = plan.span(index)
                 final = index == plan.count - 1
-                headers = {
-                    "content-type": video.mime_type,
-                    "content-range": f"bytes {first}-{first + length - 1}/{plan.video_size}",
-                }
                 try:
-                    response = self.client.upload(
-                        "PUT",
-                        url,
-                        file_chunks(handle, first, length),
-                        length,
-                        headers=headers,
-                        secrets=session.secrets,
+                    response = self.api.put_chunk(
+                        session, url, handle, (first, length, plan.video_size), video.mime_type
                     )
                 except NetworkError as exc:
                     if final and exc.maybe_delivered:
@@ -461,7 +375,7 @@ class TikTokPublisher:
         raise error
 
     def _fetch_status(self, session: TokenSession, publish_id: str) -> dict[str, Any]:
-        return self._api(session, STATUS_PATH, {"publish_id": publish_id}, what="status")
+        return self.api.status(session, publish_id)
 
     def _poll(
         self, session: TokenSession, publish_id: str, checkpoint: Checkpoint, username: str
@@ -498,12 +412,12 @@ class TikTokPublisher:
         state = str(status.get("status") or "")
         if state == "FAILED":
             checkpoint.save({})
-            raise _fail_reason_error(str(status.get("fail_reason") or "unknown"))
+            raise fail_reason_error(str(status.get("fail_reason") or "unknown"))
         if state != DONE[self.mode]:
             log.warning("tiktok publish %s ended %s in %s mode", publish_id, state, self.mode)
-        post_id = _post_id(status)
-        url = f"https://www.tiktok.com/@{username}/video/{post_id}" if post_id and username else ""
-        return Published(post_id or publish_id, url)
+        found = status_post_id(status)
+        url = f"https://www.tiktok.com/@{username}/video/{found}" if found and username else ""
+        return Published(found or publish_id, url)
 
     # -- reconcile -------------------------------------------------------------------------
 
@@ -514,13 +428,13 @@ class TikTokPublisher:
         if not publish_id:
             return Reconciled(ReconcileResult.NOT_POSTED)
         try:
-            status = self._fetch_status(self._session(job.account), publish_id)
+            status = self._fetch_status(self.api.session(job.account), publish_id)
         except PublishError as exc:
             log.warning("tiktok reconcile of %s failed: %s", job.job_id, exc)
             return Reconciled(ReconcileResult.UNKNOWN)
         state = str(status.get("status") or "")
         if state in POSTED_STATUSES:
-            return Reconciled(ReconcileResult.POSTED, _post_id(status) or publish_id)
+            return Reconciled(ReconcileResult.POSTED, status_post_id(status) or publish_id)
         if state == "FAILED":
             return Reconciled(ReconcileResult.NOT_POSTED)
         size = int(checkpoint.get("video_size") or 0)
@@ -529,202 +443,11 @@ class TikTokPublisher:
             return Reconciled(ReconcileResult.NOT_POSTED)
         return Reconciled(ReconcileResult.UNKNOWN)
 
-    # -- tokens, HTTP and errors -----------------------------------------------------------
-
-    def _session(self, account: str) -> TokenSession:
-        try:
-            creds = self.store.fresh(
-                account, self.client, self.token_url, client_id_field="client_key"
-            )
-        except CredentialsError as exc:
-            raise AuthError(str(exc), hint="fix credentials.json for this account") from None
-        if not creds.access_token:
-            raise AuthError(
-                f"credentials for account {account!r} have no access_token",
-                hint="authorize the account and put its tokens in credentials.json",
-            )
-        return TokenSession(account, creds)
-
-    def _api(
-        self, session: TokenSession, path: str, body: Mapping[str, Any], *, what: str
-    ) -> dict[str, Any]:
-        """POST a JSON body; `data` on error.code == "ok". access_token_invalid refreshes once
-        (rotating the refresh token) and retries."""
-
-        def send(creds: AccountCredentials) -> Response:
-            return self.client.request(
-                "POST",
-                f"{self.api_base}{path}",
-                headers={"authorization": f"Bearer {creds.access_token}"},
-                json_body=dict(body),
-                secrets=session.secrets,
-            )
-
-        def renew(rejected: TokenSession) -> AccountCredentials:
-            try:
-                fresh = self.store.fresh(
-                    rejected.account,
-                    self.client,
-                    self.token_url,
-                    rejected_token=rejected.token,
-                    client_id_field="client_key",
-                )
-            except CredentialsError as exc:
-                raise AuthError(str(exc)) from None
-            log.info("tiktok token of %r refreshed after a 401", rejected.account)
-            return fresh
-
-        response = send_renewing(
-            session,
-            send,
-            token_rejected=lambda answer: _error_code(answer) == "access_token_invalid",
-            renew=renew,
-        )
-        payload = response_json(response)
-        error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-        code = _error_code(response)
-        if 200 <= response.status_code < 300 and code in ("ok", ""):
-            data = payload.get("data")
-            return data if isinstance(data, dict) else {}
-        raise self._map_error(response, code, error or {}, session, what)
-
-    def _map_error(
-        self,
-        response: Response,
-        code: str,
-        error: Mapping[str, Any],
-        session: TokenSession,
-        what: str,
-    ) -> PublishError:
-        """The typed error for a Content Posting API error; raw redacted."""
-        now = utcnow()
-        raw = response_text(response, session.secrets)
-        if not code:
-            return error_for_status(
-                response.status_code,
-                raw,
-                platform=PLATFORM,
-                retry_at=retry_after(response, now),
-                what=what,
-            )
-        text = redact(str(error.get("message") or ""), session.secrets)
-        message = f"tiktok {what} failed: {code}" + (f" ({text})" if text and text != code else "")
-        if code == "access_token_invalid":
-            return AuthError(
-                message,
-                raw=raw,
-                hint="the token was refused after a refresh: re-authorize the account",
-            )
-        if code in ("scope_not_authorized", "scope_permission_missed"):
-            return AuthError(
-                message,
-                raw=raw,
-                error_type="scope_missing",
-                hint="re-authorize with the video.publish (direct) or video.upload (inbox) scope",
-            )
-        if code == "spam_risk_user_banned_from_posting":
-            return AuthError(
-                message,
-                raw=raw,
-                error_type="banned",
-                hint="TikTok blocked this account from posting; check it in the app",
-            )
-        if code in DAY_CAP_CODES:
-            return RateLimited(
-                message,
-                raw=raw,
-                account_wide=True,
-                error_type="daily_cap",
-                retry_at=now + timedelta(days=1),
-                hint="TikTok's daily posting cap is reached; the account's posts wait a day",
-            )
-        if code == "rate_limit_exceeded" or response.status_code == 429:
-            return RateLimited(
-                message,
-                raw=raw,
-                retry_at=retry_after(response, now) or now + self.rate_limit_wait,
-                hint="per-minute API rate limit; retried shortly",
-            )
-        if code in CONFIG_CODES:
-            return PermanentError(
-                message,
-                raw=raw,
-                error_type="app_not_audited",
-                hint="the TikTok app is unaudited (post SELF_ONLY to a private account) or the "
-                "URL domain is unverified; see docs/publishers.md",
-            )
-        if code == "privacy_level_option_mismatch":
-            return PermanentError(
-                message,
-                raw=raw,
-                error_type="privacy_level_not_offered",
-                hint="set publisher.privacy_level to one creator_info offers",
-            )
-        if code == "spam_risk_text":
-            return ContentError(message, raw=raw, hint="TikTok refused the caption text")
-        if response.status_code >= 500 or code == "internal_error":
-            return TransientError(
-                message,
-                raw=raw,
-                retry_at=retry_after(response, now),
-                hint="temporary TikTok failure; retried",
-            )
-        if code.startswith("invalid_"):
-            return PermanentError(message, raw=raw, hint="TikTok refused the request's parameters")
-        return error_for_status(
-            response.status_code,
-            raw,
-            platform=PLATFORM,
-            retry_at=retry_after(response, now),
-            what=what,
-        )
-
 
 class _UploadGone(TransientError):
     """The upload URL expired or is unknown: the publish_id is dead, start a new init."""
 
     error_type = "upload_expired"
-
-
-def _fail_reason_error(reason: str) -> PublishError:
-    message = f"tiktok could not publish the video: {reason}"
-    if reason in CONTENT_FAIL_REASONS or reason.endswith("_check_failed"):
-        return ContentError(
-            message,
-            raw=reason,
-            error_type="content_rejected",
-            hint="check the video against TikTok's specs (MP4/H.264, 23-60 fps, 360-4096 px)",
-        )
-    if reason in DAY_CAP_CODES:
-        return RateLimited(
-            message,
-            raw=reason,
-            account_wide=True,
-            error_type="daily_cap",
-            retry_at=utcnow() + timedelta(days=1),
-            hint="TikTok's daily posting cap is reached; the account's posts wait a day",
-        )
-    if reason == "spam_risk_user_banned_from_posting":
-        return AuthError(
-            message,
-            raw=reason,
-            error_type="banned",
-            hint="TikTok blocked this account from posting",
-        )
-    return TransientError(message, raw=reason, hint="a new upload is tried on the next attempt")
-
-
-def _error_code(response: Response) -> str:
-    """The Content Posting API's `error.code` of an answer ("" without one)."""
-    error = response_json(response).get("error")
-    return str(error.get("code") or "") if isinstance(error, dict) else ""
-
-
-def _post_id(status: Mapping[str, Any]) -> str:
-    ids = status.get("publicaly_available_post_id") or status.get("publicly_available_post_id")
-    if isinstance(ids, list) and ids:
-        return str(ids[0])
-    return ""
 
 
 def _age(created_at: str) -> timedelta:
