@@ -1,10 +1,11 @@
 """Never twice through YouTube, driven from the CLI against the fake's resumable upload: the
 final request of 20% of the uploads creates the video and loses its answer (once, or every
-answer about that session until the network heals)."""
+answer about that session until the network heals), or hangs while every worker is killed."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from postpilot.jobs import JobStatus
+from tests.fakes.after_fault import After
 from tests.fakes.youtube import FakeYouTube
 from tests.faults.harness import (
     assert_never_twice,
@@ -22,6 +24,7 @@ from tests.faults.harness import (
     run_campaign,
     statuses,
 )
+from tests.faults.platforms import finish_cli_run, kill_storm, per_account, start_cli_run
 
 pytestmark = pytest.mark.slow
 
@@ -110,3 +113,41 @@ def test_answers_lost_until_healed_end_unconfirmed_then_reconciled_posted(
     assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}
     assert fake.initiations == sessions
     assert len(fake.videos) == 50
+
+
+def test_kill_9_storm_after_the_last_byte_posts_nothing_twice_and_loses_no_job(
+    project_root: Path, fake: FakeYouTube
+) -> None:
+    """Every 2nd upload's last chunk creates the video and hangs; each time, every worker
+    process is SIGKILLed (3 storms). The killed jobs end unconfirmed, never re-uploaded; the
+    next --run probes their sessions: every job exactly one video, each account within its
+    limit."""
+    youtube_campaign(project_root, fake, "ytkill", 12)
+    fake.fault_after_final(After.HANG, every=2)
+    run = start_cli_run(project_root, "ytkill")
+    try:
+        killed = kill_storm(
+            project_root,
+            "ytkill",
+            lambda: len(fake.after.keys("final")),
+            rounds=3,
+            deadline=time.monotonic() + 180,
+            run=run,
+        )
+    finally:
+        fake.heal()
+    finish_cli_run(run)
+    assert killed >= 3
+    jobs = campaign_jobs(project_root, "ytkill")
+    assert_never_twice(delivered(fake, project_root, "ytkill"), jobs)
+    assert JobStatus.UNCONFIRMED in set(statuses(jobs).values())
+
+    second = run_campaign(project_root, "ytkill")
+    jobs = campaign_jobs(project_root, "ytkill")
+    videos = delivered(fake, project_root, "ytkill")
+    assert_never_twice(videos, jobs)
+    assert second["reconciled"].get("posted", 0) >= 3, second
+    assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}, second
+    assert len(fake.videos) == 12
+    limit = -(-12 // 10)
+    assert max(per_account(videos, project_root, "ytkill").values()) <= limit
