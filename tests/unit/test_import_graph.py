@@ -59,6 +59,10 @@ ADAPTER_PREFIXES = (
     # from youtube.py, which keeps the upload flow.
     "postpilot.publishers.youtube_api",
     "postpilot.publishers.instagram",
+    # instagram_api.py: the Instagram channel's Graph API client (requests, tokens), split
+    # from instagram.py, which keeps the publish flow; instagram_errors.py is its error table.
+    "postpilot.publishers.instagram_api",
+    "postpilot.publishers.instagram_errors",
     "postpilot.publishers.tiktok",
     # tiktok_api.py: the TikTok channel's API client (requests, tokens, chunk plan, error
     # tables), split from tiktok.py, which keeps the publish flow.

@@ -11,12 +11,8 @@ PUBLISHED means the post exists (never publish again); FINISHED resumes at media
 EXPIRED (24 h) or a "make a new container" error clears the checkpoint so the next attempt
 starts over. A media_publish whose answer is lost raises OutcomeUnknown: reconcile settles it.
 
-Tokens: long-lived tokens (60 days) are refreshed ahead of expiry (`refresh_margin_days`) through
-the Instagram Login refresh endpoint (`ig_refresh_token`) or Facebook Login's `fb_exchange_token`;
-a token must be 24 h old to refresh and an expired token cannot be refreshed, so a failed early
-refresh keeps the still-valid token. Error code 190 re-reads credentials.json once (another
-process may have refreshed) and is otherwise an AuthError. Tokens travel only in headers
-(`Authorization: Bearer` / `OAuth`), except the refresh call, whose URL is never logged.
+Tokens, the Graph calls and the refresh-once rule for code 190 live in
+publishers/instagram_api.py (InstagramApi); the error table in publishers/instagram_errors.py.
 """
 
 from __future__ import annotations
@@ -25,13 +21,13 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from postpilot.credentials import AccountCredentials, CredentialStore, secrets_of
-from postpilot.errors import ConfigError, CredentialsError
+from postpilot.credentials import CredentialStore
+from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import (
     Account,
@@ -43,7 +39,6 @@ from postpilot.publishers.base import (
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
 from postpilot.publishers.errors import (
-    AuthError,
     ContentError,
     OutcomeUnknown,
     PermanentError,
@@ -54,22 +49,16 @@ from postpilot.publishers.errors import (
 from postpilot.publishers.http import (
     HttpClient,
     NetworkError,
-    Response,
-    file_chunks,
     redact,
-    response_json,
-    response_text,
-    retry_after,
 )
+from postpilot.publishers.instagram_api import InstagramApi
 from postpilot.publishers.instagram_errors import (
-    AUTH_CODES,
     NOT_READY,
     ContainerGone,
-    map_error,
     wants_new_container,
 )
-from postpilot.publishers.oauth import TokenSession, send_renewing
-from postpilot.video import VideoInfo, VideoLimits, preflight
+from postpilot.publishers.oauth import TokenSession
+from postpilot.video import VideoLimits, preflight
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +150,16 @@ class InstagramPublisher:
         self.rate_limit_wait = rate_limit_wait
         self.limits = limits
         self.client = client or HttpClient()
+        self.api = InstagramApi(
+            store=store,
+            client=self.client,
+            api_base=self.api_base,
+            upload_base=self.upload_base,
+            token_url=token_url,
+            token_grant=token_grant,
+            refresh_margin=refresh_margin,
+            rate_limit_wait=rate_limit_wait,
+        )
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any], project_root: Path) -> InstagramPublisher:
@@ -219,13 +218,13 @@ class InstagramPublisher:
                 hint="shorten the caption in captions.csv",
             )
         video = preflight(Path(job.video_path), self.limits)
-        session = self._session(account.name)
-        ig_user = self._ig_user(session)
+        session = self.api.session(account.name)
+        ig_user = self.api.ig_user(session)
         data = dict(checkpoint.data)
         container = data.get(CONTAINER_KEY, "")
         state = ""
         if container:
-            state, status = self._status(session, container)
+            state, status = self.api.status(session, container)
             if state == PUBLISHED:
                 log.info("job %s: container %s is already published", job.job_id, container)
                 return self._found(session, ig_user, job, container)
@@ -237,7 +236,7 @@ class InstagramPublisher:
                 data, container, state = {}, "", ""
             elif state == ERROR:
                 raise self._container_error(status)
-        self._check_quota(session, ig_user)
+        self.api.check_quota(session, ig_user)
         if not container:
             container, uri = self._create(session, ig_user, job)
             # Saved before any byte goes out: a crash from here resumes this container.
@@ -245,7 +244,7 @@ class InstagramPublisher:
             checkpoint.save(data)
         uploaded = self.mode == "video_url" or data.get(UPLOADED_KEY) == "1" or state == FINISHED
         if not uploaded:
-            self._upload(session, container, data.get(UPLOAD_URI_KEY, ""), video)
+            self.api.upload(session, container, data.get(UPLOAD_URI_KEY, ""), video)
             data = {**data, UPLOADED_KEY: "1"}
             checkpoint.save(data)
         if self._wait_finished(session, container, checkpoint) == PUBLISHED:
@@ -266,11 +265,11 @@ class InstagramPublisher:
                 return self._found(session, ig_user, job, container)
             raise
         log.info("job %s: published media %s", job.job_id, media_id)
-        return Published(media_id, self._permalink(session, media_id))
+        return Published(media_id, self.api.permalink(session, media_id))
 
     def _media_publish(self, session: TokenSession, ig_user: str, container: str) -> str:
         try:
-            body = self._graph(
+            body = self.api.graph(
                 session,
                 "POST",
                 f"/{ig_user}/media_publish",
@@ -286,7 +285,7 @@ class InstagramPublisher:
             ) from None
         except RateLimited as exc:
             if exc.error_type == "publishing_limit":
-                exc.retry_at = self._quota_reset(session, ig_user, None, None)
+                exc.retry_at = self.api.quota_reset(session, ig_user, None, None)
             raise
         except ContainerGone:
             raise
@@ -316,7 +315,7 @@ class InstagramPublisher:
         that cannot be read raises OutcomeUnknown when `unknown` (the caller would otherwise
         start a new container), else counts as not published (the refusal stands)."""
         try:
-            state, _status = self._status(session, container)
+            state, _status = self.api.status(session, container)
         except PublishError as exc:
             if not unknown:
                 return False
@@ -339,18 +338,9 @@ class InstagramPublisher:
 
     def check_account(self, account: str) -> str:
         """--check --online: the account's content_publishing_limit (no post)."""
-        session = self._session(account)
-        self._check_quota(session, self._ig_user(session))
+        session = self.api.session(account)
+        self.api.check_quota(session, self.api.ig_user(session))
         return "content_publishing_limit ok"
-
-    def _ig_user(self, session: TokenSession) -> str:
-        ig_user = session.creds.platform_id("ig_user_id")
-        if not ig_user:
-            raise AuthError(
-                f"credentials for account {session.account!r} have no ig_user_id",
-                hint="add the Instagram professional account id as ig_user_id in credentials.json",
-            )
-        return ig_user
 
     def _create(self, session: TokenSession, ig_user: str, job: Job) -> tuple[str, str]:
         form = {
@@ -362,7 +352,9 @@ class InstagramPublisher:
             form["video_url"] = f"{self.video_url_base}/{quote(Path(job.video_path).name)}"
         else:
             form["upload_type"] = "resumable"
-        body = self._graph(session, "POST", f"/{ig_user}/media", form=form, what="create container")
+        body = self.api.graph(
+            session, "POST", f"/{ig_user}/media", form=form, what="create container"
+        )
         container = str(body.get("id") or "")
         if not container:
             raise TransientError(
@@ -371,65 +363,11 @@ class InstagramPublisher:
             )
         return container, str(body.get("uri") or "")
 
-    def _upload(self, session: TokenSession, container: str, uri: str, video: VideoInfo) -> None:
-        """Send the whole file to the rupload host from offset 0 (the documented restart)."""
-        url = uri or f"{self.upload_base}/ig-api-upload/{self.version}/{container}"
-        headers = {
-            "authorization": f"OAuth {session.creds.access_token}",
-            "offset": "0",
-            "file_size": str(video.size),
-            "content-type": "application/octet-stream",
-        }
-        with open(video.path, "rb") as handle:
-            response = self.client.upload(
-                "POST",
-                url,
-                file_chunks(handle, 0, video.size),
-                video.size,
-                headers=headers,
-                secrets=session.secrets,
-            )
-        body = response_json(response)
-        if 200 <= response.status_code < 300 and body.get("success") is True:
-            return
-        if isinstance(body.get("error"), dict):
-            raise self._map_error(response, body, session, "upload")
-        debug = body.get("debug_info") if isinstance(body.get("debug_info"), dict) else {}
-        raw = response_text(response, session.secrets)
-        if response.status_code >= 500 or (debug or {}).get("retriable") is True:
-            raise TransientError(
-                f"instagram upload failed with HTTP {response.status_code}",
-                raw=raw,
-                retry_at=retry_after(response, utcnow()),
-                hint="the upload restarts next attempt",
-            )
-        if response.status_code == 401:
-            raise AuthError(
-                "instagram upload refused the token",
-                raw=raw,
-                hint="re-authorize the account and update credentials.json",
-            )
-        raise TransientError(
-            f"instagram upload was refused with HTTP {response.status_code}",
-            raw=raw,
-            hint="the upload restarts from the beginning next attempt",
-        )
-
-    def _status(self, session: TokenSession, container: str) -> tuple[str, str]:
-        body = self._graph(
-            session,
-            "GET",
-            f"/{container}",
-            params={"fields": "status_code,status"},
-            what="container status",
-        )
-        return str(body.get("status_code") or ""), str(body.get("status") or "")
-
     def _wait_finished(self, session: TokenSession, container: str, checkpoint: Checkpoint) -> str:
         """Poll until FINISHED (or PUBLISHED); ERROR/EXPIRED/timeout raise."""
         deadline = time.monotonic() + self.poll_timeout
         while True:
-            state, status = self._status(session, container)
+            state, status = self.api.status(session, container)
             if state in (FINISHED, PUBLISHED):
                 return state
             if state == EXPIRED or (state == ERROR and wants_new_container(status)):
@@ -457,69 +395,10 @@ class InstagramPublisher:
             hint="check the video against Instagram's Reels specs (codec, size, duration)",
         )
 
-    def _check_quota(self, session: TokenSession, ig_user: str) -> None:
-        """The publishing limit first: an exhausted quota makes the account's jobs wait."""
-        body = self._graph(
-            session,
-            "GET",
-            f"/{ig_user}/content_publishing_limit",
-            params={"fields": "quota_usage,config"},
-            what="content_publishing_limit",
-        )
-        entries = body.get("data")
-        entry = entries[0] if isinstance(entries, list) and entries else {}
-        if not isinstance(entry, dict):
-            return
-        config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-        usage = _int(entry.get("quota_usage"))
-        total = _int((config or {}).get("quota_total"))
-        duration = _int((config or {}).get("quota_duration")) or 86400
-        if total and usage >= total:
-            reset = self._quota_reset(session, ig_user, usage, duration)
-            raise RateLimited(
-                f"instagram publishing limit reached ({usage}/{total} posts in "
-                f"{duration // 3600} h)",
-                account_wide=True,
-                error_type="publishing_limit",
-                retry_at=reset,
-                hint="the account's posts wait until its 24 h publishing window frees a slot",
-            )
-
-    def _quota_reset(
-        self, session: TokenSession, ig_user: str, usage: int | None, duration: int | None
-    ) -> datetime:
-        """When the rolling window frees a slot: the oldest post in it plus the window; the
-        whole window when the recent media cannot tell."""
-        now = utcnow()
-        window = timedelta(seconds=duration or 86400)
-        try:
-            items = self._recent(session, ig_user, now - window)
-        except PublishError:
-            return now + window
-        stamps = sorted(t for t in (_parse_time(i.get("timestamp")) for i in items) if t)
-        if not stamps or (usage is not None and len(stamps) < usage):
-            return now + window
-        return max(stamps[0] + window, now + timedelta(minutes=1))
-
-    def _recent(self, session: TokenSession, ig_user: str, since: datetime) -> list[dict[str, Any]]:
-        body = self._graph(
-            session,
-            "GET",
-            f"/{ig_user}/media",
-            params={
-                "fields": "id,caption,timestamp,permalink,media_product_type",
-                "since": str(int(since.timestamp())),
-                "limit": "100",
-            },
-            what="recent media",
-        )
-        items = body.get("data")
-        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-
     def _match_recent(self, session: TokenSession, ig_user: str, job: Job) -> dict[str, Any] | None:
         """The newest recent Reel with the job's caption, if the listing works."""
         try:
-            items = self._recent(session, ig_user, utcnow() - timedelta(days=2))
+            items = self.api.recent(session, ig_user, utcnow() - timedelta(days=2))
         except PublishError as exc:
             log.warning("could not list recent instagram media: %s", exc)
             return None
@@ -531,17 +410,6 @@ class InstagramPublisher:
                 return item
         return None
 
-    def _permalink(self, session: TokenSession, media_id: str) -> str:
-        try:
-            body = self._graph(
-                session, "GET", f"/{media_id}", params={"fields": "permalink"}, what="permalink"
-            )
-        except PublishError as exc:
-            # The post exists; a missing URL must not turn success into failure.
-            log.warning("instagram media %s published; permalink unavailable: %s", media_id, exc)
-            return ""
-        return str(body.get("permalink") or "")
-
     # -- reconcile -------------------------------------------------------------------------
 
     def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:
@@ -551,10 +419,10 @@ class InstagramPublisher:
         if not container:
             return Reconciled(ReconcileResult.NOT_POSTED)
         try:
-            session = self._session(job.account)
-            state, _status = self._status(session, container)
+            session = self.api.session(job.account)
+            state, _status = self.api.status(session, container)
             if state == PUBLISHED:
-                found = self._found(session, self._ig_user(session), job, container)
+                found = self._found(session, self.api.ig_user(session), job, container)
                 return Reconciled(ReconcileResult.POSTED, found.remote_id, found.url)
         except PublishError as exc:
             log.warning("instagram reconcile of %s failed: %s", job.job_id, exc)
@@ -563,119 +431,6 @@ class InstagramPublisher:
             return Reconciled(ReconcileResult.NOT_POSTED)
         return Reconciled(ReconcileResult.UNKNOWN)
 
-    # -- tokens ----------------------------------------------------------------------------
-
-    def _session(self, account: str) -> TokenSession:
-        creds = self._load(account)
-        if not creds.access_token:
-            raise AuthError(
-                f"credentials for account {account!r} have no access_token",
-                hint="authorize the account and put its long-lived token in credentials.json",
-            )
-        now = utcnow()
-        if creds.expires_at is not None and creds.expires_at <= now:
-            raise AuthError(
-                f"the instagram token of account {account!r} expired at "
-                f"{creds.expires_at.isoformat()} and cannot be refreshed",
-                hint="re-authorize the account and update credentials.json",
-            )
-        former = secrets_of(creds)
-        if creds.expires_at is not None and creds.expires_at - now <= self.refresh_margin:
-            try:
-                creds = self._refresh(creds, now)
-            except PublishError as exc:
-                # Still valid: use it; the refresh is tried again on the next publish.
-                log.warning("instagram token refresh for %r failed: %s", account, exc)
-        return TokenSession(account, creds, former=former)
-
-    def _load(self, account: str) -> AccountCredentials:
-        try:
-            return self.store.get(account)
-        except CredentialsError as exc:
-            raise AuthError(str(exc), hint="fix credentials.json for this account") from None
-
-    def _refresh(self, creds: AccountCredentials, now: datetime) -> AccountCredentials:
-        """Exchange the long-lived token for a new one and write it back (0600, atomic)."""
-        if self.token_grant == "ig_refresh_token":  # noqa: S105 - a grant name, not a secret
-            params = {"grant_type": "ig_refresh_token", "access_token": creds.access_token}
-        else:
-            params = {
-                "grant_type": "fb_exchange_token",
-                "client_id": creds.client_id,
-                "client_secret": creds.client_secret,
-                "fb_exchange_token": creds.access_token,
-            }
-        secrets = secrets_of(creds)
-        response = self.client.request("GET", self.token_url, params=params, secrets=secrets)
-        body = response_json(response)
-        token = body.get("access_token")
-        if response.status_code >= 300 or not isinstance(token, str) or not token:
-            raise self._map_error(
-                response, body, TokenSession(creds.account, creds), "token refresh"
-            )
-        expires_in = _int(body.get("expires_in"))
-        expires_at = now + timedelta(seconds=expires_in) if expires_in else None
-        log.info("instagram token of %r refreshed", creds.account)
-        return self.store.update_tokens(creds.account, token, expires_at)
-
-    # -- HTTP and errors -------------------------------------------------------------------
-
-    def _graph(
-        self,
-        session: TokenSession,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
-        what: str,
-    ) -> dict[str, Any]:
-        """One Graph call; on code 190 re-read credentials once (another process may have
-        refreshed the token) and retry with the newer token."""
-
-        def send(creds: AccountCredentials) -> Response:
-            return self.client.request(
-                method,
-                f"{self.api_base}{path}",
-                headers={"authorization": f"Bearer {creds.access_token}"},
-                params=params,
-                form=form,
-                secrets=session.secrets,
-            )
-
-        def reload(rejected: TokenSession) -> AccountCredentials | None:
-            stored = self._load(rejected.account)
-            if stored.access_token and stored.access_token != rejected.token:
-                return stored
-            return None
-
-        response = send_renewing(session, send, token_rejected=_token_rejected, renew=reload)
-        body = response_json(response)
-        if 200 <= response.status_code < 300 and "error" not in body:
-            return body
-        raise self._map_error(response, body, session, what)
-
-    def _map_error(
-        self, response: Response, body: Mapping[str, Any], session: TokenSession, what: str
-    ) -> PublishError:
-        return map_error(response, body, session.secrets, what, self.rate_limit_wait)
-
-
-def _token_rejected(response: Response) -> bool:
-    """A Graph error envelope whose code says the access token was refused."""
-    error = response_json(response).get("error")
-    return isinstance(error, dict) and _int(error.get("code")) in AUTH_CODES
-
 
 def _int_or_none(value: float | None) -> int | None:
     return None if value is None else int(value)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
-    return when.astimezone(UTC)

@@ -1,6 +1,8 @@
-"""Instagram Graph API errors: which error code or subcode means what for a publish.
+"""Instagram Graph API errors: which error code or subcode means what for a publish, as an
+error_rules table (ERRORS).
 
-Split from publishers/instagram.py, which maps every Graph answer through `map_error`.
+Split from publishers/instagram.py; publishers/instagram_api.py maps every Graph answer through
+`map_error`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from postpilot.jobs import utcnow
+from postpilot.publishers.error_rules import Answer, Rule, Wait, Waits, When, classify
+from postpilot.publishers.error_rules import codes as as_codes
 from postpilot.publishers.errors import (
     AuthError,
     ContentError,
@@ -19,13 +23,7 @@ from postpilot.publishers.errors import (
     RateLimited,
     TransientError,
 )
-from postpilot.publishers.http import (
-    Response,
-    error_for_status,
-    redact,
-    response_text,
-    retry_after,
-)
+from postpilot.publishers.http import Response, redact, response_text, retry_after
 
 PLATFORM = "instagram"
 
@@ -57,6 +55,85 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _on(
+    codes: frozenset[int] = frozenset(), subcodes: frozenset[int] = frozenset()
+) -> tuple[When, ...]:
+    """A code or a subcode of the sets given."""
+    whens = [When(codes=as_codes(*codes))] if codes else []
+    return (*whens, *([When(subcodes=as_codes(*subcodes))] if subcodes else []))
+
+
+_TRANSIENT_HINT = "temporary Instagram failure; retried"
+
+#: Graph error codes and subcodes (and the bare HTTP status); the first matching rule wins.
+ERRORS: tuple[Rule, ...] = (
+    # No Graph error envelope: the generic mapping of the HTTP status.
+    Rule(None, (When(codes=frozenset({""})),)),
+    Rule(
+        AuthError,
+        _on(AUTH_CODES),
+        hint="the token is invalid or expired: re-authorize the account and update "
+        "credentials.json",
+    ),
+    Rule(
+        AuthError,
+        _on(PERMISSION_CODES),
+        error_type="permission_missing",
+        hint="grant instagram_content_publish (or instagram_business_content_publish) "
+        "again and update the token",
+    ),
+    Rule(
+        RateLimited,
+        _on(frozenset({9}), frozenset({QUOTA_SUBCODE})),
+        error_type="publishing_limit",
+        hint="the account's 24 h publishing limit is reached; its posts wait",
+        wait=Wait.NEXT_DAY,
+        account_wide=True,
+    ),
+    Rule(
+        RateLimited,
+        _on(frozenset({368}), RESTRICTED_SUBCODES),
+        error_type="activity_restricted",
+        hint="Instagram restricted this account's activity; check it in the app",
+        wait=Wait.NEXT_DAY,
+        account_wide=True,
+    ),
+    Rule(
+        RateLimited,
+        _on(RATE_CODES),
+        hint="Graph API call rate limit; the account's posts wait",
+        wait=Wait.USAGE,
+        account_wide=True,
+    ),
+    # A 5xx never proves the container was not used: it stays a server error below.
+    Rule(
+        ContainerGone,
+        (When(subcodes=as_codes(*NEW_CONTAINER_SUBCODES), max_status=499),),
+        hint="a new container is created next attempt",
+    ),
+    # Meta's own "not ready for publishing": nothing was published.
+    Rule(
+        TransientError,
+        _on(subcodes=NOT_READY_SUBCODES),
+        error_type=NOT_READY,
+        hint="the container is not ready yet; retried",
+        wait=Wait.RETRY_AFTER,
+    ),
+    Rule(
+        TransientError,
+        (When(transient=True), *_on(TRANSIENT_CODES, TRANSIENT_SUBCODES), When(min_status=500)),
+        hint=_TRANSIENT_HINT,
+        wait=Wait.RETRY_AFTER,
+    ),
+    Rule(
+        ContentError,
+        _on(frozenset({9004}), frozenset(range(2207000, 2208000))),
+        hint="Instagram refused the video or caption; fix it and retry",
+    ),
+    Rule(PermanentError, hint="Instagram refused the request"),
+)
+
+
 def map_error(
     response: Response,
     body: Mapping[str, Any],
@@ -64,94 +141,33 @@ def map_error(
     what: str,
     rate_limit_wait: timedelta,
 ) -> PublishError:
-    """The typed error for a Graph error envelope (or a bare HTTP status); raw body redacted.
-    `rate_limit_wait`: how long a call rate limit waits when Meta does not say."""
+    """The typed error for a Graph error envelope (or a bare HTTP status; see ERRORS); raw body
+    redacted. `rate_limit_wait`: how long a call rate limit waits when Meta does not say."""
     now = utcnow()
-    raw = response_text(response, secrets)
     error = body.get("error")
-    if not isinstance(error, dict):
-        return error_for_status(
-            response.status_code,
-            raw,
-            platform=PLATFORM,
-            retry_at=retry_after(response, now),
-            what=what,
+    answer = Answer(response.status_code)
+    message = ""
+    if isinstance(error, dict):
+        code, sub = _int(error.get("code")), _int(error.get("error_subcode"))
+        text = redact(str(error.get("error_user_msg") or error.get("message") or ""), secrets)
+        message = f"instagram {what} failed: {text} (code {code}{f'/{sub}' if sub else ''})"
+        answer = Answer(
+            response.status_code, str(code), str(sub), transient=error.get("is_transient") is True
         )
-    code, sub = _int(error.get("code")), _int(error.get("error_subcode"))
-    text = redact(str(error.get("error_user_msg") or error.get("message") or ""), secrets)
-    message = f"instagram {what} failed: {text} (code {code}{f'/{sub}' if sub else ''})"
-    if code in AUTH_CODES:
-        return AuthError(
-            message,
-            raw=raw,
-            hint="the token is invalid or expired: re-authorize the account and update "
-            "credentials.json",
-        )
-    if code in PERMISSION_CODES:
-        return AuthError(
-            message,
-            raw=raw,
-            error_type="permission_missing",
-            hint="grant instagram_content_publish (or instagram_business_content_publish) "
-            "again and update the token",
-        )
-    if code == 9 or sub == QUOTA_SUBCODE:
-        return RateLimited(
-            message,
-            raw=raw,
-            account_wide=True,
-            error_type="publishing_limit",
-            retry_at=now + timedelta(days=1),
-            hint="the account's 24 h publishing limit is reached; its posts wait",
-        )
-    if code == 368 or sub in RESTRICTED_SUBCODES:
-        return RateLimited(
-            message,
-            raw=raw,
-            account_wide=True,
-            error_type="activity_restricted",
-            retry_at=now + timedelta(days=1),
-            hint="Instagram restricted this account's activity; check it in the app",
-        )
-    if code in RATE_CODES:
-        return RateLimited(
-            message,
-            raw=raw,
-            account_wide=True,
-            retry_at=_regain_at(response, now)
-            or retry_after(response, now)
-            or now + rate_limit_wait,
-            hint="Graph API call rate limit; the account's posts wait",
-        )
-    if sub in NEW_CONTAINER_SUBCODES and response.status_code < 500:
-        # A 5xx never proves the container was not used: it stays a server error below.
-        return ContainerGone(message, raw=raw, hint="a new container is created next attempt")
-    if sub in NOT_READY_SUBCODES:
-        # Meta's own "not ready for publishing": nothing was published.
-        return TransientError(
-            message,
-            raw=raw,
-            error_type=NOT_READY,
-            retry_at=retry_after(response, now),
-            hint="the container is not ready yet; retried",
-        )
-    if (
-        error.get("is_transient") is True
-        or code in TRANSIENT_CODES
-        or sub in TRANSIENT_SUBCODES
-        or response.status_code >= 500
-    ):
-        return TransientError(
-            message,
-            raw=raw,
-            retry_at=retry_after(response, now),
-            hint="temporary Instagram failure; retried",
-        )
-    if code == 9004 or sub // 1000 == 2207:
-        return ContentError(
-            message, raw=raw, hint="Instagram refused the video or caption; fix it and retry"
-        )
-    return PermanentError(message, raw=raw, hint="Instagram refused the request")
+    return classify(
+        ERRORS,
+        answer,
+        message=message,
+        raw=response_text(response, secrets),
+        waits=Waits(
+            now,
+            retry_after=retry_after(response, now),
+            rate_limit_wait=rate_limit_wait,
+            usage=_regain_at(response, now),
+        ),
+        platform=PLATFORM,
+        what=what,
+    )
 
 
 def wants_new_container(status: str) -> bool:
