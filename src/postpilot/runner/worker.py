@@ -2,13 +2,13 @@
 
 A worker process (runner/worker_process.py) runs several slots as threads; each slot is one
 of the run's `--workers N` concurrent publishes and has its own store connection and channel.
-The spec file carries everything a worker needs (it never re-reads campaign files, so every
-worker of a run works from the same settings).
+The spec file (runner/worker_spec.py) carries everything a worker needs (it never re-reads
+campaign files, so every worker of a run works from the same settings).
 
 Safety rules:
 - every write about a claimed job is a compare-and-set on its lease token;
-- one heartbeat thread per process, with its own store connection, renews the lease of every
-  in-flight job every lease/3 and enforces the per-job timeout;
+- one heartbeat thread per process (runner/heartbeat.py), with its own store connection, renews
+  the lease of every in-flight job every lease/3 and enforces the per-job timeout;
 - a publish that may have happened and whose result is not recorded becomes `unconfirmed`, never
   retried; a failure to record a success is never turned into a failed or retried job.
 """
@@ -16,26 +16,20 @@ Safety rules:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from postpilot.config import PostingContext
 from postpilot.errors import StoreError, StoreFull, StoreUnavailable
 from postpilot.jobs import (
     ErrorCategory,
     Failure,
     Job,
-    RetryPolicy,
     classify_error,
     local_day,
     utcnow,
@@ -49,255 +43,54 @@ from postpilot.publishers.errors import (
     PublishError,
     RateLimited,
 )
-from postpilot.runner.outage import Outage, ride_out
-from postpilot.runner.unconfirmed import hold_if_needed
+from postpilot.runner.heartbeat import (
+    Heartbeat,
+    StoreCheckpoint,
+    _hold,
+    _policy,
+    current_slot,
+)
+from postpilot.runner.outage import ride_out
+from postpilot.runner.worker_spec import (
+    EXIT_BAD_SPEC,
+    EXIT_CRASHED,
+    EXIT_DRAINED,
+    EXIT_JOB_TIMEOUT,
+    EXIT_STORE_UNAVAILABLE,
+    WorkerSpec,
+)
 from postpilot.store import open_store
 from postpilot.store.base import (
     BLOCK_NEEDS_REAUTH,
     BLOCK_RATE_LIMIT,
     ClaimRequest,
-    JobStore,
     WorkerRegistry,
 )
 from postpilot.store.dashboard import is_paused
 from postpilot.video_paths import VideoPathError, locate
 
-log = logging.getLogger("postpilot.worker")
+#: Kept importable from here: the spec and exit codes live in runner/worker_spec.py, the
+#: checkpoint and heartbeat in runner/heartbeat.py.
+__all__ = [
+    "EXIT_BAD_SPEC",
+    "EXIT_CRASHED",
+    "EXIT_DRAINED",
+    "EXIT_JOB_TIMEOUT",
+    "EXIT_STORE_UNAVAILABLE",
+    "RECORD_ATTEMPTS",
+    "Heartbeat",
+    "StoreCheckpoint",
+    "Worker",
+    "WorkerSpec",
+    "current_slot",
+    "main",
+]
 
-#: Exit codes the orchestrator tells apart.
-EXIT_DRAINED = 0
-EXIT_CRASHED = 1
-EXIT_JOB_TIMEOUT = 3
-EXIT_STORE_UNAVAILABLE = 4
-EXIT_BAD_SPEC = 5
+log = logging.getLogger("postpilot.worker")
 
 #: How often a success is retried against a failing store before giving up (then the lease
 #: expires and the job is settled by reconcile, never re-published blindly).
 RECORD_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerSpec:
-    """What a worker needs, written by the orchestrator as JSON."""
-
-    run_id: str
-    campaign_name: str | None
-    progress_file: str
-    project_root: str
-    store_dsn: str | None
-    publisher: Mapping[str, Any]
-    timezone: str
-    daily_limit: int
-    accounts: list[str]
-    lease_seconds: float
-    job_timeout_seconds: float
-    idle_poll_seconds: float
-    backoff_base_seconds: float
-    backoff_cap_seconds: float
-    extra_sys_path: list[str] = field(default_factory=list)
-    #: This host's path of the campaign's videos folder: jobs store paths relative to it.
-    videos_dir: str | None = None
-    #: POSTPILOT_STORE_OUTAGE_SECONDS of the run (runner/outage.py).
-    store_outage_seconds: float = 30.0
-
-    def context(self) -> PostingContext:
-        """The PostingContext the store and publisher are opened with."""
-        return PostingContext(
-            progress_file=self.progress_file,
-            accounts_file="",
-            videos_dir=self.videos_dir,
-            campaign_name=self.campaign_name,
-            project_root=self.project_root,
-            timezone=self.timezone,
-            max_posts_per_account_per_day=self.daily_limit,
-            publisher=self.publisher,
-            store_dsn=self.store_dsn,
-        )
-
-    def write(self, path: Path) -> None:
-        """Write the spec atomically."""
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(tmp, path)
-
-    @classmethod
-    def read(cls, path: Path) -> WorkerSpec:
-        """Read a spec written by write()."""
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
-
-
-class StoreCheckpoint:
-    """The publisher's view of its job's checkpoint, written under the job's lease."""
-
-    def __init__(self, store: JobStore, job: Job, lost: threading.Event) -> None:
-        self._store = store
-        self._job = job
-        self._lost = lost
-        self._data: dict[str, str] = dict(job.checkpoint)
-        self.started = threading.Event()
-
-    @property
-    def data(self) -> Mapping[str, str]:
-        """What was saved so far."""
-        return dict(self._data)
-
-    def save(self, data: Mapping[str, str]) -> None:
-        """Durably replace the checkpoint; LeaseLost if the lease is gone."""
-        if self._lost.is_set() or not self._store.save_checkpoint(
-            self._job.job_id, self._job.lease_token, dict(data)
-        ):
-            raise LeaseLost(f"lease lost for job {self._job.job_id}")
-        self._data = dict(data)
-
-    def start_publish(self) -> None:
-        """Record that the irreversible step starts now; LeaseLost if the lease is gone."""
-        if self.started.is_set():
-            return
-        # Set before asking the store and `lost` checked after: a job timeout that fires in
-        # between either sees the publish started (unconfirmed, never a retry) or is seen here
-        # (nothing is sent). The other order could retry a job whose request then went out.
-        self.started.set()
-        try:
-            ok = not self._lost.is_set() and self._store.start_publish(
-                self._job.job_id, self._job.lease_token, utcnow()
-            )
-        except BaseException:
-            self.started.clear()  # nothing was recorded, nothing sent
-            raise
-        if not ok or self._lost.is_set():
-            raise LeaseLost(f"lease lost for job {self._job.job_id}")
-
-
-@dataclass
-class _Watch:
-    """One in-flight job the heartbeat renews."""
-
-    job: Job
-    checkpoint: StoreCheckpoint
-    lost: threading.Event
-    deadline: float
-
-
-class Heartbeat(threading.Thread):
-    """Renews the lease of every in-flight job of its process every lease/3 and enforces the
-    per-job timeout.
-
-    It uses its own store connection. On timeout it settles the job itself (failed-and-retry
-    if the publish had not started, unconfirmed if it had) and hands the slot to `on_timeout`:
-    a hung publish cannot be interrupted safely from inside, so its thread is abandoned (it can
-    record nothing any more: the lease is gone) and the process gives the slot a fresh thread.
-    The other publishes of the process run on untouched.
-    """
-
-    def __init__(self, spec: WorkerSpec, store: JobStore, outage: Outage | None = None) -> None:
-        super().__init__(name="heartbeat", daemon=True)
-        self._spec = spec
-        #: The process's view of store outages, shared by every store of the process.
-        self.outage = outage or Outage(spec.store_outage_seconds, log.warning)
-        self._store = ride_out(store, self.outage)
-        self._lock = threading.Lock()
-        self._watches: dict[str, _Watch] = {}
-        self._wake = threading.Event()
-        #: (host, worker id) of every slot in a shared store's registry.
-        self.registered: list[tuple[str, str]] = []
-        #: Called with the slot's worker id once a timed-out job is settled.
-        self.on_timeout: Callable[[str], None] = lambda _worker_id: None
-
-    def watch(
-        self, worker_id: str, job: Job, checkpoint: StoreCheckpoint, lost: threading.Event
-    ) -> None:
-        """Start renewing `job`'s lease (the job of slot `worker_id`)."""
-        deadline = time.monotonic() + self._spec.job_timeout_seconds
-        with self._lock:
-            self._watches[worker_id] = _Watch(job, checkpoint, lost, deadline)
-        self._wake.set()
-
-    def unwatch(self, worker_id: str, job: Job) -> None:
-        """Stop renewing (the job's result is recorded or abandoned)."""
-        with self._lock:
-            watch = self._watches.get(worker_id)
-            if watch is not None and watch.job.lease_token == job.lease_token:
-                del self._watches[worker_id]
-
-    def run(self) -> None:
-        interval = max(0.05, self._spec.lease_seconds / 3)
-        lease = timedelta(seconds=self._spec.lease_seconds)
-        while True:
-            self._wake.wait(interval)
-            self._wake.clear()
-            if isinstance(self._store, WorkerRegistry):
-                for host, worker_id in list(self.registered):
-                    try:
-                        self._store.worker_heartbeat(host, worker_id, utcnow())
-                    except StoreError as exc:
-                        log.warning("worker registry heartbeat failed: %s", exc)
-            with self._lock:
-                watches = list(self._watches.items())
-            for worker_id, watch in watches:
-                current_slot.name = worker_id  # its lines go to that slot's log
-                self._beat(worker_id, watch, lease)
-            current_slot.name = None
-
-    def _beat(self, worker_id: str, watch: _Watch, lease: timedelta) -> None:
-        job = watch.job
-        if time.monotonic() >= watch.deadline:
-            self._time_out(worker_id, watch)
-            return
-        try:
-            ok = self._store.heartbeat(job.job_id, job.lease_token, utcnow(), lease)
-        except StoreError as exc:
-            log.warning("heartbeat for %s failed: %s", job.job_id, exc)
-            return
-        if not ok:
-            with self._lock:
-                settled = self._watches.get(worker_id) is not watch
-            if settled:
-                # The slot recorded the job's result while this renewal waited (a store outage
-                # ridden out): the token is gone because the job is done, not because it was lost.
-                return
-            log.error("lease lost for job %s; abandoning it", job.job_id)
-            watch.lost.set()
-            self.unwatch(worker_id, job)
-
-    def _time_out(self, worker_id: str, watch: _Watch) -> None:
-        job, seconds, now = watch.job, self._spec.job_timeout_seconds, utcnow()
-        watch.lost.set()  # the hung publish can write nothing more under this lease
-        self.unwatch(worker_id, job)
-        try:
-            if watch.checkpoint.started.is_set():
-                if self._store.mark_unconfirmed(
-                    job.job_id,
-                    job.lease_token,
-                    now,
-                    f"publish exceeded the job timeout of {seconds:g}s after it started",
-                ):
-                    _hold(self._store, self._spec, job.account, now)
-                log.error("job %s timed out during publish: marked unconfirmed", job.job_id)
-            else:
-                failure = Failure(
-                    ErrorCategory.INFRASTRUCTURE,
-                    "job_timeout",
-                    f"publish exceeded the job timeout of {seconds:g}s before it started",
-                )
-                self._store.fail(job.job_id, job.lease_token, now, failure, _policy(self._spec))
-                log.error("job %s timed out before publishing: will retry", job.job_id)
-        except StoreError as exc:
-            # The lease expires on its own; recovery settles the job by the same rule.
-            log.error("could not settle timed-out job %s: %s", job.job_id, exc)
-        finally:
-            self.on_timeout(worker_id)
-
-
-def _hold(store: JobStore, spec: WorkerSpec, account: str, now: datetime) -> None:
-    hold_if_needed(store, account, now=now, timezone=spec.timezone, daily_limit=spec.daily_limit)
-
-
-def _policy(spec: WorkerSpec) -> RetryPolicy:
-    return RetryPolicy(spec.backoff_base_seconds, spec.backoff_cap_seconds)
-
-
-#: The slot a thread is working for; the process's log lines carry it (one log per slot).
-current_slot = threading.local()
 
 
 class Worker:
