@@ -29,13 +29,7 @@ from urllib.parse import quote, urlsplit
 from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
-from postpilot.publishers.base import (
-    Account,
-    Checkpoint,
-    Published,
-    Reconciled,
-    ReconcileResult,
-)
+from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
 from postpilot.publishers.errors import (
@@ -46,17 +40,9 @@ from postpilot.publishers.errors import (
     RateLimited,
     TransientError,
 )
-from postpilot.publishers.http import (
-    HttpClient,
-    NetworkError,
-    redact,
-)
+from postpilot.publishers.http import HttpClient, NetworkError, redact
 from postpilot.publishers.instagram_api import InstagramApi
-from postpilot.publishers.instagram_errors import (
-    NOT_READY,
-    ContainerGone,
-    wants_new_container,
-)
+from postpilot.publishers.instagram_errors import NOT_READY, ContainerGone, wants_new_container
 from postpilot.publishers.oauth import TokenSession
 from postpilot.video import VideoLimits, preflight
 

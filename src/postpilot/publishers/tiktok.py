@@ -27,13 +27,7 @@ from typing import Any
 from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
-from postpilot.publishers.base import (
-    Account,
-    Checkpoint,
-    Published,
-    Reconciled,
-    ReconcileResult,
-)
+from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
 from postpilot.publishers.errors import (
@@ -264,15 +258,7 @@ class TikTokPublisher:
 
     def check_account(self, account: str) -> str:
         """--check --online: creator_info for the account (no post, no quota)."""
-        session = self.api.session(account)
-        data = self.api.creator_info(session)
-        options = [str(o) for o in data.get("privacy_level_options") or []]
-        if options and self.privacy_level not in options:
-            return (
-                f"creator_info ok, but privacy_level {self.privacy_level!r} is not offered "
-                f"(it offers: {', '.join(options)})"
-            )
-        return f"creator_info ok ({data.get('creator_username') or 'creator'})"
+        return self.api.check_account(account, self.privacy_level)
 
     def _check_creator(self, session: TokenSession, video: VideoInfo) -> str:
         """creator_info: the configured privacy must be offered and the video short enough."""

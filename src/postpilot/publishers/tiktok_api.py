@@ -317,6 +317,18 @@ class TikTokApi:
             return data if isinstance(data, dict) else {}
         raise self.map_error(response, code, error or {}, session, what)
 
+    def check_account(self, account: str, privacy_level: str) -> str:
+        """--check --online: creator_info for the account, and whether it offers
+        `privacy_level` (no post, no quota)."""
+        data = self.creator_info(self.session(account))
+        options = [str(o) for o in data.get("privacy_level_options") or []]
+        if options and privacy_level not in options:
+            return (
+                f"creator_info ok, but privacy_level {privacy_level!r} is not offered "
+                f"(it offers: {', '.join(options)})"
+            )
+        return f"creator_info ok ({data.get('creator_username') or 'creator'})"
+
     def creator_info(self, session: TokenSession) -> dict[str, Any]:
         """The creator's privacy options, username and maximum video duration."""
         return self.call(session, CREATOR_INFO_PATH, {}, what="creator_info")

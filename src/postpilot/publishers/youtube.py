@@ -39,16 +39,8 @@ from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
-from postpilot.publishers.errors import (
-    OutcomeUnknown,
-    PublishError,
-    TransientError,
-)
-from postpilot.publishers.http import (
-    HttpClient,
-    NetworkError,
-    Response,
-)
+from postpilot.publishers.errors import OutcomeUnknown, PublishError, TransientError
+from postpilot.publishers.http import HttpClient, NetworkError, Response
 from postpilot.publishers.youtube_api import (
     TOKEN_URL,
     YouTubeApi,
