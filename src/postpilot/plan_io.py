@@ -137,7 +137,7 @@ def _plan_store(ctx: PostingContext) -> Iterator[JobStore]:
     exists; for a campaign never seeded, an empty job store that still reads the project
     ledger (read-only), so accounts other campaigns filled today, or that already have a
     video, are planned as a seeded campaign would be; in memory when there is no ledger."""
-    from postpilot.operations import progress_exists
+    from postpilot.ops.common import progress_exists
     from postpilot.store import open_store
     from postpilot.store.memory import MemoryJobStore
 

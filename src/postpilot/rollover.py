@@ -53,7 +53,7 @@ def store_day(jobs: list[Job], timezone: str) -> str | None:
 def archive_and_clear(ctx: PostingContext, store: JobStore, day: str, target: Path) -> Archived:
     """Write `<target>/progress_<day>[_n].csv` plus a store snapshot, then clear the store.
     The caller holds the run lock and checked that no job is claimed or unconfirmed."""
-    from postpilot.operations import SupportsSnapshot, copy_sqlite
+    from postpilot.ops.reset import SupportsSnapshot, copy_sqlite
     from postpilot.store.csv_io import archive_csv_path, export_csv
 
     target.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 `plan_jobs` is pure and deterministic (no shuffle: the prior system's `random.shuffle` made two
 seedings of the same folder differ). `seed_store` is the one I/O entry point: it reads the folder,
 asks the store, plans, and inserts. Locking and the "refuse while jobs are pending" guard belong
-to the caller (operations.seed_campaign).
+to the caller (ops/seed.py seed_campaign).
 
 Assignment rules (each fixes a way the prior system lost or misassigned videos):
 - videos are taken in the given order (sorted by relative path); accounts round-robin in file

@@ -84,12 +84,12 @@ def next_run(
 
 
 def prepare_run(ctx: PostingContext, *, check_videos: bool = True) -> None:
-    """What --run does before its run (cli.py `_run` and operations.run_parallel_posting): the
+    """What --run does before its run (cli.py `_run` and ops/run.py run_posting): the
     preflight, the healing of needs-reauth blocks whose credentials changed, and the refusal
     to seed over prior progress never imported. Raises PostpilotError before anything is
     written when the campaign's input is bad."""
     from postpilot.migration.prior import check_prior_progress
-    from postpilot.operations import progress_exists
+    from postpilot.ops.common import progress_exists
     from postpilot.preflight import heal_reauth_blocks, run_preflight
 
     run_preflight(ctx, videos=check_videos)
