@@ -88,3 +88,13 @@ def test_no_new_credentials_keeps_the_first_answer() -> None:
     assert answer == "rejected"
     assert platform.sent == ["token-a"]
     assert session.renewed
+
+
+def test_the_session_repr_shows_no_token() -> None:
+    """Neither the current nor a replaced token appears in the session's repr."""
+    session = TokenSession("acct", _creds("token-old-123"))
+    session.replace(_creds("token-new-456"))
+    text = repr(session)
+    assert "acct" in text
+    for secret in ("token-old-123", "token-new-456", "refresh-xyz"):
+        assert secret not in text

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from postpilot.credentials import AccountCredentials, secrets_of
@@ -36,8 +36,8 @@ class TokenSession:
     creds: AccountCredentials
     #: Whether this session's one renewal was spent (a second refusal is final).
     renewed: bool = False
-    #: Tokens this session used before a renewal: still redacted from errors.
-    former: tuple[str, ...] = ()
+    #: Tokens this session used before a renewal: still redacted from errors (never in repr).
+    former: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def secrets(self) -> tuple[str, ...]:
