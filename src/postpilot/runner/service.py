@@ -27,88 +27,62 @@ SIGHUP re-reads every campaign and runs them now.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import logging.handlers
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from postpilot import settings
 from postpilot.campaign import CampaignConfig, scan_campaigns
 from postpilot.config import Config, PostingContext, RetryConfig
 from postpilot.errors import ConfigError, PostpilotError
 from postpilot.jobs import local_day, utcnow
-from postpilot.log import PlainFormatter
 from postpilot.runner.locks import ALL_CAMPAIGNS, ServiceLock
-from postpilot.runner.orchestrator import Shutdown, run_parallel_posting
+from postpilot.runner.orchestrator import Shutdown
+from postpilot.runner.service_campaign import (
+    WARM_UP_SECONDS,
+    ServedCampaign,
+    campaign_watch,
+    run_campaign,
+    start_at,
+)
+from postpilot.runner.service_io import (
+    COMPANION_STOP_SECONDS,
+    SERVICE_LOG,
+    Companion,
+    handling,
+    join_companions,
+    note_next_runs,
+    service_log_file,
+    start_companions,
+)
 from postpilot.runner.service_runs import (
-    INVALID_INPUT,
     ServiceSummary,
     counts_text,
     next_run,
     one_line,
-    prepare_run,
     published_in,
-    remove_spec,
     sweep_stale_specs,
 )
 from postpilot.runner.watch import FolderWatch
-from postpilot.schedule import MIDNIGHT
 
 log = logging.getLogger("postpilot.service")
 
-SERVICE_LOG = "service.log"
-#: A slot's run starts this much ahead, so that its worker processes are up when the slot comes
-#: (the run waits for the slot with them: runner/waiting.py `wait_before_next_pass`).
-WARM_UP_SECONDS = 5.0
-#: How long a companion (the dashboard) gets to stop after the service was asked to stop.
-COMPANION_STOP_SECONDS = 10.0
-
-#: Something the service runs beside its campaigns (the dashboard, postpilot.web): called in a
-#: thread of its own with the event that is set when the service stops; it returns when set.
-Companion = Callable[[threading.Event], None]
-
-
-@dataclass
-class _Campaign:
-    """One served campaign and when it runs next."""
-
-    ctx: PostingContext
-    watch: FolderWatch
-    #: When it runs next ("now" clock time); None: as soon as possible.
-    due: datetime | None = None
-    #: When that run starts: WARM_UP_SECONDS before `due` when `due` is a slot, else `due`.
-    start_at: datetime | None = None
-    #: The next run seeds new captions rows and videos.
-    reseed: bool = True
-    #: Local day of its last run; a new day re-arms failed jobs.
-    day: str = ""
-    thread: threading.Thread | None = None
-    outcome: dict[str, Any] | None = None
-    runs: int = 0
-    #: Set when a reload found it disabled or removed while it was running.
-    dropped: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.ctx.store_name
-
-
-def _campaign_watch(ctx: PostingContext, extra: Sequence[Path] = ()) -> FolderWatch:
-    base = ctx.base_dir
-    files = [base / Config.CAMPAIGN_JSON, Path(ctx.accounts_file), *extra]
-    if ctx.captions_file:
-        files.append(Path(ctx.captions_file))
-    trees = [Path(ctx.videos_dir)] if ctx.videos_dir else []
-    return FolderWatch(files, trees)
+#: Kept importable from here: one served campaign and its run are in runner/service_campaign.py,
+#: the signals, log file, companions and --status notes in runner/service_io.py.
+__all__ = [
+    "COMPANION_STOP_SECONDS",
+    "SERVICE_LOG",
+    "WARM_UP_SECONDS",
+    "Companion",
+    "Service",
+    "serve",
+]
 
 
 class Service:
@@ -136,7 +110,7 @@ class Service:
         self.recheck = env.serve_recheck_seconds
         self.shutdown = Shutdown()
         self.wake = threading.Event()
-        self.campaigns: dict[str, _Campaign] = {}
+        self.campaigns: dict[str, ServedCampaign] = {}
         self.summary = ServiceSummary()
         self._reload_all = False
         self._project_watch: FolderWatch | None = None
@@ -151,38 +125,6 @@ class Service:
         self._reload_all = True
         self.wake.set()
 
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        handlers = {
-            signal.SIGINT: self._on_stop,
-            signal.SIGTERM: self._on_stop,
-            signal.SIGHUP: self._on_hup,
-        }
-        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    @contextlib.contextmanager
-    def _log_file(self) -> Iterator[None]:
-        """Everything the service and its runs log also goes to <root>/logs/service.log
-        (WatchedFileHandler: logrotate may move the file away)."""
-        logs = self.root / Config.LOGS_DIR
-        logs.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.WatchedFileHandler(logs / SERVICE_LOG, encoding="utf-8")
-        handler.setFormatter(PlainFormatter())
-        logger = logging.getLogger("postpilot")
-        if logger.level == logging.NOTSET or logger.level > logging.INFO:
-            logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-        try:
-            yield
-        finally:
-            logger.removeHandler(handler)
-            handler.close()
-
     # -- the life of the service ----------------------------------------------------------
     def run(self) -> ServiceSummary:
         """Serve until a signal stops it; ConflictError when another service holds the root,
@@ -191,7 +133,12 @@ class Service:
         info = self._lock.acquire()
         companions: list[threading.Thread] = []
         try:
-            with self._log_file(), self._signals():
+            handlers = {
+                signal.SIGINT: self._on_stop,
+                signal.SIGTERM: self._on_stop,
+                signal.SIGHUP: self._on_hup,
+            }
+            with service_log_file(self.root), handling(handlers):
                 log.info(
                     "Service started for project %s (PID %d): %s; %d workers per campaign",
                     self.root,
@@ -201,7 +148,7 @@ class Service:
                 )
                 for campaign in self.campaigns.values():
                     sweep_stale_specs(campaign.ctx)
-                companions = self._start_companions()
+                companions = start_companions(self.companions, self.shutdown.event)
                 try:
                     self._loop()
                 except BaseException:
@@ -219,28 +166,11 @@ class Service:
                 )
         finally:
             self.shutdown.event.set()  # companions stop with the service, whatever ended it
-            for thread in companions:
-                thread.join(COMPANION_STOP_SECONDS)
+            join_companions(companions)
             self._lock.release()
         self.summary.signum = self.shutdown.signum
         self.summary.campaigns = sorted(self.campaigns)
         return self.summary
-
-    def _start_companions(self) -> list[threading.Thread]:
-        threads = []
-        for companion in self.companions:
-            thread = threading.Thread(
-                target=self._companion, args=(companion,), name="companion", daemon=True
-            )
-            thread.start()
-            threads.append(thread)
-        return threads
-
-    def _companion(self, companion: Companion) -> None:
-        try:
-            companion(self.shutdown.event)
-        except Exception:  # a dashboard failure must not take the publishing down
-            log.exception("A companion of the service failed; publishing goes on")
 
     def _loop(self) -> None:
         while not self.shutdown.event.is_set():
@@ -259,18 +189,9 @@ class Service:
                     self._start_run(campaign, now)
                     started = True
             if started:
-                self._note()
+                note_next_runs(self._lock, self.campaigns.values())
             self.wake.wait(self._sleep_seconds(utcnow()))
             self.wake.clear()
-
-    def _note(self) -> None:
-        """Tell --status when each campaign runs next (None: it is running)."""
-        next_runs: dict[str, str | None] = {}
-        for campaign in self.campaigns.values():
-            due = None if campaign.thread is not None or campaign.due is None else campaign.due
-            next_runs[campaign.name] = due.isoformat(timespec="seconds") if due else None
-        with contextlib.suppress(OSError):
-            self._lock.note_next_runs(next_runs)
 
     def _sleep_seconds(self, now: datetime) -> float:
         wait = self.poll
@@ -280,7 +201,7 @@ class Service:
                 wait = min(wait, (start - now).total_seconds())
         return max(wait, 0.01)
 
-    def _is_due(self, campaign: _Campaign, now: datetime) -> bool:
+    def _is_due(self, campaign: ServedCampaign, now: datetime) -> bool:
         start = campaign.start_at or campaign.due
         if start is None or start <= now:
             return True
@@ -338,18 +259,20 @@ class Service:
 
     def _add(self, ctx: PostingContext) -> None:
         key = str(ctx.base_dir)
-        self.campaigns[key] = _Campaign(ctx=ctx, watch=_campaign_watch(ctx))
+        self.campaigns[key] = ServedCampaign(ctx=ctx, watch=campaign_watch(ctx))
         if not self.summary.campaigns or ctx.store_name not in self.summary.campaigns:
             self.summary.campaigns.append(ctx.store_name)
         if self._project_watch is not None or self.summary.runs:  # not at start: say it
             log.info("Serving campaign '%s' (%s)", ctx.store_name, ctx.base_dir)
 
-    def _drop(self, key: str, campaign: _Campaign, why: str) -> None:
+    def _drop(self, key: str, campaign: ServedCampaign, why: str) -> None:
         if campaign.thread is not None:
             campaign.dropped = True  # after its run ends
             return
         del self.campaigns[key]
-        self._note()  # before the log line: who reads the log then finds --status up to date
+        note_next_runs(
+            self._lock, self.campaigns.values()
+        )  # before the log line: who reads the log then finds --status up to date
         log.warning("No longer serving campaign '%s': %s", campaign.name, why)
 
     def _look_at_files(self) -> None:
@@ -360,7 +283,7 @@ class Service:
                 log.info("Campaign '%s': files changed; reading them again", campaign.name)
                 self._reload(campaign)
 
-    def _reload(self, campaign: _Campaign) -> None:
+    def _reload(self, campaign: ServedCampaign) -> None:
         """Read the campaign folder again; its next run seeds what is new. A folder that became
         invalid keeps being served with what it was (its jobs are in the store) and says why."""
         key = str(campaign.ctx.base_dir)
@@ -372,68 +295,36 @@ class Service:
                 campaign.name,
                 one_line(exc),
             )
-            campaign.watch = _campaign_watch(campaign.ctx)
+            campaign.watch = campaign_watch(campaign.ctx)
             return
         if not config.enabled:
             self._drop(key, campaign, "it was disabled in campaign.json")
             return
         campaign.ctx = self._context(config)
-        campaign.watch = _campaign_watch(campaign.ctx)
+        campaign.watch = campaign_watch(campaign.ctx)
         campaign.reseed = True
         campaign.due = campaign.start_at = None
 
     # -- one campaign run -----------------------------------------------------------------
-    def _start_run(self, campaign: _Campaign, now: datetime) -> None:
+    def _start_run(self, campaign: ServedCampaign, now: datetime) -> None:
         day = local_day(now, campaign.ctx.timezone)
         rearm = day != campaign.day
         # A new day has room under every daily limit again: seed what is due next.
         reseed = campaign.reseed or rearm
         campaign.day, campaign.reseed, campaign.due, campaign.start_at = day, False, None, None
         campaign.thread = threading.Thread(
-            target=self._run_campaign,
+            target=run_campaign,
             args=(campaign, reseed, rearm),
+            kwargs={
+                "num_workers": self.num_workers,
+                "retry": self.retry,
+                "shutdown": self.shutdown,
+                "wake": self.wake,
+            },
             name=f"campaign-{campaign.name}",
             daemon=True,
         )
         campaign.thread.start()
-
-    def _run_campaign(self, campaign: _Campaign, reseed: bool, rearm: bool) -> None:
-        """A campaign's run, in its thread: exactly --run's code path, sharing the stop request."""
-        started = utcnow()
-        ctx = campaign.ctx
-        results: dict[str, Any] = {}
-        try:
-            # Videos are checked when the run may seed them (new files, a new day), not at
-            # every slot: the check reads every matched video's header.
-            prepare_run(ctx, check_videos=reseed)
-            results = run_parallel_posting(
-                ctx,
-                num_workers=self.num_workers,
-                force_reseed=reseed,
-                retry_all_failed=rearm,
-                retry_config=self.retry,
-                shutdown=self.shutdown,
-            )
-        except PostpilotError as exc:  # bad input or a refusal to seed: the operator fixes it
-            log.error(
-                "Campaign '%s' not run (fix it; the service tries again when its files "
-                "change, on SIGHUP or at midnight): %s",
-                campaign.name,
-                one_line(exc),
-            )
-            results = {"error": INVALID_INPUT, "message": one_line(exc)}
-            # The fix may be new credentials: watch that file too until a run goes through.
-            from postpilot.preflight import credentials_store
-
-            campaign.watch = _campaign_watch(ctx, [credentials_store(ctx).path])
-            campaign.reseed = True
-        except Exception as exc:  # the service outlives a failed run; the next one retries
-            log.exception("Campaign '%s': the run failed", campaign.name)
-            results = {"error": "run_failed", "message": str(exc)}
-        finally:
-            remove_spec(ctx, results.get("run_id"))
-        campaign.outcome = {"results": results, "started": started}
-        self.wake.set()
 
     def _collect(self) -> None:
         """Book the runs that ended: counts, and when each campaign runs next."""
@@ -455,7 +346,7 @@ class Service:
                 self._drop(key, campaign, "it was disabled or removed")
                 continue
             campaign.due = self._next_due(campaign, results, utcnow())
-            campaign.start_at = self._start_at(campaign, campaign.due)
+            campaign.start_at = start_at(campaign, campaign.due, self.retry)
             log.info(
                 "Campaign '%s': run %s ended: %d published, %s; next run %s",
                 campaign.name,
@@ -465,21 +356,11 @@ class Service:
                 campaign.due.isoformat(timespec="seconds"),
             )
         if ended:
-            self._note()
+            note_next_runs(self._lock, self.campaigns.values())
 
-    def _start_at(self, campaign: _Campaign, due: datetime) -> datetime:
-        """WARM_UP_SECONDS before `due` when it is one of the schedule's posting times (a
-        retry time or a midnight is not: a run started early for those would only wait)."""
-        config = campaign.ctx.campaign_config
-        schedule = config.schedule if config is not None else None
-        if schedule is None or self.retry.max_passes < 2:
-            return due  # the early run's first pass finds nothing; it needs a second one
-        local = due.astimezone(ZoneInfo(campaign.ctx.timezone))
-        if local.time() not in schedule.times or local.time() == MIDNIGHT:
-            return due
-        return due - timedelta(seconds=WARM_UP_SECONDS)
-
-    def _next_due(self, campaign: _Campaign, results: dict[str, Any], now: datetime) -> datetime:
+    def _next_due(
+        self, campaign: ServedCampaign, results: dict[str, Any], now: datetime
+    ) -> datetime:
         if results.get("error") == "orchestrator_conflict":
             log.warning("Campaign '%s': %s", campaign.name, str(results.get("message", "")))
         due = next_run(
