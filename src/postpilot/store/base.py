@@ -109,7 +109,7 @@ class JobStore(Protocol):
     def claim(self, request: ClaimRequest) -> Job | None:
         """Atomically take the first claimable job and return it with a fresh lease_token, or
         None when nothing is claimable now. First: by due time (postpilot.jobs.due_at; a job
-        without one first), then seq, then insert order (postpilot.store.memory.claim_order).
+        without one first), then seq, then insert order (postpilot.store.rules.claim_order).
         Served from each account's first waiting job: neither the rows not yet due nor the
         due rows of an account that cannot take work are read.
 

@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from postpilot.errors import StoreError
 from postpilot.jobs import (
-    ALL_STATUSES,
-    ErrorCategory,
-    Failure,
     Job,
     JobStatus,
-    RetryPolicy,
     apply_expiry,
-    apply_failure,
-    apply_rearm,
-    apply_release,
     apply_success,
-    apply_unconfirmed,
     due_at,
     is_claimable,
-    is_rearmable,
     may_be_in_flight,
 )
 from postpilot.store.base import (
@@ -42,62 +33,19 @@ from postpilot.store.base import (
     HistoricPost,
     Recovery,
 )
+from postpilot.store.cas import CasStore
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, hours_of, page_of
 
-#: error_type of a job skipped because its content was already posted to its account (I4).
-DUPLICATE_CONTENT = "duplicate_content"
-
-
-# -- rules shared by every store (pure; the stores only apply them) ---------------------------
-def apply_duplicate(job: Job, now: datetime) -> Job:
-    """The job skipped at claim time because its content is already posted to its account."""
-    return job.evolve(
-        status=JobStatus.SKIPPED,
-        completed_at=now,
-        error=f"content already posted to account {job.account}",
-        error_type=DUPLICATE_CONTENT,
-        error_category=str(ErrorCategory.CONTENT),
-        lease_token="",
-        lease_expires_at=None,
-    )
-
-
-def apply_not_posted(job: Job) -> Job:
-    """An unconfirmed job found not posted: back to pending, checkpoint kept for resuming."""
-    return job.evolve(
-        status=JobStatus.PENDING,
-        claimed_at=None,
-        completed_at=None,
-        publish_started_at=None,
-        retry_at=None,
-        lease_token="",
-        lease_expires_at=None,
-    )
-
-
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-
-
-def claim_order(job: Job) -> tuple[datetime, int]:
-    """The order claims take waiting jobs in: by due time (postpilot.jobs.due_at; a job with
-    none, due at once, first), then seq; ties in insert order (sorted() is stable). A store
-    can then keep each account's first waiting job as an index entry that stays valid as time
-    passes, so a claim reads one entry per account instead of every due job."""
-    return (due_at(job) or _EARLIEST, job.seq)
-
-
-def new_token() -> str:
-    """A fresh, unguessable lease token."""
-    return uuid.uuid4().hex
-
-
-def status_counts(statuses: Iterable[str]) -> dict[str, int]:
-    """counts() of a store from its jobs' statuses: total plus every status, zeros included."""
-    counts = {"total": 0, **{str(s): 0 for s in ALL_STATUSES}}
-    for status in statuses:
-        counts["total"] += 1
-        counts[str(status)] += 1
-    return counts
+# The pure rules every store shares, importable from here as before.
+from postpilot.store.rules import (  # noqa: F401 - re-exported
+    DUPLICATE_CONTENT,
+    apply_duplicate,
+    apply_not_posted,
+    claim_order,
+    new_token,
+    next_seqs,
+    status_counts,
+)
 
 
 # -- the shared ledger ------------------------------------------------------------------------
@@ -128,7 +76,7 @@ class MemoryLedger:
     history: set[tuple[str, str, str, str]] = field(default_factory=set)
 
 
-class MemoryJobStore:
+class MemoryJobStore(CasStore[None]):
     """One campaign's jobs in memory, plus a (possibly shared) MemoryLedger."""
 
     def __init__(
@@ -152,16 +100,11 @@ class MemoryJobStore:
     def insert_jobs(self, jobs: Iterable[Job]) -> int:
         """Insert jobs whose job_id is absent; a job without seq gets the next one."""
         with self._lock:
-            new = 0
             top = max((j.seq for j in self._jobs.values()), default=0)
-            for job in jobs:
-                if job.job_id in self._jobs:
-                    continue
-                seq = job.seq if job.seq > 0 else top + 1
-                top = max(top, seq)
+            new = next_seqs(jobs, set(self._jobs), top)
+            for job, seq in new:
                 self._jobs[job.job_id] = job.evolve(campaign=self.campaign, seq=seq)
-                new += 1
-            return new
+            return len(new)
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
@@ -230,7 +173,7 @@ class MemoryJobStore:
         """Extend the job's and its account's lease; False when the token is stale or the
         account lease was taken by another holder meanwhile."""
         with self._lock:
-            job = self._held(job_id, token)
+            job = self._held(None, job_id, token)
             if job is None:
                 return False
             current = self.ledger.leases.get(job.account)
@@ -246,24 +189,6 @@ class MemoryJobStore:
             self.ledger.leases[job.account] = Lease(self.campaign, job_id, token, expires)
             return True
 
-    def start_publish(self, job_id: str, token: str, now: datetime) -> bool:
-        """Mark the publish as started; False when stale or the lease expired at `now`."""
-        with self._lock:
-            job = self._held(job_id, token)
-            if job is None or job.lease_expires_at is None or job.lease_expires_at <= now:
-                return False
-            self._jobs[job_id] = job.evolve(publish_started_at=now)
-            return True
-
-    def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
-        """Replace the job's checkpoint under the lease."""
-        with self._lock:
-            job = self._held(job_id, token)
-            if job is None:
-                return False
-            self._jobs[job_id] = job.evolve(checkpoint=dict(data))
-            return True
-
     def complete(
         self,
         job_id: str,
@@ -276,87 +201,18 @@ class MemoryJobStore:
     ) -> bool:
         """Ledger first (count, posted hash), then the job as success; frees the account."""
         with self._lock:
-            job = self._held(job_id, token, settling=True)
+            job = self._held(None, job_id, token, settling=True)
             if job is None:
                 return False
             self._record_posted(job, day)
-            self._drop_lease(job)
+            self._drop_lease(None, job)
             self._jobs[job_id] = apply_success(job, now, remote_id, remote_url)
-            return True
-
-    def fail(
-        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
-    ) -> Job | None:
-        """apply_failure under the token; frees the account."""
-        with self._lock:
-            job = self._held(job_id, token, settling=True)
-            if job is None:
-                return None
-            self._drop_lease(job)
-            updated = apply_failure(job, failure, now, policy, self._rng)
-            self._jobs[job_id] = updated
-            return updated
-
-    def release(self, job_id: str, token: str) -> bool:
-        """Give back a claim whose publish has not started."""
-        with self._lock:
-            job = self._held(job_id, token)
-            if job is None or job.publish_started_at is not None:
-                return False
-            self._drop_lease(job)
-            self._jobs[job_id] = apply_release(job)
-            return True
-
-    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed, account lease freed (the job counts
-        toward the account's daily limit until settled)."""
-        with self._lock:
-            job = self._held(job_id, token, settling=True)
-            if job is None:
-                return False
-            if job.status is JobStatus.UNCONFIRMED:
-                return True
-            self._drop_lease(job)
-            self._jobs[job_id] = apply_unconfirmed(job, now, reason)
             return True
 
     def recover_expired(self, now: datetime) -> Recovery:
         """Expired claims of this campaign back to the queue, or unconfirmed."""
         with self._lock:
             return self._recover(now)
-
-    def resolve_unconfirmed(
-        self,
-        job_id: str,
-        posted: bool,
-        now: datetime,
-        *,
-        day: str,
-        remote_id: str = "",
-        remote_url: str = "",
-    ) -> bool:
-        """posted -> success with the ledger updated; not posted -> pending."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.status is not JobStatus.UNCONFIRMED:
-                return False
-            if posted:
-                self._record_posted(job, day)
-                self._jobs[job_id] = apply_success(job, now, remote_id, remote_url)
-            else:
-                self._jobs[job_id] = apply_not_posted(job)
-            return True
-
-    # -- bulk operations ----------------------------------------------------------------
-    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
-        """Failed jobs back to retrying (never unconfirmed ones)."""
-        with self._lock:
-            n = 0
-            for job in self._sorted():
-                if is_rearmable(job, include_non_retryable):
-                    self._jobs[job.job_id] = apply_rearm(job, pass_number)
-                    n += 1
-            return n
 
     def clear(self) -> int:
         """Delete every job; refuses while one is claimed."""
@@ -542,7 +398,13 @@ class MemoryJobStore:
         # sorted() is stable and dicts keep insertion order: ties in seq go in insert order.
         return sorted(self._jobs.values(), key=lambda j: j.seq)
 
-    def _held(self, job_id: str, token: str, settling: bool = False) -> Job | None:
+    # -- the CasStore hooks (postpilot.store.cas) -------------------------------------------
+    @contextmanager
+    def _cas(self, action: str) -> Iterator[None]:
+        with self._lock:
+            yield None
+
+    def _held(self, tx: None, job_id: str, token: str, settling: bool = False) -> Job | None:
         """The claimed job when `token` is its current lease token (I7), else None. With
         `settling`, also an unconfirmed job that kept the token (a stalled holder's answer)."""
         job = self._jobs.get(job_id)
@@ -608,10 +470,30 @@ class MemoryJobStore:
             holders = self.ledger.posted.setdefault((job.account, job.content_sha256), set())
             holders.add((self.campaign, job.job_id))
 
-    def _drop_lease(self, job: Job) -> None:
+    def _drop_lease(self, tx: None, job: Job) -> None:
         lease = self.ledger.leases.get(job.account)
         if lease is not None and self._is_ours(lease, job):
             del self.ledger.leases[job.account]
+
+    def _unconfirmed_job(self, tx: None, job_id: str) -> Job | None:
+        job = self._jobs.get(job_id)
+        return job if job is not None and job.status is JobStatus.UNCONFIRMED else None
+
+    def _write_job(self, tx: None, old: Job, new: Job) -> bool:
+        self._jobs[old.job_id] = new
+        return True
+
+    def _record_resolved(
+        self, tx: None, job: Job, day: str, now: datetime, remote_id: str, remote_url: str
+    ) -> None:
+        self._record_posted(job, day)
+
+    def _failed_jobs(self, tx: None) -> Sequence[Job]:
+        return [job for job in self._sorted() if job.status is JobStatus.FAILED]
+
+    def _write_many(self, tx: None, pairs: Sequence[tuple[Job, Job]]) -> None:
+        for old, new in pairs:
+            self._jobs[old.job_id] = new
 
     def _recover(self, now: datetime) -> Recovery:
         released: list[str] = []
@@ -621,7 +503,7 @@ class MemoryJobStore:
                 continue
             if job.lease_expires_at is not None and job.lease_expires_at > now:
                 continue
-            self._drop_lease(job)
+            self._drop_lease(None, job)
             updated = apply_expiry(job, now)
             self._jobs[job.job_id] = updated
             if updated.status is JobStatus.UNCONFIRMED:

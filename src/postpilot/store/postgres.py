@@ -47,7 +47,7 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,19 +61,7 @@ from psycopg_pool import ConnectionPool
 
 from postpilot import clock
 from postpilot.errors import SchemaVersionError, StoreError, StoreUnavailable
-from postpilot.jobs import (
-    Failure,
-    Job,
-    JobStatus,
-    RetryPolicy,
-    apply_expiry,
-    apply_failure,
-    apply_rearm,
-    apply_release,
-    apply_success,
-    apply_unconfirmed,
-    is_rearmable,
-)
+from postpilot.jobs import Job, JobStatus, apply_expiry, apply_release
 from postpilot.store.base import (
     AccountState,
     ClaimOutlook,
@@ -81,8 +69,9 @@ from postpilot.store.base import (
     HistoricPost,
     Recovery,
 )
-from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
+from postpilot.store.cas import CasStore
 from postpilot.store.postgres_dashboard import PostgresDashboardMixin
+from postpilot.store.rules import apply_duplicate, new_token, next_seqs, status_counts
 from postpilot.store.sql import load_queries, migrations
 
 __all__ = ["PostgresJobStore", "describe_dsn"]
@@ -168,6 +157,16 @@ def _job_params(job: Job) -> dict[str, Any]:
     return params
 
 
+def _save_params(old: Job, new: Job) -> dict[str, Any]:
+    """save_job's parameters: `new`, written only over a row that still has `old`'s status
+    and token."""
+    params = _job_params(new)
+    params["holds_account"] = new.status is JobStatus.CLAIMED and bool(new.lease_token)
+    params["expect_status"] = str(old.status)
+    params["expect_token"] = old.lease_token
+    return params
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     # Timestamps come back in UTC whatever the server's default zone.
     conn.execute("SET TimeZone TO 'UTC'")
@@ -177,7 +176,7 @@ class _StaleClaim(Exception):
     """A claim whose account filled its day (or got blocked) while the claim statement ran."""
 
 
-class PostgresJobStore(PostgresDashboardMixin):
+class PostgresJobStore(PostgresDashboardMixin, CasStore[psycopg.Connection[Any]]):
     """One campaign's jobs in a PostgreSQL database that every campaign and host shares.
 
     `dsn` is a libpq connection string or `postgresql://` URL; the tables live in the first
@@ -344,14 +343,10 @@ class PostgresJobStore(PostgresDashboardMixin):
             }
             row = conn.execute(_Q["max_seq"], key).fetchone()
             top = int(row[0]) if row else 0
-            new: list[Job] = []
-            for job in batch:
-                if job.job_id in existing:
-                    continue
-                existing.add(job.job_id)
-                seq = job.seq if job.seq > 0 else top + 1
-                top = max(top, seq)
-                new.append(job.evolve(campaign=self.campaign, seq=seq))
+            new = [
+                job.evolve(campaign=self.campaign, seq=seq)
+                for job, seq in next_seqs(batch, existing, top)
+            ]
             with conn.cursor() as cur, cur.copy(_Q["copy_jobs"]) as copy:
                 for job in new:
                     params = _job_params(job)
@@ -436,16 +431,54 @@ class PostgresJobStore(PostgresDashboardMixin):
             job = apply_release(job)
         skipped = apply_duplicate(job, now)
         with self._pool.connection() as conn:
-            self._save(conn, skipped, before)
+            self._write_job(conn, before, skipped)
 
-    def _save(self, conn: psycopg.Connection[Any], job: Job, before: Job) -> bool:
-        """Write `job` if the row still has `before`'s status and token (the CAS)."""
-        params = _job_params(job)
-        params["holds_account"] = job.status is JobStatus.CLAIMED and bool(job.lease_token)
-        params["expect_status"] = str(before.status)
-        params["expect_token"] = before.lease_token
-        cur = conn.execute(_Q["save_job"], params)
+    # -- the CasStore hooks (postpilot.store.cas) -----------------------------------------------
+    @contextmanager
+    def _cas(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        with self._errors(action), self._transaction() as conn:
+            yield conn
+
+    def _held(
+        self, conn: psycopg.Connection[Any], job_id: str, token: str, settling: bool = False
+    ) -> Job | None:
+        return self._locked(conn, job_id, _SETTLING if settling else JobStatus.CLAIMED, token)
+
+    def _unconfirmed_job(self, conn: psycopg.Connection[Any], job_id: str) -> Job | None:
+        return self._locked(conn, job_id, JobStatus.UNCONFIRMED, None)
+
+    def _write_job(self, conn: psycopg.Connection[Any], old: Job, new: Job) -> bool:
+        """Write `new` if the row still has `old`'s status and token (the CAS)."""
+        cur = conn.execute(_Q["save_job"], _save_params(old, new))
         return cur.rowcount == 1
+
+    def _write_many(self, conn: psycopg.Connection[Any], pairs: Sequence[tuple[Job, Job]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(_Q["save_job"], [_save_params(old, new) for old, new in pairs])
+
+    def _failed_jobs(self, conn: psycopg.Connection[Any]) -> list[Job]:
+        return [_to_job(r) for r in self._rows(conn, "lock_failed", {"campaign": self.campaign})]
+
+    def _record_resolved(
+        self,
+        conn: psycopg.Connection[Any],
+        job: Job,
+        day: str,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+    ) -> None:
+        params = {
+            "account": job.account,
+            "sha256": job.content_sha256,
+            "campaign": self.campaign,
+            "job_id": job.job_id,
+            "day": day,
+            "remote_id": remote_id,
+            "remote_url": remote_url,
+            "now": now,
+        }
+        conn.execute(_Q["record_post"], params)
 
     def _locked(
         self,
@@ -533,42 +566,6 @@ class PostgresJobStore(PostgresDashboardMixin):
         rows = self._query("complete", params, "record a completed publish")
         return bool(rows and rows[0]["n"])
 
-    def fail(
-        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
-    ) -> Job | None:
-        """apply_failure under the token; frees the account."""
-        if not token:
-            return None
-        with self._errors("record a failure"), self._transaction() as conn:
-            job = self._locked(conn, job_id, _SETTLING, token)
-            if job is None:
-                return None
-            updated = apply_failure(job, failure, now, policy, self._rng)
-            self._save(conn, updated, job)
-            return updated
-
-    def release(self, job_id: str, token: str) -> bool:
-        """Give back a claim whose publish has not started."""
-        if not token:
-            return False
-        with self._errors("release a claim"), self._transaction() as conn:
-            job = self._locked(conn, job_id, JobStatus.CLAIMED, token)
-            if job is None or job.publish_started_at is not None:
-                return False
-            return self._save(conn, apply_release(job), job)
-
-    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed; the job now holds its account."""
-        if not token:
-            return False
-        with self._errors("mark a job unconfirmed"), self._transaction() as conn:
-            job = self._locked(conn, job_id, _SETTLING, token)
-            if job is None:
-                return False
-            if job.status is JobStatus.UNCONFIRMED:
-                return True
-            return self._save(conn, apply_unconfirmed(job, now, reason), job)
-
     def recover_expired(self, now: datetime) -> Recovery:
         """Expired claims of this campaign back to the queue, or unconfirmed."""
         params = {"campaign": self.campaign, "now": now, **_EXPIRY}
@@ -579,59 +576,6 @@ class PostgresJobStore(PostgresDashboardMixin):
             released=tuple(r["job_id"] for r in rows if r["status"] != unconfirmed),
             unconfirmed=tuple(r["job_id"] for r in rows if r["status"] == unconfirmed),
         )
-
-    def resolve_unconfirmed(
-        self,
-        job_id: str,
-        posted: bool,
-        now: datetime,
-        *,
-        day: str,
-        remote_id: str = "",
-        remote_url: str = "",
-    ) -> bool:
-        """posted -> success with the ledger updated (one transaction); not posted -> pending."""
-        with self._errors("resolve an unconfirmed job"), self._transaction() as conn:
-            job = self._locked(conn, job_id, JobStatus.UNCONFIRMED, None)
-            if job is None:
-                return False
-            if not posted:
-                return self._save(conn, apply_not_posted(job), job)
-            conn.execute(
-                _Q["record_post"],
-                {
-                    "account": job.account,
-                    "sha256": job.content_sha256,
-                    "campaign": self.campaign,
-                    "job_id": job.job_id,
-                    "day": day,
-                    "remote_id": remote_id,
-                    "remote_url": remote_url,
-                    "now": now,
-                },
-            )
-            return self._save(conn, apply_success(job, now, remote_id, remote_url), job)
-
-    # -- bulk operations ----------------------------------------------------------------------
-    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
-        """Failed jobs back to retrying (never unconfirmed ones), in one transaction."""
-        with self._errors("re-arm failed jobs"), self._transaction() as conn:
-            failed = [
-                _to_job(r) for r in self._rows(conn, "lock_failed", {"campaign": self.campaign})
-            ]
-            params = []
-            for job in failed:
-                if not is_rearmable(job, include_non_retryable):
-                    continue
-                rearmed = _job_params(apply_rearm(job, pass_number))
-                rearmed.update(
-                    holds_account=False, expect_status=str(job.status), expect_token=job.lease_token
-                )
-                params.append(rearmed)
-            if params:
-                with conn.cursor() as cur:
-                    cur.executemany(_Q["save_job"], params)
-            return len(params)
 
     def clear(self) -> int:
         """Delete every job of this campaign; refuses while one is claimed. The ledger keeps

@@ -68,8 +68,8 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,17 +82,10 @@ from postpilot.errors import (
     WrongCampaignStore,
 )
 from postpilot.jobs import (
-    Failure,
     Job,
     JobStatus,
-    RetryPolicy,
     apply_expiry,
-    apply_failure,
-    apply_rearm,
-    apply_release,
     apply_success,
-    apply_unconfirmed,
-    is_rearmable,
     may_be_in_flight,
 )
 from postpilot.store.base import (
@@ -102,7 +95,8 @@ from postpilot.store.base import (
     HistoricPost,
     Recovery,
 )
-from postpilot.store.memory import apply_duplicate, apply_not_posted, new_token, status_counts
+from postpilot.store.cas import CasStore
+from postpilot.store.rules import apply_duplicate, new_token, next_seqs, status_counts
 from postpilot.store.sqlite_dashboard import DASHBOARD_SCHEMA, SqliteDashboardMixin
 from postpilot.store.sqlite_schema import (
     LEDGER_SCHEMA,
@@ -225,7 +219,7 @@ def _read_only_uri(path: Path) -> str:
     return f"{path.as_uri()}?{'mode=ro' if usable else 'immutable=1'}"
 
 
-class SqliteJobStore(SqliteDashboardMixin):
+class SqliteJobStore(SqliteDashboardMixin, CasStore[sqlite3.Connection]):
     """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`."""
 
     def __init__(
@@ -468,14 +462,10 @@ class SqliteJobStore(SqliteDashboardMixin):
             with self._write() as conn:
                 existing = {row[0] for row in conn.execute("SELECT job_id FROM c.jobs")}
                 top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM c.jobs").fetchone()[0]
-                rows = []
-                for job in jobs:
-                    if job.job_id in existing:
-                        continue
-                    existing.add(job.job_id)
-                    seq = job.seq if job.seq > 0 else top + 1
-                    top = max(top, seq)
-                    rows.append(_to_row(job.evolve(campaign=self.campaign, seq=seq)))
+                rows = [
+                    _to_row(job.evolve(campaign=self.campaign, seq=seq))
+                    for job, seq in next_seqs(jobs, existing, top)
+                ]
                 conn.executemany(_INSERT, rows)
                 self._sync_holds(conn)
                 return len(rows)
@@ -536,7 +526,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                 if job is None:
                     return None
                 if self._posted_by_other(conn, job):
-                    self._save(conn, job, apply_duplicate(job, request.now))
+                    self._write_job(conn, job, apply_duplicate(job, request.now))
                     continue
                 token = new_token()
                 claimed = job.evolve(
@@ -553,7 +543,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                     "INSERT OR REPLACE INTO main.account_leases VALUES (?, ?, ?, ?, ?)",
                     (job.account, self.campaign, job.job_id, token, _ts(claimed.lease_expires_at)),
                 )
-                self._save(conn, job, claimed)
+                self._write_job(conn, job, claimed)
                 return claimed
 
     def _candidate(self, conn: sqlite3.Connection, request: ClaimRequest) -> Job | None:
@@ -614,27 +604,7 @@ class SqliteJobStore(SqliteDashboardMixin):
                 "INSERT OR REPLACE INTO main.account_leases VALUES (?, ?, ?, ?, ?)",
                 (job.account, self.campaign, job_id, token, _ts(expires)),
             )
-            self._save(conn, job, job.evolve(lease_expires_at=expires))
-            return True
-
-    def start_publish(self, job_id: str, token: str, now: datetime) -> bool:
-        """Mark the publish as started; False when stale or the lease expired at `now`."""
-        with self._write() as conn:
-            job = self._held(conn, job_id, token)
-            if job is None or job.lease_expires_at is None or job.lease_expires_at <= now:
-                return False
-            started = job.evolve(publish_started_at=now)
-            self._hold(conn, started)
-            self._save(conn, job, started)
-            return True
-
-    def save_checkpoint(self, job_id: str, token: str, data: Mapping[str, str]) -> bool:
-        """Replace the job's checkpoint under the lease."""
-        with self._write() as conn:
-            job = self._held(conn, job_id, token)
-            if job is None:
-                return False
-            self._save(conn, job, job.evolve(checkpoint=dict(data)))
+            self._write_job(conn, job, job.evolve(lease_expires_at=expires))
             return True
 
     def complete(
@@ -655,96 +625,13 @@ class SqliteJobStore(SqliteDashboardMixin):
             self._record_posted(conn, job, token, day, now, remote_id, remote_url)
             self._drop_lease(conn, job)
             self._unhold(conn, job)
-            self._save(conn, job, apply_success(job, now, remote_id, remote_url))
-            return True
-
-    def fail(
-        self, job_id: str, token: str, now: datetime, failure: Failure, policy: RetryPolicy
-    ) -> Job | None:
-        """apply_failure under the token; frees the account."""
-        with self._write() as conn:
-            job = self._held(conn, job_id, token, settling=True)
-            if job is None:
-                return None
-            self._drop_lease(conn, job)
-            self._unhold(conn, job)
-            updated = apply_failure(job, failure, now, policy, self._rng)
-            self._save(conn, job, updated)
-            return updated
-
-    def release(self, job_id: str, token: str) -> bool:
-        """Give back a claim whose publish has not started."""
-        with self._write() as conn:
-            job = self._held(conn, job_id, token)
-            if job is None or job.publish_started_at is not None:
-                return False
-            self._drop_lease(conn, job)
-            self._save(conn, job, apply_release(job))
-            return True
-
-    def mark_unconfirmed(self, job_id: str, token: str, now: datetime, reason: str) -> bool:
-        """The publish may have happened: unconfirmed, account lease freed (the job counts
-        toward the account's daily limit until settled). False, with the job a success, when
-        the ledger already holds its `posted` row for this token (see the module doc)."""
-        with self._write() as conn:
-            job = self._held(conn, job_id, token, settling=True)
-            if job is None:
-                return False
-            if job.status is JobStatus.UNCONFIRMED:
-                return True
-            if self._settled_by_ledger(conn, job, now):
-                return False
-            updated = apply_unconfirmed(job, now, reason)
-            self._hold(conn, updated)
-            self._drop_lease(conn, job)
-            self._save(conn, job, updated)
+            self._write_job(conn, job, apply_success(job, now, remote_id, remote_url))
             return True
 
     def recover_expired(self, now: datetime) -> Recovery:
         """Expired claims of this campaign back to the queue, or unconfirmed."""
         with self._write() as conn:
             return self._recover(conn, now)
-
-    def resolve_unconfirmed(
-        self,
-        job_id: str,
-        posted: bool,
-        now: datetime,
-        *,
-        day: str,
-        remote_id: str = "",
-        remote_url: str = "",
-    ) -> bool:
-        """posted -> success with the ledger updated; not posted -> pending."""
-        with self._write() as conn:
-            row = conn.execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
-            job = None if row is None else _to_job(row)
-            if job is None or job.status is not JobStatus.UNCONFIRMED:
-                return False
-            if posted:
-                # Keyed by the unconfirmed episode, so a retry after a crash between the
-                # ledger's commit and the job's does not count the post twice.
-                key = f"unconfirmed:{_ts(job.completed_at)}"
-                self._record_posted(conn, job, key, day, now, remote_id, remote_url)
-                self._unhold(conn, job)
-                self._save(conn, job, apply_success(job, now, remote_id, remote_url))
-            else:
-                self._unhold(conn, job)
-                self._save(conn, job, apply_not_posted(job))
-            return True
-
-    # -- bulk operations --------------------------------------------------------------------------
-    def rearm_failed(self, include_non_retryable: bool, pass_number: int | None = None) -> int:
-        """Failed jobs back to retrying (never unconfirmed ones)."""
-        with self._write() as conn:
-            rows = conn.execute(f"{_SELECT} WHERE status = 'failed' ORDER BY seq, rowid")
-            rearmed = [
-                apply_rearm(job, pass_number)
-                for job in map(_to_job, rows.fetchall())
-                if is_rearmable(job, include_non_retryable)
-            ]
-            conn.executemany(_UPDATE, [self._update_params(job) for job in rearmed])
-            return len(rearmed)
 
     def clear(self) -> int:
         """Delete every job; refuses while one is claimed. The ledger keeps its history."""
@@ -945,14 +832,45 @@ class SqliteJobStore(SqliteDashboardMixin):
         index = _FIELDS.index("job_id")
         return row[:index] + row[index + 1 :] + [job.job_id]
 
-    def _save(self, conn: sqlite3.Connection, old: Job, new: Job) -> None:
+    # -- the CasStore hooks (postpilot.store.cas) -----------------------------------------------
+    def _cas(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self._write()
+
+    def _write_job(self, conn: sqlite3.Connection, old: Job, new: Job) -> bool:
         """Write the columns that changed from `old` to `new` (fewer conversions and bytes)."""
         changed = [name for name in _FIELDS if getattr(old, name) != getattr(new, name)]
-        if not changed:
-            return
-        values = [_column(name, getattr(new, name)) for name in changed]
-        assignments = ", ".join(f"{name} = ?" for name in changed)
-        conn.execute(f"UPDATE c.jobs SET {assignments} WHERE job_id = ?", [*values, old.job_id])
+        if changed:
+            values = [_column(name, getattr(new, name)) for name in changed]
+            assignments = ", ".join(f"{name} = ?" for name in changed)
+            conn.execute(f"UPDATE c.jobs SET {assignments} WHERE job_id = ?", [*values, old.job_id])
+        return True
+
+    def _unconfirmed_job(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
+        row = conn.execute(
+            f"{_SELECT} WHERE job_id = ? AND status = 'unconfirmed'", (job_id,)
+        ).fetchone()
+        return None if row is None else _to_job(row)
+
+    def _record_resolved(
+        self,
+        conn: sqlite3.Connection,
+        job: Job,
+        day: str,
+        now: datetime,
+        remote_id: str,
+        remote_url: str,
+    ) -> None:
+        # Keyed by the unconfirmed episode, so a retry after a crash between the ledger's
+        # commit and the job's does not count the post twice.
+        key = f"unconfirmed:{_ts(job.completed_at)}"
+        self._record_posted(conn, job, key, day, now, remote_id, remote_url)
+
+    def _failed_jobs(self, conn: sqlite3.Connection) -> list[Job]:
+        rows = conn.execute(f"{_SELECT} WHERE status = 'failed' ORDER BY seq, rowid")
+        return [_to_job(row) for row in rows.fetchall()]
+
+    def _write_many(self, conn: sqlite3.Connection, pairs: Sequence[tuple[Job, Job]]) -> None:
+        conn.executemany(_UPDATE, [self._update_params(new) for _, new in pairs])
 
     def _is_orphan(self, conn: sqlite3.Connection, campaign: str, job_id: str, token: str) -> bool:
         """A lease of this campaign whose job is not claimed with its token (a crash between
@@ -1040,7 +958,7 @@ class SqliteJobStore(SqliteDashboardMixin):
             return False
         self._drop_lease(conn, job)
         self._unhold(conn, job)
-        self._save(conn, job, apply_success(job, now, done[0], done[1]))
+        self._write_job(conn, job, apply_success(job, now, done[0], done[1]))
         return True
 
     def _recover(self, conn: sqlite3.Connection, now: datetime, cleanup: bool = True) -> Recovery:
@@ -1058,7 +976,7 @@ class SqliteJobStore(SqliteDashboardMixin):
             updated = apply_expiry(job, now)
             if updated.status is JobStatus.UNCONFIRMED:
                 self._hold(conn, updated)
-            self._save(conn, job, updated)
+            self._write_job(conn, job, updated)
             target = unconfirmed if updated.status is JobStatus.UNCONFIRMED else released
             target.append(job.job_id)
         if cleanup:  # claims skip these writes: _UNAVAILABLE ignores orphans itself

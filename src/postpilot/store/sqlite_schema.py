@@ -3,7 +3,7 @@
 Used only by postpilot.store.sqlite (which owns the connection); nothing here opens a file.
 
 Claim index (schema version 3)
-    A claim takes the earliest-due claimable job (postpilot.store.memory.claim_order). Walking
+    A claim takes the earliest-due claimable job (postpilot.store.rules.claim_order). Walking
     the due jobs themselves costs one row per due job of every account that cannot take work
     (at its daily limit, busy, held, blocked): with most accounts capped, every claim read
     nearly every job. Instead `c.heads` keeps, per account, its first waiting job by
