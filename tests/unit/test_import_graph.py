@@ -23,6 +23,9 @@ DOMAIN = frozenset(
         "postpilot.config",
         "postpilot.errors",
         "postpilot.jobs",
+        # legacy_state.py: the legacy scheduler_state.json as seeding reads it, split from
+        # seeding.py (pure parsing: it imports only errors).
+        "postpilot.legacy_state",
         "postpilot.paths",
         "postpilot.project_settings",
         "postpilot.publisher_config",
