@@ -80,8 +80,15 @@ ADAPTER_MODULES = frozenset({"postpilot.publishers", "postpilot.store"})
 
 #: Each driver and the only modules that may import it (at any level).
 DRIVERS: dict[str, tuple[str, ...]] = {
-    # store/sqlite_schema.py is the SQLite adapter's schema and upgrades, split from sqlite.py.
-    "sqlite3": ("postpilot.store.sqlite", "postpilot.store.sqlite_schema"),
+    # store/sqlite_schema.py is the SQLite adapter's schema and upgrades; sqlite_connection.py
+    # (opening the files, transactions) and sqlite_ledger.py (job and ledger reads, bulk
+    # writes) were split from sqlite.py by concept.
+    "sqlite3": (
+        "postpilot.store.sqlite",
+        "postpilot.store.sqlite_schema",
+        "postpilot.store.sqlite_connection",
+        "postpilot.store.sqlite_ledger",
+    ),
     "psycopg": ("postpilot.store.postgres",),
     "psycopg_pool": ("postpilot.store.postgres",),
     "httpx2": ("postpilot.publishers.http",),

@@ -1,7 +1,7 @@
 """The SQLite store's side of the dashboard (postpilot.store.dashboard.SupportsDashboard).
 
 A mixin of SqliteJobStore, kept apart so the claim cycle's module stays about the claim cycle;
-it uses the store's connection through `_read` / `_write` and never imports sqlite3 itself.
+it uses the store's connection (sqlite_connection.py) through `_read` / `_write`.
 Paging, filtering and counting happen in SQL, so a page of a 100k-job campaign reads one page.
 The action log lives in the campaign's file (c.operator_actions), the pause switch in its
 c.meta table, so both travel with the campaign's progress file.
@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, like_pattern
+from postpilot.store.sqlite_connection import SqliteConnection
+from postpilot.store.sqlite_rows import _SELECT
 
 if TYPE_CHECKING:
     from postpilot.jobs import Job
-
-#: Created with the campaign's schema (IF NOT EXISTS, so older files gain it on open).
-DASHBOARD_SCHEMA = """
--- the jobs table in seq order at any offset (seq never changes after insert, so claims and
--- completions leave this index untouched: SQLite skips index entries whose value is unchanged)
-CREATE INDEX IF NOT EXISTS c.jobs_seq ON jobs (seq);
--- --status's per-account breakdown (status_breakdown) reads this index alone, in order, instead
--- of scanning and sorting every row (an index is no format change: no schema version bump)
-CREATE INDEX IF NOT EXISTS c.jobs_breakdown ON jobs (account, status, error_type);
-CREATE TABLE IF NOT EXISTS c.operator_actions (
-    key TEXT PRIMARY KEY, action TEXT NOT NULL, target TEXT NOT NULL, actor TEXT NOT NULL,
-    at TEXT NOT NULL, result TEXT NOT NULL
-) WITHOUT ROWID;
-"""
 
 _PAUSE_KEY = "paused"
 
@@ -53,15 +40,13 @@ def _action(row: tuple[Any, ...]) -> OperatorAction:
     )
 
 
-class SqliteDashboardMixin:
+class SqliteDashboardMixin(SqliteConnection):
     """SupportsDashboard over SqliteJobStore's connection."""
 
     campaign: str
 
     if TYPE_CHECKING:
 
-        def _read(self) -> AbstractContextManager[Any]: ...
-        def _write(self, unflushed: tuple[str, ...] = ()) -> AbstractContextManager[Any]: ...
         @staticmethod
         def _job_of(row: Any) -> Job: ...
 
@@ -94,8 +79,6 @@ class SqliteDashboardMixin:
 
     @staticmethod
     def _select() -> str:
-        from postpilot.store.sqlite import _SELECT
-
         return _SELECT
 
     def outcomes_per_day(self) -> list[tuple[str, str, str, int]]:

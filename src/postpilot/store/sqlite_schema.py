@@ -57,6 +57,20 @@ CREATE TABLE IF NOT EXISTS main.account_holds (
 ) WITHOUT ROWID;
 """
 
+#: Created with the campaign's schema (IF NOT EXISTS, so older files gain it on open).
+DASHBOARD_SCHEMA = """
+-- the jobs table in seq order at any offset (seq never changes after insert, so claims and
+-- completions leave this index untouched: SQLite skips index entries whose value is unchanged)
+CREATE INDEX IF NOT EXISTS c.jobs_seq ON jobs (seq);
+-- --status's per-account breakdown (status_breakdown) reads this index alone, in order, instead
+-- of scanning and sorting every row (an index is no format change: no schema version bump)
+CREATE INDEX IF NOT EXISTS c.jobs_breakdown ON jobs (account, status, error_type);
+CREATE TABLE IF NOT EXISTS c.operator_actions (
+    key TEXT PRIMARY KEY, action TEXT NOT NULL, target TEXT NOT NULL, actor TEXT NOT NULL,
+    at TEXT NOT NULL, result TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
 #: postpilot.jobs.due_at as text: '' sorts before every timestamp (due at once).
 DUE_KEY = (
     "CASE status WHEN 'pending' THEN coalesce(scheduled_at, '') "
