@@ -17,7 +17,7 @@ from postpilot.config import Config, PostingContext
 from postpilot.errors import PostpilotError
 from postpilot.preflight import MAX_NAMED, check_credentials
 from postpilot.publishers.errors import ContentError, PublishError
-from postpilot.video import VideoLimits, preflight
+from postpilot.publishers.video import VideoLimits, preflight
 
 
 @runtime_checkable

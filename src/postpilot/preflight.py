@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from postpilot.config import Config, PostingContext
-from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError, CredentialsError
+from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import ContentError
-from postpilot.video import VideoLimits, preflight
+from postpilot.publishers.video import VideoLimits, preflight
 
 log = logging.getLogger("postpilot.preflight")
 
@@ -110,8 +110,8 @@ def heal_reauth_blocks(ctx: PostingContext) -> list[str]:
     """Lift the needs-reauth block of every account whose credentials changed since the
     block (the operator wrote new tokens). Returns the accounts healed. Only an existing
     store is opened (nothing is created)."""
-    from postpilot.credentials import credentials_changed
     from postpilot.jobs import JobStatus
+    from postpilot.publishers.credential_store import credentials_changed
     from postpilot.store import open_store
     from postpilot.store.base import BLOCK_NEEDS_REAUTH
 

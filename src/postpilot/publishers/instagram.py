@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
+from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import (
     ContentError,
     OutcomeUnknown,
@@ -44,7 +44,7 @@ from postpilot.publishers.http import HttpClient, NetworkError, redact
 from postpilot.publishers.instagram_api import InstagramApi
 from postpilot.publishers.instagram_errors import NOT_READY, ContainerGone, wants_new_container
 from postpilot.publishers.oauth import TokenSession
-from postpilot.video import VideoLimits, preflight
+from postpilot.publishers.video import VideoLimits, preflight
 
 log = logging.getLogger(__name__)
 

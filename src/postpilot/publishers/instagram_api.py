@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from postpilot.credentials import AccountCredentials, CredentialStore, secrets_of
 from postpilot.errors import CredentialsError
 from postpilot.jobs import utcnow
+from postpilot.publishers.credential_store import CredentialStore
+from postpilot.publishers.credentials import AccountCredentials, secrets_of
 from postpilot.publishers.errors import AuthError, PublishError, RateLimited, TransientError
 from postpilot.publishers.http import (
     HttpClient,
@@ -36,7 +37,7 @@ from postpilot.publishers.http import (
 )
 from postpilot.publishers.instagram_errors import AUTH_CODES, map_error
 from postpilot.publishers.oauth import TokenSession, send_renewing
-from postpilot.video import VideoInfo
+from postpilot.publishers.video import VideoInfo
 
 log = logging.getLogger("postpilot.publishers.instagram")
 

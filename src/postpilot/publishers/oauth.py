@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from postpilot.credentials import AccountCredentials, secrets_of
+from postpilot.publishers.credentials import AccountCredentials, secrets_of
 
 log = logging.getLogger(__name__)
 

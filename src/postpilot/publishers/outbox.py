@@ -32,7 +32,7 @@ from postpilot.publishers.base import (
     ReconcileResult,
 )
 from postpilot.publishers.errors import ContentError, TransientError
-from postpilot.video import VideoLimits, preflight
+from postpilot.publishers.video import VideoLimits, preflight
 
 POST_FILE = "post.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")

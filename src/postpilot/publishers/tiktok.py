@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
+from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import (
     ContentError,
     OutcomeUnknown,
@@ -58,7 +58,7 @@ from postpilot.publishers.tiktok_api import (
     fail_reason_error,
     status_post_id,
 )
-from postpilot.video import VideoInfo, VideoLimits, preflight
+from postpilot.publishers.video import VideoInfo, VideoLimits, preflight
 
 # MIB, ChunkPlan and chunk_plan moved to tiktok_api.py; this path keeps working.
 __all__ = ["MIB", "ChunkPlan", "TikTokPublisher", "chunk_plan"]

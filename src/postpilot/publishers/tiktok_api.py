@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
-from postpilot.credentials import AccountCredentials, CredentialStore
 from postpilot.errors import CredentialsError
 from postpilot.jobs import utcnow
+from postpilot.publishers.credential_store import CredentialStore
+from postpilot.publishers.credentials import AccountCredentials
 from postpilot.publishers.error_rules import Answer, Rule, Wait, Waits, When, classify
 from postpilot.publishers.errors import (
     AuthError,

@@ -49,10 +49,10 @@ from typing import Any
 from urllib.parse import quote
 
 from postpilot import clock
-from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError, CredentialsError
 from postpilot.jobs import Job
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
+from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import (
     OutcomeUnknown,
     PermanentError,
@@ -71,7 +71,7 @@ from postpilot.publishers.http import (
     retry_after,
 )
 from postpilot.publishers.signing import decode_secret, sf_string, sign, verify_signature
-from postpilot.video import VideoLimits, preflight
+from postpilot.publishers.video import VideoLimits, preflight
 
 __all__ = ["WEBHOOK_ID", "WebhookPublisher", "verify_signature"]
 

@@ -35,12 +35,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from postpilot.credentials import CredentialStore
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
+from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import OutcomeUnknown, PublishError, TransientError
 from postpilot.publishers.http import HttpClient, NetworkError, Response
+from postpilot.publishers.video import VideoInfo, VideoLimits, preflight
 from postpilot.publishers.youtube_api import (
     TOKEN_URL,
     YouTubeApi,
@@ -48,7 +49,6 @@ from postpilot.publishers.youtube_api import (
     derive_title,
     range_offset,
 )
-from postpilot.video import VideoInfo, VideoLimits, preflight
 
 # derive_title and derive_description moved to youtube_api.py; this path keeps working.
 __all__ = ["FINAL_SENT", "SESSION_URI", "YouTubePublisher", "derive_description", "derive_title"]

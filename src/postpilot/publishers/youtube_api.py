@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
-from postpilot.credentials import AccountCredentials, CredentialStore, needs_refresh, secrets_of
 from postpilot.errors import CredentialsError
 from postpilot.jobs import next_local_midnight, utcnow
 from postpilot.publishers.base import Published
+from postpilot.publishers.credential_store import CredentialStore
+from postpilot.publishers.credentials import AccountCredentials, needs_refresh, secrets_of
 from postpilot.publishers.error_rules import FROM_CODE, Answer, Rule, Wait, Waits, When, classify
 from postpilot.publishers.errors import (
     AuthError,
