@@ -25,7 +25,14 @@ from postpilot.store import open_store
 from tests.acceptance.helpers import REPO
 from tests.fakes.instagram import FakeInstagram
 from tests.fakes.tiktok import FakeTikTok
-from tests.faults.harness import FAST, campaign_jobs, make_fault_campaign
+from tests.faults.harness import (
+    FAST,
+    assert_never_twice,
+    campaign_jobs,
+    make_fault_campaign,
+    run_campaign,
+    statuses,
+)
 
 
 def _add_credentials(root: Path, accounts: dict[str, dict[str, Any]]) -> None:
@@ -225,6 +232,40 @@ def kill_storm(
         while time.monotonic() < deadline and set(worker_pids(root, name)) & set(pids):
             time.sleep(0.05)
     return killed
+
+
+def storm_then_reconcile(
+    root: Path,
+    name: str,
+    *,
+    faulted: Callable[[], int],
+    heal: Callable[[], None],
+    posts: Callable[[], Counter[str]],
+    daily_limit: int,
+) -> None:
+    """The kill -9 storm every platform's fault suite runs (the fake already hangs every 2nd
+    irreversible request after acting on it): start the run, SIGKILL every worker at each of
+    3 hangs, heal the fake. The killed jobs end unconfirmed and nothing is posted twice; the
+    next --run reconciles them: every job posted exactly once, each account within
+    `daily_limit`."""
+    run = start_cli_run(root, name)
+    try:
+        killed = kill_storm(root, name, faulted, rounds=3, deadline=time.monotonic() + 180, run=run)
+    finally:
+        heal()
+    finish_cli_run(run)
+    assert killed >= 3
+    jobs = campaign_jobs(root, name)
+    assert_never_twice(posts(), jobs)
+    assert JobStatus.UNCONFIRMED in set(statuses(jobs).values())
+
+    second = run_campaign(root, name)
+    jobs = campaign_jobs(root, name)
+    after = posts()
+    assert_never_twice(after, jobs)
+    assert second["reconciled"].get("posted", 0) >= 3, second
+    assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}, second
+    assert max(per_account(after, root, name).values()) <= daily_limit
 
 
 def account_busy(root: Path, name: str, account: str) -> bool:

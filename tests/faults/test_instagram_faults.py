@@ -26,10 +26,8 @@ from tests.faults.platforms import (
     finish_cli_run,
     instagram_campaign,
     instagram_posts,
-    kill_storm,
-    per_account,
     stall_during_publish,
-    start_cli_run,
+    storm_then_reconcile,
 )
 
 pytestmark = pytest.mark.slow
@@ -141,31 +139,14 @@ def test_kill_9_storm_mid_publish_posts_nothing_twice_and_loses_no_job(
     workers; the next --run reconciles: every job one Reel, each account within its limit."""
     instagram_campaign(project_root, fake, "igkill", 12, accounts=4)
     fake.fault_after("publish", After.HANG, every=2)
-    run = start_cli_run(project_root, "igkill")
-    try:
-        killed = kill_storm(
-            project_root,
-            "igkill",
-            lambda: len(fake.after.keys("publish")),
-            rounds=3,
-            deadline=time.monotonic() + 180,
-            run=run,
-        )
-    finally:
-        fake.heal()
-    finish_cli_run(run)
-    assert killed >= 3
-    jobs = campaign_jobs(project_root, "igkill")
-    assert_never_twice(instagram_posts(fake, project_root, "igkill"), jobs)
-    assert JobStatus.UNCONFIRMED in set(statuses(jobs).values())
-
-    second = run_campaign(project_root, "igkill")
-    jobs = campaign_jobs(project_root, "igkill")
-    posts = instagram_posts(fake, project_root, "igkill")
-    assert_never_twice(posts, jobs)
-    assert second["reconciled"].get("posted", 0) >= 3, second
-    assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}, second
-    assert max(per_account(posts, project_root, "igkill").values()) <= 3
+    storm_then_reconcile(
+        project_root,
+        "igkill",
+        faulted=lambda: len(fake.after.keys("publish")),
+        heal=fake.heal,
+        posts=lambda: instagram_posts(fake, project_root, "igkill"),
+        daily_limit=3,
+    )
 
 
 def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_account(

@@ -5,7 +5,6 @@ after the upload completed, kill -9 storms mid-publish."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,14 +20,7 @@ from tests.faults.harness import (
     run_campaign,
     statuses,
 )
-from tests.faults.platforms import (
-    finish_cli_run,
-    kill_storm,
-    per_account,
-    start_cli_run,
-    tiktok_campaign,
-    tiktok_posts,
-)
+from tests.faults.platforms import storm_then_reconcile, tiktok_campaign, tiktok_posts
 
 pytestmark = pytest.mark.slow
 
@@ -95,28 +87,11 @@ def test_kill_9_storm_mid_upload_posts_nothing_twice_and_loses_no_job(
     job exactly one post, each account within its daily limit."""
     tiktok_campaign(project_root, fake, "ttkill", 12, accounts=4)
     fake.fault_after("put", After.HANG, every=2)
-    run = start_cli_run(project_root, "ttkill")
-    try:
-        killed = kill_storm(
-            project_root,
-            "ttkill",
-            lambda: len(fake.after.keys("put")),
-            rounds=3,
-            deadline=time.monotonic() + 180,
-            run=run,
-        )
-    finally:
-        fake.heal()
-    finish_cli_run(run)
-    assert killed >= 3
-    jobs = campaign_jobs(project_root, "ttkill")
-    assert_never_twice(tiktok_posts(fake, project_root, "ttkill"), jobs)
-    assert JobStatus.UNCONFIRMED in set(statuses(jobs).values())
-
-    second = run_campaign(project_root, "ttkill")
-    jobs = campaign_jobs(project_root, "ttkill")
-    posts = tiktok_posts(fake, project_root, "ttkill")
-    assert_never_twice(posts, jobs)
-    assert second["reconciled"].get("posted", 0) >= 3, second
-    assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}, second
-    assert max(per_account(posts, project_root, "ttkill").values()) <= 3
+    storm_then_reconcile(
+        project_root,
+        "ttkill",
+        faulted=lambda: len(fake.after.keys("put")),
+        heal=fake.heal,
+        posts=lambda: tiktok_posts(fake, project_root, "ttkill"),
+        daily_limit=3,
+    )

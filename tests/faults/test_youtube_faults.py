@@ -5,7 +5,6 @@ answer about that session until the network heals), or hangs while every worker 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from tests.faults.harness import (
     run_campaign,
     statuses,
 )
-from tests.faults.platforms import finish_cli_run, kill_storm, per_account, start_cli_run
+from tests.faults.platforms import storm_then_reconcile
 
 pytestmark = pytest.mark.slow
 
@@ -124,30 +123,12 @@ def test_kill_9_storm_after_the_last_byte_posts_nothing_twice_and_loses_no_job(
     limit."""
     youtube_campaign(project_root, fake, "ytkill", 12)
     fake.fault_after_final(After.HANG, every=2)
-    run = start_cli_run(project_root, "ytkill")
-    try:
-        killed = kill_storm(
-            project_root,
-            "ytkill",
-            lambda: len(fake.after.keys("final")),
-            rounds=3,
-            deadline=time.monotonic() + 180,
-            run=run,
-        )
-    finally:
-        fake.heal()
-    finish_cli_run(run)
-    assert killed >= 3
-    jobs = campaign_jobs(project_root, "ytkill")
-    assert_never_twice(delivered(fake, project_root, "ytkill"), jobs)
-    assert JobStatus.UNCONFIRMED in set(statuses(jobs).values())
-
-    second = run_campaign(project_root, "ytkill")
-    jobs = campaign_jobs(project_root, "ytkill")
-    videos = delivered(fake, project_root, "ytkill")
-    assert_never_twice(videos, jobs)
-    assert second["reconciled"].get("posted", 0) >= 3, second
-    assert set(statuses(jobs).values()) == {JobStatus.SUCCESS}, second
+    storm_then_reconcile(
+        project_root,
+        "ytkill",
+        faulted=lambda: len(fake.after.keys("final")),
+        heal=fake.heal,
+        posts=lambda: delivered(fake, project_root, "ytkill"),
+        daily_limit=-(-12 // 10),
+    )
     assert len(fake.videos) == 12
-    limit = -(-12 // 10)
-    assert max(per_account(videos, project_root, "ytkill").values()) <= limit
