@@ -72,13 +72,6 @@ UPLOAD_URI_KEY = "upload_uri"
 UPLOADED_KEY = "uploaded"
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
 class InstagramPublisher:
     """Publishes Reels to Instagram professional accounts (see the module docstring)."""
 

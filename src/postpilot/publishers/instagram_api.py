@@ -35,18 +35,11 @@ from postpilot.publishers.http import (
     response_text,
     retry_after,
 )
-from postpilot.publishers.instagram_errors import AUTH_CODES, map_error
+from postpilot.publishers.instagram_errors import AUTH_CODES, int_or_zero, map_error
 from postpilot.publishers.oauth import TokenSession, send_renewing
 from postpilot.publishers.video import VideoInfo
 
 log = logging.getLogger("postpilot.publishers.instagram")
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 class InstagramApi:
@@ -151,9 +144,9 @@ class InstagramApi:
         if not isinstance(entry, dict):
             return
         config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-        usage = _int(entry.get("quota_usage"))
-        total = _int((config or {}).get("quota_total"))
-        duration = _int((config or {}).get("quota_duration")) or 86400
+        usage = int_or_zero(entry.get("quota_usage"))
+        total = int_or_zero((config or {}).get("quota_total"))
+        duration = int_or_zero((config or {}).get("quota_duration")) or 86400
         if total and usage >= total:
             reset = self.quota_reset(session, ig_user, usage, duration)
             raise RateLimited(
@@ -257,7 +250,7 @@ class InstagramApi:
             raise self.map_error(
                 response, body, TokenSession(creds.account, creds), "token refresh"
             )
-        expires_in = _int(body.get("expires_in"))
+        expires_in = int_or_zero(body.get("expires_in"))
         expires_at = now + timedelta(seconds=expires_in) if expires_in else None
         log.info("instagram token of %r refreshed", creds.account)
         return self.store.update_tokens(creds.account, token, expires_at)
@@ -308,7 +301,7 @@ class InstagramApi:
 def _token_rejected(response: Response) -> bool:
     """A Graph error envelope whose code says the access token was refused."""
     error = response_json(response).get("error")
-    return isinstance(error, dict) and _int(error.get("code")) in AUTH_CODES
+    return isinstance(error, dict) and int_or_zero(error.get("code")) in AUTH_CODES
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -48,7 +48,9 @@ class ContainerGone(TransientError):
     error_type = "container_expired"
 
 
-def _int(value: Any) -> int:
+def int_or_zero(value: Any) -> int:
+    """A Graph answer's number (code, subcode, quota, seconds) as int; 0 when absent or not
+    a number (instagram_api.py reads its quotas and token lifetimes with it too)."""
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -148,7 +150,7 @@ def map_error(
     answer = Answer(response.status_code)
     message = ""
     if isinstance(error, dict):
-        code, sub = _int(error.get("code")), _int(error.get("error_subcode"))
+        code, sub = int_or_zero(error.get("code")), int_or_zero(error.get("error_subcode"))
         text = redact(str(error.get("error_user_msg") or error.get("message") or ""), secrets)
         message = f"instagram {what} failed: {text} (code {code}{f'/{sub}' if sub else ''})"
         answer = Answer(
@@ -189,5 +191,7 @@ def _regain_at(response: Response, now: datetime) -> datetime | None:
         for entries in usage.values():
             for entry in entries if isinstance(entries, list) else []:
                 if isinstance(entry, dict):
-                    minutes = max(minutes, _int(entry.get("estimated_time_to_regain_access")))
+                    minutes = max(
+                        minutes, int_or_zero(entry.get("estimated_time_to_regain_access"))
+                    )
     return now + timedelta(minutes=minutes) if minutes else None
