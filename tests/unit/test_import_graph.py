@@ -97,8 +97,14 @@ DRIVERS: dict[str, tuple[str, ...]] = {
         "postpilot.store.sqlite_connection",
         "postpilot.store.sqlite_ledger",
     ),
-    "psycopg": ("postpilot.store.postgres",),
-    "psycopg_pool": ("postpilot.store.postgres",),
+    # postgres_connection.py (pool, errors, queries, migrations) and postgres_ledger.py (job and
+    # ledger reads, bulk writes, several hosts) were split from postgres.py by concept.
+    "psycopg": (
+        "postpilot.store.postgres",
+        "postpilot.store.postgres_connection",
+        "postpilot.store.postgres_ledger",
+    ),
+    "psycopg_pool": ("postpilot.store.postgres", "postpilot.store.postgres_connection"),
     "httpx2": ("postpilot.publishers.http",),
     "httpx": (),
     "fastapi": ("postpilot.web",),

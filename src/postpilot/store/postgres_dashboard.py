@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, like_pattern
+from postpilot.store.postgres_connection import PostgresConnection
 
 if TYPE_CHECKING:
     from postpilot.jobs import Job
@@ -28,20 +29,10 @@ def _action(row: Mapping[str, Any]) -> OperatorAction:
     )
 
 
-class PostgresDashboardMixin:
+class PostgresDashboardMixin(PostgresConnection):
     """SupportsDashboard over PostgresJobStore's queries."""
 
     campaign: str
-
-    if TYPE_CHECKING:
-
-        def _query(
-            self, name: str, params: Mapping[str, Any], action: str
-        ) -> list[dict[str, Any]]: ...
-        @staticmethod
-        def _job_of(row: Mapping[str, Any]) -> Job: ...
-        @staticmethod
-        def _jsonb(value: Mapping[str, Any]) -> Any: ...
 
     def job_page(self, query: JobQuery) -> JobPage:
         """One page in seq order; filters and count in SQL."""
