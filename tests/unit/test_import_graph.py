@@ -54,6 +54,15 @@ ADAPTER_PREFIXES = (
     "postpilot.store.postgres_dashboard",
     "postpilot.store.memory",
     "postpilot.store.sql",
+    # The backends' parts, split from sqlite.py, postgres.py and memory.py by concept (the
+    # connection and transactions, job and ledger reads, the row mapping, the dashboard side).
+    # store/rules.py and store/cas.py are pure and shared by all three: not adapters.
+    "postpilot.store.sqlite_connection",
+    "postpilot.store.sqlite_ledger",
+    "postpilot.store.sqlite_rows",
+    "postpilot.store.postgres_connection",
+    "postpilot.store.postgres_ledger",
+    "postpilot.store.memory_dashboard",
     "postpilot.publishers.http",
     # oauth.py: the platform channels' token session and refresh-once-and-resend rule, split
     # from youtube.py, tiktok.py and instagram.py (it works with the credentials file's tokens).
