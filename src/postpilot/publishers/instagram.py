@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
+from postpilot.publishers.block import flag, optional_text, video_limits
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
 from postpilot.publishers.credential_store import CredentialStore
@@ -147,38 +148,20 @@ class InstagramPublisher:
         video_url_base (needed by video_url), share_to_feed, poll_interval, poll_timeout,
         refresh_margin_days, rate_limit_wait_seconds, max_bytes, max_duration_seconds,
         min_duration_seconds, timeout."""
-        share = block.get("share_to_feed", True)
-        if not isinstance(share, bool):
-            raise ConfigError(f"publisher.share_to_feed must be true or false, got {share!r}")
-        token_url = block.get("token_url")
-        if token_url is not None and not isinstance(token_url, str):
-            raise ConfigError("publisher.token_url must be a URL (text)")
-        grant = block.get("token_grant")
-        if grant is not None and not isinstance(grant, str):
-            raise ConfigError("publisher.token_grant must be text")
-        limits = VideoLimits(
-            max_bytes=_int_or_none(_number(block, "max_bytes", REELS_LIMITS.max_bytes)),
-            max_duration_seconds=_number(
-                block, "max_duration_seconds", REELS_LIMITS.max_duration_seconds
-            ),
-            min_duration_seconds=_number(
-                block, "min_duration_seconds", REELS_LIMITS.min_duration_seconds
-            ),
-        )
         return cls(
             CredentialStore.for_project(project_root),
             api_base=_text(block, "api_base", DEFAULT_API_BASE),
             upload_base=_text(block, "upload_base", DEFAULT_UPLOAD_BASE),
-            token_url=token_url,
-            token_grant=grant,
+            token_url=optional_text(block, "token_url", "a URL (text)"),
+            token_grant=optional_text(block, "token_grant"),
             mode=_text(block, "mode", "upload"),
             video_url_base=str(block.get("video_url_base") or ""),
-            share_to_feed=share,
+            share_to_feed=flag(block, "share_to_feed", True),
             poll_interval=_number(block, "poll_interval", 10.0) or 0.0,
             poll_timeout=_number(block, "poll_timeout", 300.0) or 0.0,
             refresh_margin=timedelta(days=_number(block, "refresh_margin_days", 7) or 0),
             rate_limit_wait=timedelta(seconds=_number(block, "rate_limit_wait_seconds", 300) or 0),
-            limits=limits,
+            limits=video_limits(block, REELS_LIMITS),
             client=HttpClient(timeout=_number(block, "timeout", 30.0) or 30.0),
         )
 
@@ -409,7 +392,3 @@ class InstagramPublisher:
         if state in (IN_PROGRESS, FINISHED, ERROR, EXPIRED):
             return Reconciled(ReconcileResult.NOT_POSTED)
         return Reconciled(ReconcileResult.UNKNOWN)
-
-
-def _int_or_none(value: float | None) -> int | None:
-    return None if value is None else int(value)

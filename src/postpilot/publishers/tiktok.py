@@ -27,6 +27,7 @@ from typing import Any
 from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
+from postpilot.publishers.block import flag, optional_text, video_limits
 from postpilot.publishers.block import number as _number
 from postpilot.publishers.block import text as _text
 from postpilot.publishers.credential_store import CredentialStore
@@ -139,35 +140,22 @@ class TikTokPublisher:
         "inbox"), privacy_level (default SELF_ONLY), disable_comment/duet/stitch, is_aigc,
         chunk_size_mb, poll_interval, poll_timeout, rate_limit_wait_seconds, max_bytes,
         max_duration_seconds, min_duration_seconds, timeout."""
-        flags: dict[str, bool] = {}
-        for key in ("disable_comment", "disable_duet", "disable_stitch", "is_aigc"):
-            value = block.get(key, False)
-            if not isinstance(value, bool):
-                raise ConfigError(f"publisher.{key} must be true or false, got {value!r}")
-            flags[key] = value
-        token_url = block.get("token_url")
-        if token_url is not None and not isinstance(token_url, str):
-            raise ConfigError("publisher.token_url must be a URL (text)")
-        max_bytes = _number(block, "max_bytes", TIKTOK_LIMITS.max_bytes)
-        limits = VideoLimits(
-            max_bytes=None if max_bytes is None else int(max_bytes),
-            max_duration_seconds=_number(
-                block, "max_duration_seconds", TIKTOK_LIMITS.max_duration_seconds
-            ),
-            min_duration_seconds=_number(block, "min_duration_seconds", None),
-        )
+        flags = {
+            key: flag(block, key, False)
+            for key in ("disable_comment", "disable_duet", "disable_stitch", "is_aigc")
+        }
         chunk_mb = _number(block, "chunk_size_mb", DEFAULT_CHUNK / MIB) or DEFAULT_CHUNK / MIB
         return cls(
             CredentialStore.for_project(project_root),
             api_base=_text(block, "api_base", DEFAULT_API_BASE),
-            token_url=token_url,
+            token_url=optional_text(block, "token_url", "a URL (text)"),
             mode=_text(block, "mode", "direct"),
             privacy_level=_text(block, "privacy_level", "SELF_ONLY"),
             chunk_size=int(chunk_mb * MIB),
             poll_interval=_number(block, "poll_interval", 5.0) or 0.0,
             poll_timeout=_number(block, "poll_timeout", 600.0) or 0.0,
             rate_limit_wait=timedelta(seconds=_number(block, "rate_limit_wait_seconds", 60) or 0),
-            limits=limits,
+            limits=video_limits(block, TIKTOK_LIMITS),
             client=HttpClient(timeout=_number(block, "timeout", 30.0) or 30.0),
             **flags,
         )

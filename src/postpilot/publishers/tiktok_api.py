@@ -81,7 +81,6 @@ CONFIG_CODES = frozenset(
 )
 
 BANNED = frozenset({"spam_risk_user_banned_from_posting"})
-_DAY_CAP_HINT = "TikTok's daily posting cap is reached; the account's posts wait a day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +127,16 @@ def _on(*codes: str) -> tuple[When, ...]:
     return (When(codes=frozenset(codes)),)
 
 
+#: TikTok's daily posting cap, as an API error code and as a FAILED status's fail_reason.
+_DAY_CAP = Rule(
+    RateLimited,
+    (When(codes=DAY_CAP_CODES),),
+    error_type="daily_cap",
+    hint="TikTok's daily posting cap is reached; the account's posts wait a day",
+    wait=Wait.NEXT_DAY,
+    account_wide=True,
+)
+
 #: Content Posting API error codes (error.code) and HTTP statuses; the first match wins.
 ERRORS: tuple[Rule, ...] = (
     # No error code: the generic mapping of the HTTP status.
@@ -149,14 +158,7 @@ ERRORS: tuple[Rule, ...] = (
         error_type="banned",
         hint="TikTok blocked this account from posting; check it in the app",
     ),
-    Rule(
-        RateLimited,
-        (When(codes=DAY_CAP_CODES),),
-        error_type="daily_cap",
-        hint=_DAY_CAP_HINT,
-        wait=Wait.NEXT_DAY,
-        account_wide=True,
-    ),
+    _DAY_CAP,
     Rule(
         RateLimited,
         (When(codes=frozenset({"rate_limit_exceeded"})), When(statuses=frozenset({429}))),
@@ -199,14 +201,7 @@ FAIL_REASONS: tuple[Rule, ...] = (
         error_type="content_rejected",
         hint="check the video against TikTok's specs (MP4/H.264, 23-60 fps, 360-4096 px)",
     ),
-    Rule(
-        RateLimited,
-        (When(codes=DAY_CAP_CODES),),
-        error_type="daily_cap",
-        hint=_DAY_CAP_HINT,
-        wait=Wait.NEXT_DAY,
-        account_wide=True,
-    ),
+    _DAY_CAP,
     Rule(
         AuthError,
         (When(codes=BANNED),),
