@@ -18,7 +18,8 @@ never prints a traceback and never changes a file.
 
 Start-up: this module imports only the standard library and postpilot's light modules; each
 action imports what it needs (operations, report, pydantic, rich, the stores, the channels) on
-use, so `--help` and `--version` start as fast as Python itself (tests/unit/test_cli_imports.py).
+use, so `--help` and `--version` start as fast as Python itself
+(tests/acceptance/test_cli_imports.py).
 
 The parser and its checks of option combinations are in cli_parser.py, the reporting of a
 failed command (messages, --json error object) in cli_errors.py.

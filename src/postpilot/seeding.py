@@ -23,8 +23,7 @@ Assignment rules (each fixes a way the prior system lost or misassigned videos):
   assigned to it again; prior history migrated without content (the ledger's name keys,
   postpilot.store.base.name_key) protects the video by its file name the same way;
 - a video no account can take is skipped with its reason and seeding continues (the prior system
-stopped at the
-  first such video); a job is never created without an account;
+  stopped at the first such video); a job is never created without an account;
 - a job id already in the store is skipped (insert-if-absent).
 """
 
