@@ -28,12 +28,10 @@ from postpilot.errors import (
     WrongCampaignStore,
 )
 from postpilot.store.sqlite_schema import (
-    DASHBOARD_SCHEMA,
-    LEDGER_SCHEMA,
     SCHEMA_VERSION,
-    create_campaign_schema,
-    job_columns,
-    upgrade_campaign_file,
+    file_version,
+    ledger_statements,
+    migrate_campaign_file,
 )
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -123,19 +121,7 @@ class SqliteConnection:
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
                 self._check_campaign()
-                upgrade_campaign_file(conn, self._meta)
-                for statement in LEDGER_SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                create_campaign_schema(conn)
-                for statement in DASHBOARD_SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                for schema in ("main", "c"):
-                    conn.execute(
-                        f"INSERT OR IGNORE INTO {schema}.meta VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
+                migrate_campaign_file(conn)
                 conn.execute(
                     "INSERT OR IGNORE INTO c.meta VALUES ('campaign', ?)", (self.campaign,)
                 )
@@ -148,14 +134,13 @@ class SqliteConnection:
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             conn.execute("ATTACH DATABASE ? AS c", (_read_only_uri(self.progress_path),))
             if self._ledger_in_memory:
-                for statement in (LEDGER_SCHEMA + DASHBOARD_SCHEMA).split(";"):
-                    if " main." in statement:
-                        conn.execute(statement)
+                for statement in ledger_statements():
+                    conn.execute(statement)
             with self._read():
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
                 self._check_campaign()
-                if "due_key" not in job_columns(conn):
+                if file_version(conn) < SCHEMA_VERSION:
                     raise StoreError(
                         f"{self.progress_path} was written by an older postpilot and must be "
                         "upgraded, which a read-only project does not allow. Run any command "

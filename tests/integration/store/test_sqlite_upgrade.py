@@ -109,3 +109,36 @@ def test_a_version_2_file_serves_claims_in_due_order_after_the_upgrade(tmp_path:
     finally:
         store.close()
     assert _version(tmp_path) == str(SCHEMA_VERSION)
+
+
+def _schema(path: Path) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
+    """A file's schema cookie (SQLite bumps it on every schema change), its objects and meta."""
+    conn = sqlite3.connect(path)
+    try:
+        cookie = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+        objects = conn.execute("SELECT type, name FROM sqlite_master ORDER BY 1, 2").fetchall()
+        meta = conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+        return cookie, objects, meta
+    finally:
+        conn.close()
+
+
+def test_a_file_of_the_current_version_opens_unchanged(tmp_path: Path) -> None:
+    """Reopening a current file runs no migration: neither file's schema or meta changes."""
+    store = _open(tmp_path)
+    store.close()
+    progress, ledger = tmp_path / "c" / "progress.db", tmp_path / "ledger.db"
+    before = (_schema(progress), _schema(ledger))
+    _open(tmp_path).close()
+    assert (_schema(progress), _schema(ledger)) == before
+
+
+def test_an_upgraded_version_1_file_has_the_objects_of_a_new_file(tmp_path: Path) -> None:
+    """Migrations 0002 and 0003 on a version-1 file give every table, index and trigger a new
+    file gets from all the migrations (the old version-2 due index gone)."""
+    _old_file(tmp_path / "old" / "c" / "progress.db", 1, [])
+    SqliteJobStore(tmp_path / "old/c/progress.db", tmp_path / "old/ledger.db", "alpha").close()
+    SqliteJobStore(tmp_path / "new/c/progress.db", tmp_path / "new/ledger.db", "alpha").close()
+    old_objects = _schema(tmp_path / "old/c/progress.db")[1]
+    assert old_objects == _schema(tmp_path / "new/c/progress.db")[1]
+    assert ("trigger", "jobs_heads_update") in old_objects

@@ -5,7 +5,8 @@ returns them as a dict, without their comment lines and with each line trimmed: 
 is what psycopg caches and the server parses (no string literal in these files spans lines).
 Schema migrations are the files `NNNN_<description>.sql`, applied in version order by
 postpilot.store.postgres and recorded in the `postpilot_migrations` table.
-Only postpilot.store.postgres uses this package; nothing here touches a database.
+Only postpilot.store.postgres uses this package's files; the SQLite store's are in the
+subpackage `sqlite` (loaded the same way). Nothing here touches a database.
 """
 
 from __future__ import annotations
@@ -28,8 +29,13 @@ class Migration:
     sql: str
 
 
+def read_sql(package: str, filename: str) -> str:
+    """The text of one .sql file of `package` (this one, or postpilot.store.sql.sqlite)."""
+    return resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+
+
 def _read(filename: str) -> str:
-    return resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
+    return read_sql(__name__, filename)
 
 
 def parse_queries(text: str) -> dict[str, str]:
@@ -56,11 +62,18 @@ def load_queries() -> dict[str, str]:
 @cache
 def migrations() -> tuple[Migration, ...]:
     """Every migration of this package, in version order."""
+    return migrations_of(__name__)
+
+
+def migrations_of(package: str) -> tuple[Migration, ...]:
+    """Every migration file (`NNNN_<description>.sql`) of `package`, in version order."""
     found = []
-    for entry in resources.files(__package__).iterdir():
+    for entry in resources.files(package).iterdir():
         match = _MIGRATION_FILE.match(entry.name)
         if match:
-            found.append(Migration(int(match.group(1)), match.group(2), _read(entry.name)))
+            found.append(
+                Migration(int(match.group(1)), match.group(2), read_sql(package, entry.name))
+            )
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
