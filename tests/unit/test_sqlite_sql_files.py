@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postpilot.store.sql.sqlite import ensure_sql, migrations
+from postpilot.store.sql.sqlite import ensure_sql, load_queries, migrations
 from postpilot.store.sqlite_schema import SCHEMA_VERSION, statements
 
 
@@ -25,7 +25,8 @@ def test_a_trigger_body_stays_one_statement() -> None:
 
 
 def test_every_sql_file_parses() -> None:
-    """ensure.sql and every migration split into statements."""
+    """ensure.sql and every migration split into statements; queries.sql names its blocks."""
     assert statements(ensure_sql())
     for migration in migrations():
         assert statements(migration.sql), migration.name
+    assert {"candidate", "held", "record_posted"} <= set(load_queries())

@@ -57,10 +57,6 @@ Timestamps
     as strings. Naive datetimes are taken as UTC.
 """
 
-# SQL here is built only from this module's constant column and schema names, never from input
-# (every value is a bound parameter), so the string-built-query rule does not apply.
-# ruff: noqa: S608
-
 from __future__ import annotations
 
 import json
@@ -87,10 +83,7 @@ from postpilot.store.sqlite_dashboard import SqliteDashboardMixin
 from postpilot.store.sqlite_ledger import SqliteLedger
 from postpilot.store.sqlite_rows import (
     _FIELDS,
-    _HEAD_COLUMNS,
-    _LEASE_JOB_IS_CLAIMED,
-    _SELECT,
-    _UNAVAILABLE,
+    _SQ,
     _UPDATE,
     _column,
     _to_job,
@@ -132,7 +125,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
                 )
                 # The account lease goes to the ledger (committed first, see module doc).
                 conn.execute(
-                    "INSERT OR REPLACE INTO main.account_leases VALUES (?, ?, ?, ?, ?)",
+                    _SQ["put_lease"],
                     (job.account, self.campaign, job.job_id, token, _ts(claimed.lease_expires_at)),
                 )
                 self._write_job(conn, job, claimed)
@@ -148,26 +141,18 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
             "limit": request.daily_limit,
             "campaign": self.campaign,
         }
-        filters = ""
+        query = _SQ["candidate"]
         if request.accounts is not None:
-            filters = "AND h.account IN (SELECT value FROM json_each(:accounts)) "
+            query = _SQ["candidate_in_accounts"]
             params["accounts"] = json.dumps(sorted(request.accounts))
-        row = conn.execute(
-            f"SELECT {_HEAD_COLUMNS} FROM c.heads AS h INDEXED BY heads_order "
-            "JOIN c.jobs AS j ON j.job_id = h.job_id "
-            "WHERE h.due_key <= :now AND j.due_key = h.due_key "
-            f"AND h.account NOT IN ({_UNAVAILABLE}) {filters}"
-            "ORDER BY h.due_key, h.seq, h.job_rowid LIMIT 1",
-            params,
-        ).fetchone()
+        row = conn.execute(query, params).fetchone()
         return None if row is None else _to_job(row)
 
     def _posted_by_other(self, conn: sqlite3.Connection, job: Job) -> bool:
         if not job.content_sha256:
             return False
         row = conn.execute(
-            "SELECT 1 FROM main.posted WHERE account = ? AND sha256 = ? "
-            "AND NOT (campaign = ? AND job_id = ?) LIMIT 1",
+            _SQ["posted_by_other"],
             (job.account, job.content_sha256, self.campaign, job.job_id),
         ).fetchone()
         return row is not None
@@ -180,8 +165,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
             if job is None:
                 return False
             current = conn.execute(
-                "SELECT campaign, job_id, token, expires_at FROM main.account_leases "
-                "WHERE account = ?",
+                _SQ["lease_of"],
                 (job.account,),
             ).fetchone()
             if (
@@ -193,7 +177,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
                 return False
             expires = now + lease
             conn.execute(
-                "INSERT OR REPLACE INTO main.account_leases VALUES (?, ?, ?, ?, ?)",
+                _SQ["put_lease"],
                 (job.account, self.campaign, job_id, token, _ts(expires)),
             )
             self._write_job(conn, job, job.evolve(lease_expires_at=expires))
@@ -233,11 +217,8 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         `settling`, also an unconfirmed job that kept the token (a stalled holder's answer)."""
         if not token:
             return None
-        statuses = "('claimed', 'unconfirmed')" if settling else "('claimed')"
-        row = conn.execute(
-            f"{_SELECT} WHERE job_id = ? AND status IN {statuses} AND lease_token = ?",
-            (job_id, token),
-        ).fetchone()
+        query = _SQ["held_settling"] if settling else _SQ["held"]
+        row = conn.execute(query, (job_id, token)).fetchone()
         return None if row is None else _to_job(row)
 
     # -- the CasStore hooks (postpilot.store.cas) -----------------------------------------------
@@ -249,14 +230,14 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         changed = [name for name in _FIELDS if getattr(old, name) != getattr(new, name)]
         if changed:
             values = [_column(name, getattr(new, name)) for name in changed]
+            # The only statement built at run time: its column names are Job's field names.
             assignments = ", ".join(f"{name} = ?" for name in changed)
-            conn.execute(f"UPDATE c.jobs SET {assignments} WHERE job_id = ?", [*values, old.job_id])
+            update = f"UPDATE c.jobs SET {assignments} WHERE job_id = ?"  # noqa: S608
+            conn.execute(update, [*values, old.job_id])
         return True
 
     def _unconfirmed_job(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
-        row = conn.execute(
-            f"{_SELECT} WHERE job_id = ? AND status = 'unconfirmed'", (job_id,)
-        ).fetchone()
+        row = conn.execute(_SQ["unconfirmed_job"], (job_id,)).fetchone()
         return None if row is None else _to_job(row)
 
     def _record_resolved(
@@ -274,7 +255,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         self._record_posted(conn, job, key, day, now, remote_id, remote_url)
 
     def _failed_jobs(self, conn: sqlite3.Connection) -> list[Job]:
-        rows = conn.execute(f"{_SELECT} WHERE status = 'failed' ORDER BY seq, rowid")
+        rows = conn.execute(_SQ["failed_jobs"])
         return [_to_job(row) for row in rows.fetchall()]
 
     def _write_many(self, conn: sqlite3.Connection, pairs: Sequence[tuple[Job, Job]]) -> None:
@@ -286,15 +267,14 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         if campaign != self.campaign:
             return False
         row = conn.execute(
-            "SELECT 1 FROM c.jobs WHERE job_id = ? AND status = 'claimed' AND lease_token = ?",
+            _SQ["lease_job_claimed"],
             (job_id, token),
         ).fetchone()
         return row is None
 
     def _drop_lease(self, conn: sqlite3.Connection, job: Job) -> None:
         conn.execute(
-            "DELETE FROM main.account_leases WHERE account = ? AND campaign = ? "
-            "AND job_id = ? AND token = ?",
+            _SQ["drop_lease"],
             (job.account, self.campaign, job.job_id, job.lease_token),
         )
 
@@ -309,7 +289,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         remote_url: str,
     ) -> None:
         inserted = conn.execute(
-            "INSERT OR IGNORE INTO main.posted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _SQ["record_posted"],
             (
                 self.campaign,
                 job.job_id,
@@ -324,8 +304,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         ).rowcount
         if inserted:
             conn.execute(
-                "INSERT INTO main.daily_counts VALUES (?, ?, 1) "
-                "ON CONFLICT (account, day) DO UPDATE SET count = count + 1",
+                _SQ["count_post"],
                 (job.account, day),
             )
 
@@ -335,8 +314,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         make it the success it is. Settling it any other way (unconfirmed, then reconcile's
         "posted") would count the post a second time."""
         done = conn.execute(
-            "SELECT remote_id, remote_url FROM main.posted "
-            "WHERE campaign = ? AND job_id = ? AND token = ?",
+            _SQ["posted_under_token"],
             (self.campaign, job.job_id, job.lease_token),
         ).fetchone()
         if done is None:
@@ -350,8 +328,7 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         released: list[str] = []
         unconfirmed: list[str] = []
         rows = conn.execute(
-            f"{_SELECT} WHERE status = 'claimed' "
-            "AND (lease_expires_at IS NULL OR lease_expires_at <= ?) ORDER BY seq, rowid",
+            _SQ["expired_claims"],
             (_ts(now),),
         ).fetchall()
         for job in map(_to_job, rows):
@@ -364,10 +341,9 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
             self._write_job(conn, job, updated)
             target = unconfirmed if updated.status is JobStatus.UNCONFIRMED else released
             target.append(job.job_id)
-        if cleanup:  # claims skip these writes: _UNAVAILABLE ignores orphans itself
+        if cleanup:  # claims skip these writes: their candidate query ignores orphans itself
             conn.execute(
-                "DELETE FROM main.account_leases WHERE campaign = ? AND NOT EXISTS ("
-                f"{_LEASE_JOB_IS_CLAIMED})",
+                _SQ["drop_orphan_leases"],
                 (self.campaign,),
             )
             self._sync_holds(conn)

@@ -7,7 +7,6 @@ blocks, and the `account_holds` rows every campaign's claims read.
 
 # SQL here is built only from constant column and schema names, never from input (every
 # value is a bound parameter), so the string-built-query rule does not apply.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -34,10 +33,8 @@ from postpilot.store.base import (
 from postpilot.store.rules import next_seqs, status_counts
 from postpilot.store.sqlite_connection import SqliteConnection
 from postpilot.store.sqlite_rows import (
-    _IN_FLIGHT,
     _INSERT,
-    _SELECT,
-    _UNSETTLED,
+    _SQ,
     _dt,
     _to_job,
     _to_row,
@@ -54,8 +51,8 @@ class SqliteLedger(SqliteConnection):
         next one."""
         try:
             with self._write() as conn:
-                existing = {row[0] for row in conn.execute("SELECT job_id FROM c.jobs")}
-                top = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM c.jobs").fetchone()[0]
+                existing = {row[0] for row in conn.execute(_SQ["job_ids"])}
+                top = conn.execute(_SQ["max_seq"]).fetchone()[0]
                 rows = [
                     _to_row(job.evolve(campaign=self.campaign, seq=seq))
                     for job, seq in next_seqs(jobs, existing, top)
@@ -69,19 +66,18 @@ class SqliteLedger(SqliteConnection):
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
         with self._read() as conn:
-            row = conn.execute(f"{_SELECT} WHERE job_id = ?", (job_id,)).fetchone()
+            row = conn.execute(_SQ["get_job"], (job_id,)).fetchone()
             return None if row is None else _to_job(row)
 
     def list_jobs(self, statuses: Iterable[JobStatus] | None = None) -> list[Job]:
         """Jobs in seq order (ties in insert order), optionally filtered by status."""
         with self._read() as conn:
             if statuses is None:
-                rows = conn.execute(f"{_SELECT} ORDER BY seq, rowid")
+                rows = conn.execute(_SQ["all_jobs"])
             else:
                 wanted = json.dumps(sorted({str(JobStatus(s)) for s in statuses}))
                 rows = conn.execute(
-                    f"{_SELECT} WHERE status IN (SELECT value FROM json_each(?)) "
-                    "ORDER BY seq, rowid",
+                    _SQ["jobs_by_status"],
                     (wanted,),
                 )
             return [_to_job(row) for row in rows]
@@ -90,7 +86,7 @@ class SqliteLedger(SqliteConnection):
         """{"total": n, <every status>: n}."""
         with self._read() as conn:
             counts = status_counts(())
-            for status, n in conn.execute("SELECT status, COUNT(*) FROM c.jobs GROUP BY status"):
+            for status, n in conn.execute(_SQ["counts"]):
                 counts[str(status)] = counts.get(str(status), 0) + int(n)
                 counts["total"] += int(n)
             return counts
@@ -98,32 +94,27 @@ class SqliteLedger(SqliteConnection):
     def status_breakdown(self) -> list[tuple[str, str, str, int]]:
         """Counts grouped by (account, status, error_type), computed in SQL."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT account, status, error_type, COUNT(*) FROM c.jobs "
-                "GROUP BY account, status, error_type ORDER BY 1, 2, 3"
-            )
+            rows = conn.execute(_SQ["status_breakdown"])
             return [(str(a), str(s), str(e), int(n)) for a, s, e, n in rows]
 
     def snapshot(self, path: Path) -> None:
         """A consistent copy of the campaign's progress file (VACUUM INTO)."""
         with self._read() as conn:
-            conn.execute("VACUUM c INTO ?", (str(path),))
+            conn.execute(_SQ["snapshot"], (str(path),))
 
     def clear(self) -> int:
         """Delete every job; refuses while one is claimed. The ledger keeps its history."""
         with self._write() as conn:
-            claimed = conn.execute(
-                "SELECT job_id FROM c.jobs WHERE status = 'claimed' ORDER BY seq, rowid"
-            ).fetchall()
+            claimed = conn.execute(_SQ["claimed_ids"]).fetchall()
             if claimed:
                 raise StoreError(
                     f"Cannot clear campaign '{self.campaign}': {len(claimed)} job(s) are "
                     f"claimed by a running worker (first: {claimed[0][0]}); stop the run first"
                 )
-            conn.execute("DELETE FROM main.account_leases WHERE campaign = ?", (self.campaign,))
-            conn.execute("DELETE FROM main.account_holds WHERE campaign = ?", (self.campaign,))
-            deleted = int(conn.execute("DELETE FROM c.jobs").rowcount)
-            conn.execute("DELETE FROM c.heads")
+            conn.execute(_SQ["clear_leases"], (self.campaign,))
+            conn.execute(_SQ["clear_holds"], (self.campaign,))
+            deleted = int(conn.execute(_SQ["clear_jobs"]).rowcount)
+            conn.execute(_SQ["clear_heads"])
             return deleted
 
     # -- the ledger -------------------------------------------------------------------------------
@@ -131,7 +122,7 @@ class SqliteLedger(SqliteConnection):
         """Successes of the account on the day, across campaigns."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT count FROM main.daily_counts WHERE account = ? AND day = ?",
+                _SQ["daily_count"],
                 (account, day),
             ).fetchone()
             return 0 if row is None else int(row[0])
@@ -142,7 +133,7 @@ class SqliteLedger(SqliteConnection):
             return False
         with self._read() as conn:
             row = conn.execute(
-                "SELECT 1 FROM main.posted WHERE account = ? AND sha256 = ? LIMIT 1",
+                _SQ["is_posted"],
                 (account, content_sha256),
             ).fetchone()
             return row is not None
@@ -151,7 +142,7 @@ class SqliteLedger(SqliteConnection):
         """(job_id, account, sha256) of every post this campaign made, on any day."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT DISTINCT job_id, account, sha256 FROM main.posted WHERE campaign = ?",
+                _SQ["posted_content"],
                 (self.campaign,),
             )
             return {(str(j), str(a), str(h)) for j, a, h in rows}
@@ -165,8 +156,7 @@ class SqliteLedger(SqliteConnection):
     @staticmethod
     def _next_due(conn: sqlite3.Connection, now: datetime) -> datetime | None:
         row = conn.execute(
-            "SELECT min(due_key) FROM c.jobs INDEXED BY jobs_next_due "
-            "WHERE due_key IS NOT NULL AND due_key > ?",
+            _SQ["next_due"],
             (_ts(now),),
         ).fetchone()
         return _dt(row[0]) if row and row[0] else None
@@ -178,10 +168,7 @@ class SqliteLedger(SqliteConnection):
         accounts = None if request.accounts is None else json.dumps(sorted(request.accounts))
         with self._read() as conn:
             busy = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM c.jobs WHERE status = 'claimed') OR EXISTS ("
-                "SELECT 1 FROM main.account_leases AS l JOIN c.heads AS h "
-                "ON h.account = l.account WHERE l.expires_at > :now AND h.due_key <= :now "
-                "AND (:accounts IS NULL OR h.account IN (SELECT value FROM json_each(:accounts))))",
+                _SQ["outlook"],
                 {"now": now, "accounts": accounts},
             ).fetchone()[0]
             return ClaimOutlook(bool(busy), self._next_due(conn, request.now))
@@ -193,7 +180,7 @@ class SqliteLedger(SqliteConnection):
         with self._write() as conn:
             for post in posts:
                 inserted = conn.execute(
-                    "INSERT OR IGNORE INTO main.posted VALUES (?, ?, ?, ?, ?, ?, '', '', ?)",
+                    _SQ["record_history"],
                     (
                         post.campaign,
                         post.source,
@@ -209,8 +196,7 @@ class SqliteLedger(SqliteConnection):
                 added += 1
                 if post.counts_day and post.day:
                     conn.execute(
-                        "INSERT INTO main.daily_counts VALUES (?, ?, 1) "
-                        "ON CONFLICT (account, day) DO UPDATE SET count = count + 1",
+                        _SQ["count_post"],
                         (post.account, post.day),
                     )
         return added
@@ -223,26 +209,21 @@ class SqliteLedger(SqliteConnection):
             leases = {
                 row[0]: row
                 for row in conn.execute(
-                    "SELECT account, campaign, job_id, expires_at FROM main.account_leases "
-                    "WHERE account IN (SELECT value FROM json_each(?))",
+                    _SQ["leases_of"],
                     (wanted,),
                 )
             }
             blocks = {
                 row[0]: row
                 for row in conn.execute(
-                    "SELECT account, block, reason, blocked_until FROM main.account_blocks "
-                    "WHERE account IN (SELECT value FROM json_each(?))",
+                    _SQ["blocks_of"],
                     (wanted,),
                 )
             }
             holders: dict[str, tuple[str, str]] = {}
             waiting: dict[str, int] = {}
             for account, campaign, job_id, status, in_flight in conn.execute(
-                "SELECT account, campaign, job_id, status, in_flight FROM main.account_holds "
-                "WHERE campaign != :campaign AND account IN (SELECT value FROM json_each(:w)) "
-                f"UNION ALL SELECT account, :campaign, job_id, status, {_IN_FLIGHT} FROM c.jobs "
-                f"WHERE {_UNSETTLED} AND account IN (SELECT value FROM json_each(:w))",
+                _SQ["holds_of"],
                 {"campaign": self.campaign, "w": wanted},
             ):
                 if in_flight:
@@ -271,36 +252,35 @@ class SqliteLedger(SqliteConnection):
         """Stop claims for the account until `until`, or until cleared."""
         with self._write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO main.account_blocks VALUES (?, ?, ?, ?)",
+                _SQ["block_account"],
                 (account, block, reason, _ts(until)),
             )
 
     def unblock_account(self, account: str) -> None:
         """Lift any block on the account."""
         with self._write() as conn:
-            conn.execute("DELETE FROM main.account_blocks WHERE account = ?", (account,))
+            conn.execute(_SQ["unblock_account"], (account,))
 
     _job_of = staticmethod(_to_job)
 
     def _hold(self, conn: sqlite3.Connection, job: Job) -> None:
         """Record `job` (as it is after this write) among the account's unsettled publishes."""
         conn.execute(
-            "INSERT OR REPLACE INTO main.account_holds VALUES (?, ?, ?, ?, ?)",
+            _SQ["hold"],
             (job.account, self.campaign, job.job_id, str(job.status), may_be_in_flight(job)),
         )
 
     def _unhold(self, conn: sqlite3.Connection, job: Job) -> None:
         conn.execute(
-            "DELETE FROM main.account_holds WHERE account = ? AND campaign = ? AND job_id = ?",
+            _SQ["unhold"],
             (job.account, self.campaign, job.job_id),
         )
 
     def _sync_holds(self, conn: sqlite3.Connection) -> None:
         """Make this campaign's hold rows match its unsettled jobs (imported ones, files
         written before holds existed, a crash between the two commits)."""
-        conn.execute("DELETE FROM main.account_holds WHERE campaign = ?", (self.campaign,))
+        conn.execute(_SQ["clear_holds"], (self.campaign,))
         conn.execute(
-            "INSERT OR REPLACE INTO main.account_holds SELECT account, ?, job_id, status, "
-            f"{_IN_FLIGHT} FROM c.jobs WHERE account != '' AND {_UNSETTLED}",
+            _SQ["sync_holds"],
             (self.campaign,),
         )

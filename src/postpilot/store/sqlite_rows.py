@@ -1,5 +1,7 @@
-"""The SQLite store's Job <-> row mapping and its shared SQL fragments.
+"""The SQLite store's Job <-> row mapping and its statements.
 
+The named statements are in postpilot/store/sql/sqlite/queries.sql; only the ones spelled out
+from Job's fields (insert, full update, the column list) are built here, once, at import.
 Used only by the postpilot.store.sqlite modules; nothing here opens a file. Timestamps are
 ISO-8601 UTC text of fixed width (`2024-05-01T08:00:00.000000Z`), so SQL compares them as
 strings; naive datetimes are taken as UTC.
@@ -21,6 +23,7 @@ from postpilot.jobs import (
     Job,
     JobStatus,
 )
+from postpilot.store.sql.sqlite import load_queries
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
 _TIME_FIELDS = frozenset(
@@ -42,41 +45,15 @@ _UPDATE = (
 )
 _SELECT = f"SELECT {_COLUMNS} FROM c.jobs"
 _HEAD_COLUMNS = ", ".join(f"j.{name}" for name in _FIELDS)
-#: The job an account lease row names is claimed with that lease's token (else: an orphan).
-_LEASE_JOB_IS_CLAIMED = (
-    "SELECT 1 FROM c.jobs j WHERE j.job_id = account_leases.job_id "
-    "AND j.status = 'claimed' AND j.lease_token = account_leases.token"
-)
-#: This campaign's jobs whose started publish is unsettled (unconfirmed, or still claimed).
-_UNSETTLED = "(status = 'unconfirmed' OR (status = 'claimed' AND publish_started_at IS NOT NULL))"
-#: ...and those of them that may still be in flight (postpilot.jobs.may_be_in_flight).
-_IN_FLIGHT = (
-    "((status = 'claimed' AND publish_started_at IS NOT NULL) "
-    "OR (status = 'unconfirmed' AND lease_token != ''))"
-)
 
 
-#: Accounts that cannot take a job now (parameters now, day, limit, campaign): leased by a
-#: live claim (an orphan lease of this campaign counts as free), blocked, held by a publish
-#: that may be in flight, or at the daily limit with today's successes plus the unconfirmed
-#: jobs of every campaign.
-_UNAVAILABLE = (
-    "SELECT account FROM main.account_leases WHERE expires_at > :now "
-    f"AND (campaign != :campaign OR EXISTS ({_LEASE_JOB_IS_CLAIMED})) "
-    "UNION ALL SELECT account FROM main.account_blocks WHERE block != '' "
-    "AND (blocked_until IS NULL OR blocked_until > :now) "
-    "UNION ALL SELECT account FROM main.account_holds WHERE campaign != :campaign "
-    f"AND in_flight UNION ALL SELECT account FROM c.jobs WHERE {_IN_FLIGHT} "
-    # at the limit by successes alone: one range of daily_counts_day, no sort
-    "UNION ALL SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit "
-    # ...or with the (few) accounts' unconfirmed jobs added
-    "UNION ALL SELECT u.account FROM (SELECT account, SUM(n) AS n FROM ("
-    "SELECT account, COUNT(*) AS n FROM main.account_holds "
-    "WHERE campaign != :campaign AND status = 'unconfirmed' GROUP BY account "
-    "UNION ALL SELECT account, COUNT(*) FROM c.jobs WHERE status = 'unconfirmed' "
-    "GROUP BY account) GROUP BY account) AS u WHERE u.n + coalesce((SELECT d.count "
-    "FROM main.daily_counts AS d WHERE d.account = u.account AND d.day = :day), 0) >= :limit"
-)
+def _expand(text: str) -> str:
+    """A query of queries.sql with its column placeholders filled in."""
+    return text.replace("{job_columns}", _COLUMNS).replace("{head_columns}", _HEAD_COLUMNS)
+
+
+#: The SQLite store's named statements (postpilot/store/sql/sqlite/queries.sql).
+_SQ: dict[str, str] = {name: _expand(sql) for name, sql in load_queries().items()}
 
 
 def _ts(value: datetime | None) -> str | None:
