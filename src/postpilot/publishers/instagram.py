@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -45,6 +44,7 @@ from postpilot.publishers.http import HttpClient, NetworkError, redact
 from postpilot.publishers.instagram_api import InstagramApi
 from postpilot.publishers.instagram_errors import NOT_READY, ContainerGone, wants_new_container
 from postpilot.publishers.oauth import TokenSession
+from postpilot.publishers.polling import poll_until
 from postpilot.publishers.video import VideoLimits, preflight
 
 log = logging.getLogger(__name__)
@@ -327,26 +327,35 @@ class InstagramPublisher:
 
     def _wait_finished(self, session: TokenSession, container: str, checkpoint: Checkpoint) -> str:
         """Poll until FINISHED (or PUBLISHED); ERROR/EXPIRED/timeout raise."""
-        deadline = time.monotonic() + self.poll_timeout
-        while True:
-            state, status = self.api.status(session, container)
-            if state in (FINISHED, PUBLISHED):
-                return state
-            if state == EXPIRED or (state == ERROR and wants_new_container(status)):
-                checkpoint.save({})
-                raise ContainerGone(
-                    f"instagram container {container} is {state} ({redact(status)})",
-                    hint="a new container is created on the next attempt",
-                )
-            if state == ERROR:
-                raise self._container_error(status)
-            if time.monotonic() >= deadline:
-                raise TransientError(
-                    f"instagram container {container} still {state or 'unknown'} after "
-                    f"{self.poll_timeout:g} s",
-                    hint="Instagram is slow to process the video; the next attempt polls again",
-                )
-            time.sleep(self.poll_interval)
+        state, _status = poll_until(
+            lambda: self._container_state(session, container, checkpoint),
+            lambda answer: answer[0] in (FINISHED, PUBLISHED),
+            interval=self.poll_interval,
+            timeout=self.poll_timeout,
+            timed_out=lambda answer: TransientError(
+                f"instagram container {container} still {answer[0] or 'unknown'} after "
+                f"{self.poll_timeout:g} s",
+                hint="Instagram is slow to process the video; the next attempt polls again",
+            ),
+        )
+        return state
+
+    def _container_state(
+        self, session: TokenSession, container: str, checkpoint: Checkpoint
+    ) -> tuple[str, str]:
+        """The container's (state, status text). EXPIRED, or an ERROR asking for a new
+        container, clears the checkpoint and raises ContainerGone; another ERROR raises the
+        container's ContentError."""
+        state, status = self.api.status(session, container)
+        if state == EXPIRED or (state == ERROR and wants_new_container(status)):
+            checkpoint.save({})
+            raise ContainerGone(
+                f"instagram container {container} is {state} ({redact(status)})",
+                hint="a new container is created on the next attempt",
+            )
+        if state == ERROR:
+            raise self._container_error(status)
+        return state, status
 
     @staticmethod
     def _container_error(status: str) -> ContentError:

@@ -18,7 +18,6 @@ Requests, tokens, the chunk plan and the error tables live in publishers/tiktok_
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +46,7 @@ from postpilot.publishers.http import (
     retry_after,
 )
 from postpilot.publishers.oauth import TokenSession
+from postpilot.publishers.polling import poll_until
 from postpilot.publishers.tiktok_api import (
     DEFAULT_API_BASE,
     DEFAULT_CHUNK,
@@ -74,9 +74,16 @@ UPLOAD_URL_LIFE = timedelta(minutes=55)
 
 DONE = {"direct": "PUBLISH_COMPLETE", "inbox": "SEND_TO_USER_INBOX"}
 POSTED_STATUSES = frozenset(DONE.values())
+#: The statuses that end a publish: posted, or FAILED (nothing was posted).
+SETTLED = POSTED_STATUSES | {"FAILED"}
 PROCESSING = frozenset({"PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD"})
 
 KEYS = ("publish_id", "upload_url", "video_size", "chunk_size", "total_chunk_count", "created_at")
+
+
+def _state(status: Mapping[str, Any]) -> str:
+    """The `status` field of a status/fetch answer ("" without one)."""
+    return str(status.get("status") or "")
 
 
 def _utf16_len(text: str) -> int:
@@ -209,8 +216,8 @@ class TikTokPublisher:
         """Continue a saved publish; None when it is dead and a new init must start."""
         publish_id = data["publish_id"]
         status = self._fetch_status(session, publish_id)
-        state = str(status.get("status") or "")
-        if state in POSTED_STATUSES or state == "FAILED":
+        state = _state(status)
+        if state in SETTLED:
             return self._settle(publish_id, status, checkpoint, "")
         uploaded = int(status.get("uploaded_bytes") or 0)
         plan = ChunkPlan(
@@ -356,34 +363,36 @@ class TikTokPublisher:
     ) -> Published:
         """Wait for the outcome of an upload whose final chunk was accepted: the post is under
         way, so anything short of a final status is OutcomeUnknown (reconcile asks again)."""
-        deadline = time.monotonic() + self.poll_timeout
-        while True:
-            try:
-                status = self._fetch_status(session, publish_id)
-            except PublishError as exc:
-                raise OutcomeUnknown(
-                    f"tiktok publish {publish_id} is under way but its status could not be "
-                    f"read: {exc}",
-                    raw=exc.raw,
-                    hint="reconcile asks its status on the next run",
-                ) from None
-            state = str(status.get("status") or "")
-            if state in POSTED_STATUSES or state == "FAILED":
-                return self._settle(publish_id, status, checkpoint, username)
-            if time.monotonic() >= deadline:
-                raise OutcomeUnknown(
-                    f"tiktok publish {publish_id} still {state or 'unknown'} after "
-                    f"{self.poll_timeout:g} s",
-                    hint="TikTok is still processing or moderating; reconcile asks its status "
-                    "on the next run",
-                )
-            time.sleep(self.poll_interval)
+        status = poll_until(
+            lambda: self._status_under_way(session, publish_id),
+            lambda answer: _state(answer) in SETTLED,
+            interval=self.poll_interval,
+            timeout=self.poll_timeout,
+            timed_out=lambda answer: OutcomeUnknown(
+                f"tiktok publish {publish_id} still {_state(answer) or 'unknown'} after "
+                f"{self.poll_timeout:g} s",
+                hint="TikTok is still processing or moderating; reconcile asks its status "
+                "on the next run",
+            ),
+        )
+        return self._settle(publish_id, status, checkpoint, username)
+
+    def _status_under_way(self, session: TokenSession, publish_id: str) -> dict[str, Any]:
+        """The status of a publish under way; one that cannot be read is OutcomeUnknown."""
+        try:
+            return self._fetch_status(session, publish_id)
+        except PublishError as exc:
+            raise OutcomeUnknown(
+                f"tiktok publish {publish_id} is under way but its status could not be read: {exc}",
+                raw=exc.raw,
+                hint="reconcile asks its status on the next run",
+            ) from None
 
     def _settle(
         self, publish_id: str, status: Mapping[str, Any], checkpoint: Checkpoint, username: str
     ) -> Published:
         """Published for a done status; the mapped error for FAILED (checkpoint cleared)."""
-        state = str(status.get("status") or "")
+        state = _state(status)
         if state == "FAILED":
             checkpoint.save({})
             raise fail_reason_error(str(status.get("fail_reason") or "unknown"))
@@ -406,7 +415,7 @@ class TikTokPublisher:
         except PublishError as exc:
             log.warning("tiktok reconcile of %s failed: %s", job.job_id, exc)
             return Reconciled(ReconcileResult.UNKNOWN)
-        state = str(status.get("status") or "")
+        state = _state(status)
         if state in POSTED_STATUSES:
             return Reconciled(ReconcileResult.POSTED, status_post_id(status) or publish_id)
         if state == "FAILED":
