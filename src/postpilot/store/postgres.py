@@ -57,10 +57,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from postpilot.jobs import Job, JobStatus, apply_expiry, apply_release
-from postpilot.store.base import (
-    ClaimRequest,
-    Recovery,
-)
+from postpilot.store.base import ClaimRequest, Recovery
 from postpilot.store.cas import CasStore
 from postpilot.store.postgres_connection import (
     _Q,

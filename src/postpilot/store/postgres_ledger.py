@@ -15,12 +15,7 @@ import psycopg
 from postpilot import clock
 from postpilot.errors import StoreError
 from postpilot.jobs import Job, JobStatus
-from postpilot.store.base import (
-    AccountState,
-    ClaimOutlook,
-    ClaimRequest,
-    HistoricPost,
-)
+from postpilot.store.base import AccountState, ClaimOutlook, ClaimRequest, HistoricPost
 from postpilot.store.postgres_connection import (
     _FIELDS,
     _Q,

@@ -66,39 +66,26 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from postpilot.jobs import (
-    Job,
-    JobStatus,
-    apply_expiry,
-    apply_success,
-)
-from postpilot.store.base import (
-    ClaimRequest,
-    Recovery,
-)
+from postpilot.jobs import Job, JobStatus, apply_expiry, apply_success
+from postpilot.store.base import ClaimRequest, Recovery
 from postpilot.store.cas import CasStore
 from postpilot.store.rules import apply_duplicate, new_token
 from postpilot.store.sqlite_connection import BUSY_POLL_MS, BUSY_TIMEOUT_SECONDS
 from postpilot.store.sqlite_dashboard import SqliteDashboardMixin
 from postpilot.store.sqlite_ledger import SqliteLedger
-from postpilot.store.sqlite_rows import (
-    _FIELDS,
-    _SQ,
-    _UPDATE,
-    _column,
-    _to_job,
-    _ts,
-    _update_params,
-)
-from postpilot.store.sqlite_schema import (
-    SCHEMA_VERSION,
-)
+from postpilot.store.sqlite_rows import _FIELDS, _SQ, _UPDATE, _column, _to_job, _ts, _update_params
+from postpilot.store.sqlite_schema import SCHEMA_VERSION
 
 __all__ = ["BUSY_POLL_MS", "BUSY_TIMEOUT_SECONDS", "SCHEMA_VERSION", "SqliteJobStore"]
 
 
 class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connection]):
-    """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`."""
+    """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`.
+
+    Opened by SqliteConnection.__init__ (sqlite_connection.py); reads and bulk writes from
+    SqliteLedger, the dashboard from SqliteDashboardMixin, fail / release / mark_unconfirmed /
+    save_checkpoint / start_publish / resolve_unconfirmed / rearm_failed from CasStore over
+    the hooks below."""
 
     # -- the claim cycle ------------------------------------------------------------------------
     def claim(self, request: ClaimRequest) -> Job | None:

@@ -5,9 +5,6 @@ listing and counting jobs, clear, the ledger's counters, posted content, account
 blocks, and the `account_holds` rows every campaign's claims read.
 """
 
-# SQL here is built only from constant column and schema names, never from input (every
-# value is a bound parameter), so the string-built-query rule does not apply.
-
 from __future__ import annotations
 
 import json
@@ -16,30 +13,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from postpilot.errors import (
-    StoreError,
-)
-from postpilot.jobs import (
-    Job,
-    JobStatus,
-    may_be_in_flight,
-)
-from postpilot.store.base import (
-    AccountState,
-    ClaimOutlook,
-    ClaimRequest,
-    HistoricPost,
-)
+from postpilot.errors import StoreError
+from postpilot.jobs import Job, JobStatus, may_be_in_flight
+from postpilot.store.base import AccountState, ClaimOutlook, ClaimRequest, HistoricPost
 from postpilot.store.rules import next_seqs, status_counts
 from postpilot.store.sqlite_connection import SqliteConnection
-from postpilot.store.sqlite_rows import (
-    _INSERT,
-    _SQ,
-    _dt,
-    _to_job,
-    _to_row,
-    _ts,
-)
+from postpilot.store.sqlite_rows import _INSERT, _SQ, _dt, _to_job, _to_row, _ts
 
 
 class SqliteLedger(SqliteConnection):

@@ -19,10 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from postpilot.jobs import (
-    Job,
-    JobStatus,
-)
+from postpilot.jobs import Job, JobStatus
 from postpilot.store.sql.sqlite import load_queries
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Job))
