@@ -91,7 +91,7 @@ def check_videos(ctx: PostingContext) -> list[tuple[str, str]]:
 
 def run_preflight(ctx: PostingContext, *, videos: bool = True) -> Preflight:
     """Every check above; ConfigError (naming file, line or key) before any file changes."""
-    from postpilot.seeding import load_scheduler_state
+    from postpilot.legacy_state import load_scheduler_state
 
     result = Preflight(accounts=ctx.get_accounts())
     if ctx.campaign_config is not None:

@@ -31,13 +31,13 @@ from postpilot.runner.display import RunDisplay
 from postpilot.runner.locks import RunLock
 from postpilot.runner.outage import STORE_FAULT_LINE, fault_line
 from postpilot.runner.shutdown import Shutdown
-from postpilot.runner.worker import (
+from postpilot.runner.worker_spec import (
     EXIT_DRAINED,
     EXIT_JOB_TIMEOUT,
     EXIT_STORE_UNAVAILABLE,
+    IDLE_LINE,
     WorkerSpec,
 )
-from postpilot.runner.worker_process import IDLE_LINE
 from postpilot.store.base import JobStore
 
 

@@ -41,12 +41,11 @@ from postpilot.runner.worker import (
     WorkerSpec,
     current_slot,
 )
+from postpilot.runner.worker_spec import IDLE_LINE
 from postpilot.store import open_store
 
 log = logging.getLogger("postpilot.worker")
 
-#: The line a process prints when all its slots are drained for this pass.
-IDLE_LINE = "\x1epostpilot-worker-idle"
 #: Exit codes, worst first: the process reports the worst of its slots'.
 _SEVERITY = (EXIT_STORE_UNAVAILABLE, EXIT_CRASHED, EXIT_DRAINED)
 

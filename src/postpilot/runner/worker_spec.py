@@ -1,5 +1,6 @@
-"""What a worker process is started with: the spec file the orchestrator writes, and the exit
-codes it tells apart. Split from runner/worker.py, which keeps the claim loop."""
+"""What a worker process is started with: the spec file the orchestrator writes, the exit
+codes it tells apart and the idle line it reads. Split from runner/worker.py, which keeps the
+claim loop, so the orchestrator side never loads the publishers."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ EXIT_CRASHED = 1
 EXIT_JOB_TIMEOUT = 3
 EXIT_STORE_UNAVAILABLE = 4
 EXIT_BAD_SPEC = 5
+
+#: The line a worker process prints when all its slots are drained for this pass.
+IDLE_LINE = "\x1epostpilot-worker-idle"
 
 
 @dataclass(frozen=True, slots=True)
