@@ -46,8 +46,9 @@ from postpilot.runner.results import (
     outages_json,
     store_failed,
 )
+from postpilot.runner.seed_day import roll_over_day, schedule_summary, seed_day
 from postpilot.runner.shutdown import Shutdown, signals_to
-from postpilot.runner.supervisor import Workers
+from postpilot.runner.supervisor import Slot, Workers
 from postpilot.runner.unconfirmed import hold_if_needed
 from postpilot.runner.waiting import MAX_RETRY_WAIT_SECONDS, classify, wait_before_next_pass
 from postpilot.store import open_store
@@ -157,6 +158,44 @@ class Orchestrator:
     ) -> dict[str, Any]:
         desc = self.ctx.describe()
         self.display.event(f"Starting posting for {desc} (run {self.run_id})")
+        recovery = self._start(store, desc)
+        orchestrating = self.role == "orchestrator"
+        reconciled = (
+            reconcile(self.ctx, store, publisher, self.display, self._hold) if orchestrating else {}
+        )
+        rearmed = 0
+        if orchestrating and retry_all_failed:
+            rearmed = store.rearm_failed(include_non_retryable)
+        if rearmed:
+            self.display.event(f"{desc}: re-armed {rearmed} failed jobs")
+        seeded, later = 0, False
+        if not orchestrating and not self._wait_for_seeding(store):
+            return no_jobs(
+                self.ctx.campaign_name,
+                f"No jobs for {desc} yet: the orchestrator host has not seeded the day",
+                role=self.role,
+            )
+        if orchestrating:
+            roll_over_day(self.ctx, store, self.display)
+        if orchestrating and (store.counts()["total"] == 0 or force_reseed):
+            day = seed_day(self.ctx, store, self.display)
+            if day.failure is not None:
+                return no_jobs(self.ctx.campaign_name, day.failure)
+            # A day without slots (day.later): no pass, the results say when jobs go out.
+            later, seeded = day.later, 0 if day.later else day.created
+        if not later:
+            self._passes(store, desc)
+        return self._results(
+            store,
+            recovery_counts=(len(recovery.released), len(recovery.unconfirmed)),
+            reconciled=reconciled,
+            rearmed=rearmed,
+            seeded=seeded,
+        ).to_json()
+
+    def _start(self, store: JobStore, desc: str) -> Recovery:
+        """Before any pass: warn of a lease too short for the outage budget, take the
+        orchestrator role or join as a worker pool, and settle the claims earlier runs left."""
         lease, budget = self.parallel.lease_seconds, self.parallel.store_outage_seconds
         if lease < LEASE_OVER_OUTAGE * budget:
             # Renewed every third of its length, a lease outlasts only an outage of about
@@ -194,54 +233,10 @@ class Orchestrator:
                 f"{desc}: recovered {len(recovery.released)} expired claims, "
                 f"{len(recovery.unconfirmed)} became unconfirmed"
             )
-        orchestrating = self.role == "orchestrator"
-        reconciled = (
-            reconcile(self.ctx, store, publisher, self.display, self._hold) if orchestrating else {}
-        )
-        rearmed = 0
-        if orchestrating and retry_all_failed:
-            rearmed = store.rearm_failed(include_non_retryable)
-        if rearmed:
-            self.display.event(f"{desc}: re-armed {rearmed} failed jobs")
-        seeded = 0
-        if not orchestrating and not self._wait_for_seeding(store):
-            return no_jobs(
-                self.ctx.campaign_name,
-                f"No jobs for {desc} yet: the orchestrator host has not seeded the day",
-                role=self.role,
-            )
-        if orchestrating:
-            self._roll_over(store)
-        if orchestrating and (store.counts()["total"] == 0 or force_reseed):
-            from postpilot.report import seed_lines
-            from postpilot.seeding import REASON_DAILY_LIMIT, seed_store
+        return recovery
 
-            result = seed_store(self.ctx, store, utcnow())
-            seeded = result.created
-            self.display.event(f"{desc}: seeded {seeded} jobs")
-            why = seed_lines(result)
-            for line in why:  # the same reasons --seed-only gives, names included
-                self.display.event(f"{desc}: {line}")
-            summary = self._schedule_summary(store)
-            waits = all(reason == REASON_DAILY_LIMIT for _, reason in result.skipped)
-            later = summary and summary["total"] and (not summary["remaining"] or waits)
-            if store.counts()["total"] == 0 and later:
-                # A campaign day without slots (weekend, all published, today's slots used):
-                # not an error; say what remains and when it goes out.
-                self.display.event(f"{desc}: {summary['message']}")
-                return self._results(
-                    store,
-                    recovery_counts=(len(recovery.released), len(recovery.unconfirmed)),
-                    reconciled=reconciled,
-                    rearmed=rearmed,
-                    seeded=0,
-                ).to_json()
-            if store.counts()["total"] == 0:
-                return no_jobs(
-                    self.ctx.campaign_name,
-                    "\n".join([f"No jobs to run for {desc}: nothing could be seeded", *why]),
-                )
-
+    def _passes(self, store: JobStore, desc: str) -> None:
+        """The passes, each until nothing is claimable, with the wait for retries between."""
         for pass_number in range(1, self.retry.max_passes + 1):
             if self.shutdown.event.is_set():
                 break
@@ -276,31 +271,6 @@ class Orchestrator:
             )
             if self.shutdown.event.wait(wait):
                 break
-        return self._results(
-            store,
-            recovery_counts=(len(recovery.released), len(recovery.unconfirmed)),
-            reconciled=reconciled,
-            rearmed=rearmed,
-            seeded=seeded,
-        ).to_json()
-
-    def _roll_over(self, store: JobStore) -> None:
-        """A new local day: archive the previous one (as --reset-day does) before seeding."""
-        from postpilot.rollover import Archived, roll_over
-
-        done = roll_over(self.ctx, store, utcnow())
-        if isinstance(done, Archived):
-            self.display.event(
-                f"{self.ctx.describe()}: new day: archived {done.archived} jobs of {done.day} "
-                f"to {done.csv_path}"
-            )
-        elif isinstance(done, str):
-            self.display.event(f"{self.ctx.describe()}: {done}")
-
-    def _schedule_summary(self, store: JobStore) -> dict[str, Any]:
-        from postpilot.rollover import schedule_summary
-
-        return schedule_summary(self.ctx, store, utcnow())
 
     def _wait_for_seeding(self, store: JobStore) -> bool:
         """A worker pool that started before the orchestrator host seeded the day waits a
@@ -340,13 +310,7 @@ class Orchestrator:
             if workers.store_faults and self._store_fault is None:
                 self._stop_for_store(workers.store_faults[0])
             if self.shutdown.event.is_set():
-                if not terminated:
-                    terminated = True
-                    workers.stop(slots, failed=bool(self.errors))
-                elif self.shutdown.count >= 2 or (
-                    self.shutdown.deadline is not None and now_mono >= self.shutdown.deadline
-                ):
-                    workers.kill(store, slots, spec)
+                terminated = self._stop_workers(store, slots, spec, now_mono, terminated)
             active = workers.active(slots)
             if now_mono - last_update >= 0.5:
                 self._show(store, active, pass_number)
@@ -357,6 +321,19 @@ class Orchestrator:
         self._show(store, 0, pass_number)
         if all(s.gave_up for s in slots):
             self.errors.append(f"pass {pass_number}: every worker crashed; see {self.ctx.logs_dir}")
+
+    def _stop_workers(
+        self, store: JobStore, slots: list[Slot], spec: Path, now_mono: float, terminated: bool
+    ) -> bool:
+        """A stop was asked: the first time the workers are told to stop (running publishes
+        finish); a second signal or the shutdown deadline kills them. True: they were told."""
+        if not terminated:
+            self.workers.stop(slots, failed=bool(self.errors))
+        elif self.shutdown.count >= 2 or (
+            self.shutdown.deadline is not None and now_mono >= self.shutdown.deadline
+        ):
+            self.workers.kill(store, slots, spec)
+        return True
 
     def _fail_run(self, message: str) -> None:
         """A fault the run cannot work past (a full disk): one clear message, then the same
@@ -423,7 +400,7 @@ class Orchestrator:
             store,
             facts,
             blocked=lambda: classify(self.ctx, store, utcnow())[1],
-            schedule=lambda: self._schedule_summary(store),
+            schedule=lambda: schedule_summary(self.ctx, store),
         )
 
 
