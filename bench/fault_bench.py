@@ -200,7 +200,7 @@ def _platform_fake(platform: str) -> Fake:
     return FakeTikTok(polls_to_finish=0, rate_limits=False)
 
 
-def _campaign(platform: str, root: Path, fake: Fake, jobs: int, extra: dict[str, Any]) -> None:
+def _campaign(root: Path, fake: Fake, jobs: int, extra: dict[str, Any]) -> None:
     if isinstance(fake, FakeYouTube):
         youtube_campaign(root, fake, NAME, jobs)
         if extra:
@@ -232,7 +232,7 @@ def platform_case(
     fake = _platform_fake(platform)
     with tempfile.TemporaryDirectory() as tmp, fake:
         root = Path(tmp)
-        _campaign(platform, root, fake, jobs, extra)
+        _campaign(root, fake, jobs, extra)
         if kind is not None:
             if isinstance(fake, FakeYouTube):
                 fake.fault_after_final(kind)

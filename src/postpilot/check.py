@@ -11,13 +11,16 @@ campaign.json and publisher block were checked when the context was built.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from postpilot.config import Config, PostingContext
 from postpilot.errors import PostpilotError
 from postpilot.preflight import MAX_NAMED, check_credentials
 from postpilot.publishers.errors import ContentError, PublishError
 from postpilot.publishers.video import VideoLimits, preflight
+
+if TYPE_CHECKING:
+    from postpilot.publishers.base import Publisher
 
 
 @runtime_checkable
@@ -35,8 +38,8 @@ def _problem(check: str, exc: BaseException) -> dict[str, str]:
 
 def check_data(ctx: PostingContext, *, online: bool = False) -> dict[str, Any]:
     """Every problem found (ok is False when there is one); warnings do not fail the check."""
+    from postpilot.legacy_state import load_scheduler_state
     from postpilot.publishers import build_publisher
-    from postpilot.seeding import load_scheduler_state
 
     problems: list[dict[str, str]] = []
     warnings: list[str] = []
@@ -86,31 +89,13 @@ def check_data(ctx: PostingContext, *, online: bool = False) -> dict[str, Any]:
 
     checked_online: list[dict[str, str]] = []
     if online and publisher is not None:
-        if not isinstance(publisher, SupportsAccountCheck):
-            warnings.append(f"channel {ctx.publisher.get('type', 'outbox')} has no online check")
-        else:
-            for account in accounts:
-                try:
-                    checked_online.append(
-                        {"account": account, "result": publisher.check_account(account)}
-                    )
-                except (PublishError, PostpilotError, OSError) as exc:
-                    problems.append(_problem(f"account {account} (online)", exc))
+        checked_online = _check_online(ctx, publisher, accounts, problems, warnings)
     if publisher is not None:
         publisher.close()
 
     ok = not problems
     head = f"Check of {ctx.describe()}: " + ("no problems" if ok else f"{len(problems)} problem(s)")
-    messages = [head]
-    for problem in problems[:MAX_NAMED]:
-        first, *rest = problem["message"].splitlines() or [""]
-        messages.append(f"  PROBLEM {problem['check']}: {first}")
-        messages += [f"    {line.strip()}" for line in rest]
-    if len(problems) > MAX_NAMED:
-        messages.append(f"  ... and {len(problems) - MAX_NAMED} more problems (see --json)")
-    messages += [f"  warning: {w}" for w in warnings[:MAX_NAMED]]
-    messages += [f"  ok: {p}" for p in passed]
-    messages += [f"  ok: account {c['account']} online: {c['result']}" for c in checked_online]
+    messages = [head, *_lines(problems, warnings, passed, checked_online)]
     return {
         "campaign": ctx.campaign_name,
         "context": ctx.describe(),
@@ -122,3 +107,43 @@ def check_data(ctx: PostingContext, *, online: bool = False) -> dict[str, Any]:
         "message": head,
         "messages": messages,
     }
+
+
+def _check_online(
+    ctx: PostingContext,
+    publisher: Publisher,
+    accounts: list[str],
+    problems: list[dict[str, str]],
+    warnings: list[str],
+) -> list[dict[str, str]]:
+    """Each account asked of the platform (--online); failures go to `problems`."""
+    if not isinstance(publisher, SupportsAccountCheck):
+        warnings.append(f"channel {ctx.publisher.get('type', 'outbox')} has no online check")
+        return []
+    checked: list[dict[str, str]] = []
+    for account in accounts:
+        try:
+            checked.append({"account": account, "result": publisher.check_account(account)})
+        except (PublishError, PostpilotError, OSError) as exc:
+            problems.append(_problem(f"account {account} (online)", exc))
+    return checked
+
+
+def _lines(
+    problems: list[dict[str, str]],
+    warnings: list[str],
+    passed: list[str],
+    checked_online: list[dict[str, str]],
+) -> list[str]:
+    """The human report under its head line: problems first, at most MAX_NAMED named."""
+    lines: list[str] = []
+    for problem in problems[:MAX_NAMED]:
+        first, *rest = problem["message"].splitlines() or [""]
+        lines.append(f"  PROBLEM {problem['check']}: {first}")
+        lines += [f"    {line.strip()}" for line in rest]
+    if len(problems) > MAX_NAMED:
+        lines.append(f"  ... and {len(problems) - MAX_NAMED} more problems (see --json)")
+    lines += [f"  warning: {w}" for w in warnings[:MAX_NAMED]]
+    lines += [f"  ok: {p}" for p in passed]
+    lines += [f"  ok: account {c['account']} online: {c['result']}" for c in checked_online]
+    return lines

@@ -65,7 +65,7 @@ from postpilot.cli_parser import (
     build_parser,
     parse_command_line,
 )
-from postpilot.config import Config, PostingContext, RetryConfig, get_config
+from postpilot.config import Config, ParallelConfig, PostingContext, RetryConfig, get_config
 from postpilot.errors import ConfigError, PostpilotError
 
 log = logging.getLogger("postpilot.cli")
@@ -162,7 +162,6 @@ def _emit(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from postpilot import compat
-    from postpilot.ops import confirm, reset, retry, seed, stop, transfer
 
     # STEP 1: --list-campaigns needs no context.
     if args.list_campaigns:
@@ -190,7 +189,15 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     parallel_config = get_config(num_workers=args.workers)
 
     # STEP 3: one action.
-    action = chosen[0][0]  # one, checked by _check_combinations
+    return _act(args, ctx, parallel_config, chosen[0][0])  # one, checked by _check_combinations
+
+
+def _act(
+    args: argparse.Namespace, ctx: PostingContext, parallel_config: ParallelConfig, action: str
+) -> int:
+    """Do the command line's one action on its context."""
+    from postpilot import compat
+    from postpilot.ops import confirm, reset, retry, seed, stop, transfer
 
     if action == "check":
         from postpilot.check import check_data

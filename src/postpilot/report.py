@@ -133,22 +133,7 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
             _line(console, f"  {conflict}")
         _line(console, RULE)
         return
-    counts = {key: int(results.get(key, 0)) for key, _label in COUNT_LABELS}
-    if console.is_terminal:
-        table = Table(show_header=True, title=None)
-        for _key, label in COUNT_LABELS:
-            table.add_column(label, justify="right")
-        table.add_row(*_cells(*(counts[key] for key, _label in COUNT_LABELS)))
-        console.print(table)
-    else:
-        for key, label in COUNT_LABELS:
-            _line(console, f"  {label + ':':<13} {counts[key]}")
-    rate = success_rate(counts)
-    if rate is not None:
-        _line(console, f"  Success rate: {pct(rate)}")
-    for key, label in (("seeded", "Seeded"), ("rearmed", "Re-armed failed jobs")):
-        if results.get(key):
-            _line(console, f"  {label}: {results[key]}")
+    _render_counts(results, console)
 
     passes: Sequence[Mapping[str, Any]] = (results.get("retry_summary") or {}).get("passes", [])
     if passes:
@@ -203,6 +188,32 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
         results.get("retrying_jobs", []),
         lambda r: f"{r['job_id']} ({r['account']}) at {r.get('retry_at')}: {r.get('error', '')}",
     )
+    _render_ending(results, console)
+    _line(console, RULE)
+
+
+def _render_counts(results: Mapping[str, Any], console: Console) -> None:
+    """The run's counts (a table on a terminal), its success rate, what it seeded and re-armed."""
+    counts = {key: int(results.get(key, 0)) for key, _label in COUNT_LABELS}
+    if console.is_terminal:
+        table = Table(show_header=True, title=None)
+        for _key, label in COUNT_LABELS:
+            table.add_column(label, justify="right")
+        table.add_row(*_cells(*(counts[key] for key, _label in COUNT_LABELS)))
+        console.print(table)
+    else:
+        for key, label in COUNT_LABELS:
+            _line(console, f"  {label + ':':<13} {counts[key]}")
+    rate = success_rate(counts)
+    if rate is not None:
+        _line(console, f"  Success rate: {pct(rate)}")
+    for key, label in (("seeded", "Seeded"), ("rearmed", "Re-armed failed jobs")):
+        if results.get(key):
+            _line(console, f"  {label}: {results[key]}")
+
+
+def _render_ending(results: Mapping[str, Any], console: Console) -> None:
+    """The run's errors, what remains of the campaign, and how the run ended."""
     for error in results.get("errors", []):
         _line(console, f"Error: {error}")
     _line(console)
@@ -221,7 +232,6 @@ def render_run_summary(results: Mapping[str, Any], console: Console) -> None:
             f"Exit code 3: {results.get('failed', 0)} failed and "
             f"{results.get('unconfirmed', 0)} unconfirmed jobs need a look (listed above)",
         )
-    _line(console, RULE)
 
 
 def _render_job_list(

@@ -166,17 +166,7 @@ def plan_jobs(
     `daily_counts`, the ledger, does). `excluded` maps accounts to why they get nothing.
     `hash_content` computes a missing content hash only for videos that may be assigned, so a
     campaign whose accounts are all full is not read byte by byte."""
-    excluded_accounts: dict[str, str] = dict(excluded or {})
-    for job in existing:
-        if (
-            job.status is JobStatus.FAILED
-            and job.error_category == str(ErrorCategory.ACCOUNT)
-            and job.account not in excluded_accounts
-        ):
-            excluded_accounts[job.account] = (
-                f"its job {job.job_id} failed with an account error "
-                f"({job.error_type or 'account'}); fix the account, then --retry-all-failed"
-            )
+    excluded_accounts = _excluded_accounts(existing, excluded)
     candidates = [a for a in dict.fromkeys(accounts) if a and a not in excluded_accounts]
     room = account_capacity(
         candidates, existing, daily_counts, daily_limit, day=day, timezone=timezone
@@ -213,17 +203,9 @@ def plan_jobs(
 
     for video in videos:
         job_id = f"{video.filename}{job_id_suffix}"
-        if job_id in existing_ids:
-            skipped.append((job_id, REASON_IN_STORE))
-            continue
-        if job_id in planned_ids:
-            skipped.append((job_id, REASON_DUPLICATE_ID))
-            continue
-        if not candidates:
-            skipped.append((job_id, REASON_NO_ACCOUNTS))
-            continue
-        if remaining <= 0:
-            skipped.append((job_id, REASON_DAILY_LIMIT))
+        reason = _not_planned(job_id, existing_ids, planned_ids, bool(candidates), remaining)
+        if reason is not None:
+            skipped.append((job_id, reason))
             continue
         sha = video.content_sha256
         if not sha and hash_content is not None:
@@ -273,6 +255,39 @@ def plan_jobs(
         excluded_accounts=[(a, why) for a, why in excluded_accounts.items() if a in accounts],
         capacity=initial_room,
     )
+
+
+def _excluded_accounts(
+    existing: Sequence[Job], excluded: Mapping[str, str] | None
+) -> dict[str, str]:
+    """`excluded`, plus every account whose job failed with an account error, with why."""
+    excluded_accounts: dict[str, str] = dict(excluded or {})
+    for job in existing:
+        if (
+            job.status is JobStatus.FAILED
+            and job.error_category == str(ErrorCategory.ACCOUNT)
+            and job.account not in excluded_accounts
+        ):
+            excluded_accounts[job.account] = (
+                f"its job {job.job_id} failed with an account error "
+                f"({job.error_type or 'account'}); fix the account, then --retry-all-failed"
+            )
+    return excluded_accounts
+
+
+def _not_planned(
+    job_id: str, existing_ids: set[str], planned_ids: set[str], accounts: bool, remaining: int
+) -> str | None:
+    """Why a video gets no job before any account is tried (None: try the accounts)."""
+    if job_id in existing_ids:
+        return REASON_IN_STORE
+    if job_id in planned_ids:
+        return REASON_DUPLICATE_ID
+    if not accounts:
+        return REASON_NO_ACCOUNTS
+    if remaining <= 0:
+        return REASON_DAILY_LIMIT
+    return None
 
 
 # -- the I/O entry point ---------------------------------------------------------------------------

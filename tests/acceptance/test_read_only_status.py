@@ -37,7 +37,7 @@ def _without_write_bits(root: Path, on: bool) -> None:
 
 
 @pytest.fixture
-def read_only_runner(tmp_path: Path) -> Iterator[object]:
+def read_only_runner() -> Iterator[object]:
     """A function running the CLI over a read-only project root."""
     root_user = os.geteuid() == 0
     if root_user and shutil.which("unshare") is None:

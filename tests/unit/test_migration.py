@@ -63,7 +63,7 @@ def _job(job_id: str, status: JobStatus, account: str = "a", **kw: object) -> Jo
     )  # type: ignore[arg-type]
 
 
-def test_newest_row_wins_and_every_success_still_counts(tmp_path: Path) -> None:
+def test_newest_row_wins_and_every_success_still_counts() -> None:
     """A pending row of a newer archive beats an older success of the same job (another
     account re-seeded it), and that older success still becomes a ledger post."""
     plan = hist.StorePlan(store="viral", timezone="UTC")

@@ -252,7 +252,7 @@ def test_json_encodes_datetimes_paths_and_sets() -> None:
     assert data == {"at": "2026-11-28T14:00:00+00:00", "p": "/x", "s": ["a"], "t": ["b"]}
 
 
-def test_plain_display_prints_changes_and_the_held_back_last_counts(tmp_path: Path) -> None:
+def test_plain_display_prints_changes_and_the_held_back_last_counts() -> None:
     """Plain run lines carry the context; a rate-limited count line is printed at close."""
     stream = io.StringIO()
     display = report.PlainRunDisplay("campaign 'demo'", stream, min_interval=1e9, heartbeat=1e9)

@@ -53,9 +53,7 @@ def _parse_path_map(pairs: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _read_progress(
-    target: Target, folder: Path, current: str, resolver: hist.PathResolver
-) -> list[hist.Row]:
+def _read_progress(target: Target, folder: Path, current: str) -> list[hist.Row]:
     """Rows of every progress CSV in `folder`, with a FileReport per file."""
     plan = target.plan
     rows: list[hist.Row] = []
@@ -116,7 +114,7 @@ def _plan_campaign(
         path_map,
         store_relative_to=videos if videos.is_absolute() else dest / videos,
     )
-    rows = _read_progress(target, folder, prior.CAMPAIGN_PROGRESS, resolver)
+    rows = _read_progress(target, folder, prior.CAMPAIGN_PROGRESS)
     target.report["_rows"] = rows
     target.report["_resolver"] = resolver
     return target
@@ -197,7 +195,7 @@ def plan_migration(
     if legacy_csvs or states or (source / Config.ACCOUNTS_FILE).is_file():
         legacy = Target(plan=hist.StorePlan(store=Config.LEGACY_CAMPAIGN_NAME, timezone=timezone))
         resolver = hist.PathResolver(source, [source], path_map)
-        rows = _read_progress(legacy, source, prior.LEGACY_PROGRESS, resolver)
+        rows = _read_progress(legacy, source, prior.LEGACY_PROGRESS)
         legacy.report = {"folder": str(source), "name": "legacy", "target": str(project)}
         if (source / Config.ACCOUNTS_FILE).is_file():
             legacy.copies[project / Config.ACCOUNTS_FILE] = source / Config.ACCOUNTS_FILE

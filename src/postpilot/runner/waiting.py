@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from postpilot.config import PostingContext, RetryConfig
-from postpilot.jobs import JobStatus, is_claimable, local_day, utcnow
+from postpilot.jobs import Job, JobStatus, is_claimable, local_day, utcnow
 from postpilot.runner.results import Blocked
 from postpilot.runner.unconfirmed import BLOCK_UNCONFIRMED
 from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, AccountState, JobStore
@@ -70,27 +70,9 @@ def classify(
             movable.append(now)
             continue
         state = states.get(job.account)
-        if not job.account or job.account not in allowed:
-            blocked.append(
-                Blocked(job.job_id, job.account, "account not in the campaign's accounts")
-            )
-        elif state is not None and state.block == BLOCK_NEEDS_REAUTH:
-            blocked.append(Blocked(job.job_id, job.account, "needs re-authorization"))
-        elif state is not None and _held_unsettled(state, now):
-            assert state.held_by is not None
-            campaign, holder = state.held_by
-            reason = (
-                f"held: the publish of job {holder} (campaign '{campaign}') may still be "
-                "running; its late answer, the next --run's reconcile or --confirm settles it"
-            )
-            blocked.append(Blocked(job.job_id, job.account, reason))
-        elif (
-            state is not None
-            and state.block == BLOCK_UNCONFIRMED
-            and (state.blocked_until is None or state.blocked_until > now)
-        ):
-            reason = "held: an unconfirmed publish may fill today's limit (reconcile first)"
-            blocked.append(Blocked(job.job_id, job.account, reason, state.blocked_until))
+        held = _held(job, state, allowed, now)
+        if held is not None:
+            blocked.append(held)
         elif (
             state is not None
             and state.block == BLOCK_RATE_LIMIT
@@ -130,6 +112,31 @@ def classify(
         elif job.retry_at is not None:
             movable.append(job.retry_at)
     return movable, blocked
+
+
+def _held(job: Job, state: AccountState | None, allowed: set[str], now: datetime) -> Blocked | None:
+    """Why `job` waits on its account before any limit is counted: the account is not the
+    campaign's, needs re-authorization, or is held by a publish that may still land."""
+    if not job.account or job.account not in allowed:
+        return Blocked(job.job_id, job.account, "account not in the campaign's accounts")
+    if state is not None and state.block == BLOCK_NEEDS_REAUTH:
+        return Blocked(job.job_id, job.account, "needs re-authorization")
+    if state is not None and _held_unsettled(state, now):
+        assert state.held_by is not None
+        campaign, holder = state.held_by
+        reason = (
+            f"held: the publish of job {holder} (campaign '{campaign}') may still be "
+            "running; its late answer, the next --run's reconcile or --confirm settles it"
+        )
+        return Blocked(job.job_id, job.account, reason)
+    if (
+        state is not None
+        and state.block == BLOCK_UNCONFIRMED
+        and (state.blocked_until is None or state.blocked_until > now)
+    ):
+        reason = "held: an unconfirmed publish may fill today's limit (reconcile first)"
+        return Blocked(job.job_id, job.account, reason, state.blocked_until)
+    return None
 
 
 def _held_unsettled(state: AccountState, now: datetime) -> bool:

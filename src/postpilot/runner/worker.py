@@ -200,7 +200,7 @@ class Worker:
         except VideoPathError as exc:
             self.heartbeat.unwatch(self.worker_id, job)
             failure = Failure(ErrorCategory.CONTENT, "invalid_video_path", str(exc))
-            self._failed(job, failure, checkpoint, None)
+            self._failed(job, failure, None)
             return
         try:
             published = self.publisher.publish(located, Account(job.account), checkpoint)
@@ -215,7 +215,7 @@ class Worker:
                 # A lost answer after the publish started is never a retry (never-twice.md).
                 self._unconfirmed(job, f"the answer to a publish request was lost: {exc}")
             else:
-                self._failed(job, exc.to_failure(), checkpoint, exc)
+                self._failed(job, exc.to_failure(), exc)
             return
         except Exception as exc:  # a publisher bug must not kill the worker
             message = f"{type(exc).__name__}: {exc}"
@@ -223,7 +223,7 @@ class Worker:
                 self._unconfirmed(job, f"publish raised after it started: {message}")
             else:
                 category, error_type = classify_error(message)
-                self._failed(job, Failure(category, error_type, message), checkpoint, None)
+                self._failed(job, Failure(category, error_type, message), None)
             return
         finally:
             self.heartbeat.unwatch(self.worker_id, job)
@@ -271,7 +271,6 @@ class Worker:
         self,
         job: Job,
         failure: Failure,
-        checkpoint: StoreCheckpoint,
         exc: PublishError | None,
     ) -> None:
         now = utcnow()
