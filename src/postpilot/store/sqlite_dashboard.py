@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from postpilot.store.dashboard import JobPage, JobQuery, OperatorAction, like_pattern
 from postpilot.store.sqlite_connection import SqliteConnection
-from postpilot.store.sqlite_rows import _SELECT
+from postpilot.store.sqlite_rows import _SELECT, _SQ
 
 if TYPE_CHECKING:
     from postpilot.jobs import Job
@@ -85,15 +85,9 @@ class SqliteDashboardMixin(SqliteConnection):
         """Outcomes of the held jobs by UTC completion day, plus the ledger's posts from
         before the held jobs (days archived by --reset-day)."""
         with self._read() as conn:
-            held = conn.execute(
-                "SELECT substr(completed_at, 1, 10), account, status, COUNT(*) FROM c.jobs "
-                "WHERE status IN ('success', 'failed') AND completed_at IS NOT NULL "
-                "GROUP BY 1, 2, 3"
-            ).fetchall()
+            held = conn.execute(_SQ["outcomes_held"]).fetchall()
             archived = conn.execute(
-                "SELECT substr(posted_at, 1, 10), account, COUNT(DISTINCT job_id) "
-                "FROM main.posted WHERE campaign = ? AND posted_at < "
-                "COALESCE((SELECT MIN(claimed_at) FROM c.jobs), '9999') GROUP BY 1, 2",
+                _SQ["outcomes_archived"],
                 (self.campaign,),
             ).fetchall()
         counted: dict[tuple[str, str, str], int] = {}
@@ -105,20 +99,13 @@ class SqliteDashboardMixin(SqliteConnection):
     def waiting_by_hour(self) -> list[tuple[str, str, int]]:
         """One GROUP BY over the waiting jobs (timestamps are fixed-width UTC text)."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT account, COALESCE(substr(scheduled_at, 1, 13), ''), COUNT(*) FROM c.jobs "
-                "WHERE status IN ('pending', 'retrying') GROUP BY 1, 2 ORDER BY 1, 2"
-            ).fetchall()
+            rows = conn.execute(_SQ["waiting_by_hour"]).fetchall()
         return [(str(a), str(h), int(n)) for a, h, n in rows]
 
     def last_errors(self) -> dict[str, Job]:
         """One query: SQLite returns the row holding MAX(...) for the bare columns."""
         with self._read() as conn:
-            rows = conn.execute(
-                f"{self._select()} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, account, "
-                "MAX(COALESCE(completed_at, claimed_at, '')) FROM c.jobs WHERE error != '' "
-                "GROUP BY account))"
-            ).fetchall()
+            rows = conn.execute(_SQ["last_errors"]).fetchall()
         jobs = [self._job_of(row) for row in rows]
         return {job.account: job for job in jobs}
 
@@ -135,7 +122,7 @@ class SqliteDashboardMixin(SqliteConnection):
         """INSERT OR IGNORE under the key, then read back whichever action holds it."""
         with self._write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO c.operator_actions VALUES (?, ?, ?, ?, ?, ?)",
+                _SQ["insert_action"],
                 (
                     action.key,
                     action.action,
@@ -145,29 +132,25 @@ class SqliteDashboardMixin(SqliteConnection):
                     json.dumps(dict(action.result), sort_keys=True, default=str),
                 ),
             )
-            row = conn.execute(
-                "SELECT * FROM c.operator_actions WHERE key = ?", (action.key,)
-            ).fetchone()
+            row = conn.execute(_SQ["get_action"], (action.key,)).fetchone()
         return _action(tuple(row))
 
     def find_action(self, key: str) -> OperatorAction | None:
         """The action kept under `key`."""
         with self._read() as conn:
-            row = conn.execute("SELECT * FROM c.operator_actions WHERE key = ?", (key,)).fetchone()
+            row = conn.execute(_SQ["get_action"], (key,)).fetchone()
         return None if row is None else _action(tuple(row))
 
     def recent_actions(self, limit: int) -> list[OperatorAction]:
         """Latest first."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT * FROM c.operator_actions ORDER BY at DESC, key LIMIT ?", (limit,)
-            ).fetchall()
+            rows = conn.execute(_SQ["recent_actions"], (limit,)).fetchall()
         return [_action(tuple(row)) for row in rows]
 
     def pause_state(self) -> Mapping[str, str] | None:
         """The pause record in c.meta, or None."""
         with self._read() as conn:
-            row = conn.execute("SELECT value FROM c.meta WHERE key = ?", (_PAUSE_KEY,)).fetchone()
+            row = conn.execute(_SQ["meta_value"], (_PAUSE_KEY,)).fetchone()
         if row is None:
             return None
         data: dict[str, str] = json.loads(row[0])
@@ -178,8 +161,8 @@ class SqliteDashboardMixin(SqliteConnection):
         with self._write() as conn:
             if paused:
                 conn.execute(
-                    "INSERT OR REPLACE INTO c.meta VALUES (?, ?)",
+                    _SQ["put_meta"],
                     (_PAUSE_KEY, json.dumps({"by": actor, "at": _iso(at)})),
                 )
             else:
-                conn.execute("DELETE FROM c.meta WHERE key = ?", (_PAUSE_KEY,))
+                conn.execute(_SQ["delete_meta"], (_PAUSE_KEY,))

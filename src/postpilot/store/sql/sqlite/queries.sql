@@ -222,3 +222,40 @@ INSERT OR REPLACE INTO main.account_blocks VALUES (?, ?, ?, ?);
 
 -- name: unblock_account --
 DELETE FROM main.account_blocks WHERE account = ?;
+
+-- == The dashboard (postpilot/store/sqlite_dashboard.py; job_page composes its filters) ==
+
+-- name: outcomes_held --
+SELECT substr(completed_at, 1, 10), account, status, COUNT(*) FROM c.jobs WHERE status IN
+('success', 'failed') AND completed_at IS NOT NULL GROUP BY 1, 2, 3;
+
+-- name: outcomes_archived --
+SELECT substr(posted_at, 1, 10), account, COUNT(DISTINCT job_id) FROM main.posted WHERE
+campaign = ? AND posted_at < COALESCE((SELECT MIN(claimed_at) FROM c.jobs), '9999') GROUP BY 1,
+2;
+
+-- name: waiting_by_hour --
+SELECT account, COALESCE(substr(scheduled_at, 1, 13), ''), COUNT(*) FROM c.jobs WHERE status IN
+('pending', 'retrying') GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- name: last_errors --
+SELECT {job_columns} FROM c.jobs WHERE rowid IN (SELECT rowid FROM (SELECT rowid, account,
+MAX(COALESCE(completed_at, claimed_at, '')) FROM c.jobs WHERE error != '' GROUP BY account));
+
+-- name: insert_action --
+INSERT OR IGNORE INTO c.operator_actions VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: get_action --
+SELECT * FROM c.operator_actions WHERE key = ?;
+
+-- name: recent_actions --
+SELECT * FROM c.operator_actions ORDER BY at DESC, key LIMIT ?;
+
+-- name: meta_value --
+SELECT value FROM c.meta WHERE key = ?;
+
+-- name: put_meta --
+INSERT OR REPLACE INTO c.meta VALUES (?, ?);
+
+-- name: delete_meta --
+DELETE FROM c.meta WHERE key = ?;
