@@ -49,7 +49,8 @@ def test_list_campaigns_json_lists_both_examples_and_invalid_folders(examples: P
     assert "missing accounts.txt" in data["invalid"][0]["error"]
 
 
-def test_list_campaigns_human_listing(examples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("examples")
+def test_list_campaigns_human_listing(capsys: pytest.CaptureFixture[str]) -> None:
     """The seed's listing: name [ENABLED], accounts, videos, captions, progress, daily limit."""
     result = run_inprocess(capsys, "--list-campaigns")
     assert result.code == 0
@@ -76,8 +77,9 @@ def test_missing_campaign_lists_available_ones_and_changes_nothing(examples: Pat
     assert tree_digest(examples) == before
 
 
+@pytest.mark.usefixtures("examples")
 def test_missing_campaign_with_json_prints_an_error_object(
-    examples: Path, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """With --json a failure is still one JSON object on stdout, with the error kind."""
     result = run_inprocess(capsys, "--campaign", "nope", "--status", "--json")
@@ -189,8 +191,9 @@ def test_campaign_name_wins_over_a_same_named_folder_in_the_cwd(
     assert result.json()["progress_file"] == str(examples / "campaigns" / "demo" / "progress.db")
 
 
+@pytest.mark.usefixtures("examples")
 def test_campaign_with_legacy_flags_warns_as_the_seed_says(
-    examples: Path, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Edge case 4: --state-file and --accounts with --campaign are ignored with a warning."""
     result = run_inprocess(
@@ -202,9 +205,8 @@ def test_campaign_with_legacy_flags_warns_as_the_seed_says(
     assert "No orchestrator is running for campaign 'demo'" in result.out
 
 
-def test_stop_all_json_when_nothing_runs(
-    examples: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("examples")
+def test_stop_all_json_when_nothing_runs(capsys: pytest.CaptureFixture[str]) -> None:
     """--stop-all with nothing running reports that, exit 0, as one JSON object."""
     result = run_inprocess(capsys, "--campaign", "demo", "--stop-all", "--json")
     assert result.code == 0
@@ -257,7 +259,7 @@ def test_usage_errors_exit_2_without_traceback(project_root: Path) -> None:
     ],
 )
 def test_bad_flag_values_are_usage_errors(
-    project_root: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     """Each malformed flag exits 2 with a message naming it."""
     result = run_inprocess(capsys, *args)
@@ -265,9 +267,7 @@ def test_bad_flag_values_are_usage_errors(
     assert message in result.err
 
 
-def test_help_goes_to_stdout_with_exit_0(
-    project_root: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_help_goes_to_stdout_with_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     """--help is asked for: stdout, exit 0, and it names every seed flag."""
     result = run_inprocess(capsys, "--help")
     assert result.code == 0

@@ -133,9 +133,8 @@ def test_seed_only_then_status_json_contract(demo: Path, project_root: Path) -> 
     assert_no_traceback(status)
 
 
+@pytest.mark.usefixtures("demo")
 def test_job_ids_are_video_name_and_campaign(
-    demo: Path,
-    project_root: Path,
     capsys: pytest.CaptureFixture[str],
     store_of: Callable[[str], JobStore],
 ) -> None:
@@ -146,9 +145,8 @@ def test_job_ids_are_video_name_and_campaign(
         assert job.job_id == f"{Path(job.video_path).name}_demo"
 
 
-def test_second_seed_is_refused_while_jobs_are_pending(
-    demo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("demo")
+def test_second_seed_is_refused_while_jobs_are_pending(capsys: pytest.CaptureFixture[str]) -> None:
     """The seed's guard: pending jobs refuse --seed-only (exit 1, naming the campaign);
     --force-reseed bypasses it and only adds jobs that are new."""
     _seed(capsys, "demo")
@@ -177,8 +175,9 @@ def test_human_status_after_seeding(demo: Path, capsys: pytest.CaptureFixture[st
     assert "Running: no orchestrator" in out
 
 
+@pytest.mark.usefixtures("demo")
 def test_run_with_force_reseed_is_refused_when_a_store_exists(
-    demo: Path, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The seed's safety check: --run --force-reseed with an existing progress file exits 1."""
     _seed(capsys, "demo")
@@ -189,7 +188,7 @@ def test_run_with_force_reseed_is_refused_when_a_store_exists(
 
 
 def test_reset_day_archives_and_the_next_seed_starts_a_new_day(
-    demo: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
+    demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--reset-day writes archive/progress_YYYYMMDD[_n].csv plus a store snapshot, empties the
     store, and --seed-only afterwards seeds again; archived video paths are absolute."""
@@ -334,8 +333,8 @@ def test_reset_day_is_refused_while_jobs_are_unconfirmed(
     assert not (folder / "archive").exists()
 
 
+@pytest.mark.usefixtures("demo")
 def test_export_then_import_round_trips_multiline_captions(
-    demo: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     store_of: Callable[[str], JobStore],
@@ -429,9 +428,8 @@ def test_export_refuses_to_overwrite_the_store(
     assert (demo / "progress.db").read_bytes() == before
 
 
-def test_status_json_has_no_secrets_and_is_valid_json(
-    demo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("demo")
+def test_status_json_has_no_secrets_and_is_valid_json(capsys: pytest.CaptureFixture[str]) -> None:
     """The status object carries no lease tokens (and parses as JSON)."""
     _seed(capsys, "demo")
     out = run_inprocess(capsys, "--campaign", "demo", "--status", "--json").out
@@ -439,8 +437,9 @@ def test_status_json_has_no_secrets_and_is_valid_json(
     assert isinstance(json.loads(out), dict)
 
 
+@pytest.mark.usefixtures("demo")
 def test_status_shows_blocked_accounts_with_their_reason(
-    demo: Path, capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
+    capsys: pytest.CaptureFixture[str], store_of: Callable[[str], JobStore]
 ) -> None:
     """Accounts that need re-authorization or wait for a rate window are listed with the
     reason (and the window's end), in JSON and in the human status."""
@@ -617,8 +616,9 @@ def test_imported_mid_publish_rows_are_never_published_again_and_hold_their_acco
     assert status["counts"]["success"] == 2
 
 
+@pytest.mark.usefixtures("demo")
 def test_status_of_a_store_copied_without_its_project_ledger_creates_nothing(
-    demo: Path, project_root: Path, capsys: pytest.CaptureFixture[str]
+    project_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A campaign folder brought in with its progress.db but no project ledger: --status shows
     the store's counts (the ledger reads as empty) and creates no file or folder."""

@@ -64,9 +64,7 @@ def test_conflicting_or_idle_options_are_usage_errors(
     assert tree_digest(project_root) == before
 
 
-def test_list_campaigns_refuses_a_campaign_option(
-    project_root: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_list_campaigns_refuses_a_campaign_option(capsys: pytest.CaptureFixture[str]) -> None:
     """--list-campaigns lists every campaign: --campaign with it is a usage error."""
     result = run_inprocess(capsys, "--list-campaigns", "--campaign", "c")
     assert result.code == 2

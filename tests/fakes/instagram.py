@@ -685,8 +685,8 @@ class FakeInstagram(ServedFake):
             ]
         self._reply(handler, 200, {"data": data})
 
-    def _issue(self, old: Token) -> dict[str, Any]:
-        """Replace `old` by a new long-lived token (lock held)."""
+    def _issue(self) -> dict[str, Any]:
+        """A new long-lived token (lock held); the token it refreshes is left as it was."""
         new = f"IGFAKE{next(self._ids)}"
         now = self.now()
         self.tokens[new] = Token(new, now, now + LONG_LIVED_SECONDS)
@@ -709,7 +709,7 @@ class FakeInstagram(ServedFake):
                 )
             else:
                 error = {}
-                body = self._issue(token)
+                body = self._issue()
         self._reply(handler, 400 if error else 200, error or body)
 
     def _route_exchange(
@@ -724,5 +724,5 @@ class FakeInstagram(ServedFake):
                 error: dict[str, Any] = envelope(190, "Error validating access token", subcode=463)
             else:
                 error = {}
-                body = self._issue(token)
+                body = self._issue()
         self._reply(handler, 400 if error else 200, error or body)

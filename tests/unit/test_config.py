@@ -71,7 +71,7 @@ def test_legacy_paths_resolve_against_the_project_root(project_root: Path) -> No
     assert ctx.archive_dir == project_root / "archive"
 
 
-def test_legacy_absolute_state_file_is_kept(project_root: Path, tmp_path: Path) -> None:
+def test_legacy_absolute_state_file_is_kept(tmp_path: Path) -> None:
     """An absolute --state-file path is used as given."""
     state = tmp_path / "elsewhere" / "state.json"
     ctx = PostingContext.legacy(state_file=str(state))
@@ -102,13 +102,13 @@ def test_empty_campaign_accounts_raise_naming_the_file(project_root: Path) -> No
         ctx.get_accounts()
 
 
-def test_missing_legacy_accounts_file_is_a_config_error(project_root: Path) -> None:
+def test_missing_legacy_accounts_file_is_a_config_error() -> None:
     """A missing accounts.txt in legacy mode says which file is missing."""
     with pytest.raises(ConfigError, match=r"accounts\.txt"):
         PostingContext.legacy().get_accounts()
 
 
-def test_context_is_frozen(project_root: Path) -> None:
+def test_context_is_frozen() -> None:
     """Nothing can change a path after main() built the context (the seed's Implicit State)."""
     ctx = PostingContext.legacy()
     with pytest.raises(dataclasses.FrozenInstanceError):
