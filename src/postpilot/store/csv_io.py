@@ -170,20 +170,7 @@ def import_csv(
     in_progress, verification_pending) come in as `unconfirmed`; a repeated job_id keeps its
     first row."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            records: list[tuple[int, list[str]]] = []
-            start = 1
-            for record in reader:
-                records.append((start, record))
-                start = reader.line_num + 1  # line_num is the record's last physical line
-    except FileNotFoundError:
-        raise ConfigError(f"Progress CSV not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    except csv.Error as exc:
-        raise ConfigError(f"{path}: not a readable CSV file: {exc}") from None
+    records = _read_records(path)
     if not records:
         raise ConfigError(f"{path} is empty: expected a header with {', '.join(COLUMNS)}")
     _, header = records[0]
@@ -283,6 +270,25 @@ def import_csv(
             )
         )
     return ImportResult(jobs=jobs, unknown_columns=unknown, warnings=warnings, lines=lines)
+
+
+def _read_records(path: Path) -> list[tuple[int, list[str]]]:
+    """Every CSV record of `path` with the line it starts on; ConfigError when unreadable."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            records: list[tuple[int, list[str]]] = []
+            start = 1
+            for record in reader:
+                records.append((start, record))
+                start = reader.line_num + 1  # line_num is the record's last physical line
+    except FileNotFoundError:
+        raise ConfigError(f"Progress CSV not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except csv.Error as exc:
+        raise ConfigError(f"{path}: not a readable CSV file: {exc}") from None
+    return records
 
 
 def archive_csv_path(archive_dir: Path, day: date | str) -> Path:
