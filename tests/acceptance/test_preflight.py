@@ -41,7 +41,7 @@ def _token() -> dict[str, str]:
     return {"platform": "youtube", "access_token": "tok-123", "refresh_token": "ref-456"}
 
 
-def _youtube(root: Path, campaign: Path) -> None:
+def _youtube(root: Path, campaign: Path) -> None:  # noqa: ARG001  a set-up's signature
     _write(campaign, "campaign.json", json.dumps(YOUTUBE))
 
 

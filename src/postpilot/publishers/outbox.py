@@ -145,7 +145,11 @@ class OutboxPublisher:
                 shutil.rmtree(staging)
         return self._published(job, final)
 
-    def reconcile(self, job: Job, checkpoint: Mapping[str, str]) -> Reconciled:
+    def reconcile(
+        self,
+        job: Job,
+        checkpoint: Mapping[str, str],  # noqa: ARG002  Publisher's signature; the folder decides
+    ) -> Reconciled:
         """Posted exactly when the job's folder is complete."""
         final = self.post_dir(job)
         if self._complete(final) is not None:

@@ -209,7 +209,10 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         return None if row is None else _to_job(row)
 
     # -- the CasStore hooks (postpilot.store.cas) -----------------------------------------------
-    def _cas(self, action: str) -> AbstractContextManager[sqlite3.Connection]:
+    def _cas(
+        self,
+        action: str,  # noqa: ARG002  CasStore's hook; SQLite's errors need no action word
+    ) -> AbstractContextManager[sqlite3.Connection]:
         return self._write()
 
     def _write_job(self, conn: sqlite3.Connection, old: Job, new: Job) -> bool:

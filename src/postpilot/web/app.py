@@ -87,7 +87,7 @@ def _actor(request: Request) -> str:
     return f"{getpass.getuser()} via dashboard ({method}, {client})"
 
 
-def create_app(
+def create_app(  # noqa: C901  ruff counts the branches of every route closure in here
     root: Path,
     creds: Credentials,
     allowed_hosts: frozenset[str],

@@ -345,7 +345,7 @@ def test_companion_runs_beside_the_service_and_stops_with_it(project_root: Path)
         os.kill(os.getpid(), signal.SIGTERM)
         seen["stopped"] = stop.wait(60)
 
-    def broken(stop: threading.Event) -> None:
+    def broken(stop: threading.Event) -> None:  # noqa: ARG001  a companion's signature
         raise RuntimeError("port already in use")
 
     summary = Service(project_root, companions=[broken, dashboard]).run()
