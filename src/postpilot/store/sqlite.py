@@ -78,6 +78,12 @@ from postpilot.store.sqlite_schema import SCHEMA_VERSION
 
 __all__ = ["BUSY_POLL_MS", "BUSY_TIMEOUT_SECONDS", "SCHEMA_VERSION", "SqliteJobStore"]
 
+#: The claim's candidate query (queries.sql), for every account or for some only.
+_CANDIDATE = _SQ["candidate"].replace("{accounts_filter}", "")
+_CANDIDATE_IN_ACCOUNTS = _SQ["candidate"].replace(
+    "{accounts_filter}", "AND h.account IN (SELECT value FROM json_each(:accounts))"
+)
+
 
 class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connection]):
     """One campaign's jobs in `progress_path`, sharing the ledger at `ledger_path`.
@@ -128,9 +134,9 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
             "limit": request.daily_limit,
             "campaign": self.campaign,
         }
-        query = _SQ["candidate"]
+        query = _CANDIDATE
         if request.accounts is not None:
-            query = _SQ["candidate_in_accounts"]
+            query = _CANDIDATE_IN_ACCOUNTS
             params["accounts"] = json.dumps(sorted(request.accounts))
         row = conn.execute(query, params).fetchone()
         return None if row is None else _to_job(row)

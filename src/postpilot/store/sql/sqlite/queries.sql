@@ -8,7 +8,8 @@
 -- == The claim (postpilot/store/sqlite.py) ==
 
 -- The first claimable job in claim order: a walk of the accounts' heads up to :now
--- (postpilot/store/sqlite_schema.py), one row per account at most.
+-- (postpilot/store/sqlite_schema.py), one row per account at most. {accounts_filter} is empty,
+-- or limits the walk to the accounts of the JSON array :accounts (postpilot/store/sqlite.py).
 -- name: candidate --
 SELECT {head_columns} FROM c.heads AS h INDEXED BY heads_order
 JOIN c.jobs AS j ON j.job_id = h.job_id
@@ -38,39 +39,7 @@ AND h.account NOT IN (
     WHERE u.n + coalesce((SELECT d.count FROM main.daily_counts AS d
         WHERE d.account = u.account AND d.day = :day), 0) >= :limit
 )
-ORDER BY h.due_key, h.seq, h.job_rowid LIMIT 1;
-
--- ...of the accounts in the JSON array :accounts only.
--- name: candidate_in_accounts --
-SELECT {head_columns} FROM c.heads AS h INDEXED BY heads_order
-JOIN c.jobs AS j ON j.job_id = h.job_id
-WHERE h.due_key <= :now AND j.due_key = h.due_key
-AND h.account NOT IN (
-    -- accounts that cannot take a job now: leased by a live claim (an orphan lease counts as
-    -- free), blocked, held by a publish that may be in flight, or at the daily limit with
-    -- today's successes plus the unconfirmed jobs of every campaign
-    SELECT account FROM main.account_leases WHERE expires_at > :now
-    AND (campaign != :campaign OR EXISTS (SELECT 1 FROM c.jobs j
-        WHERE j.job_id = account_leases.job_id AND j.status = 'claimed'
-        AND j.lease_token = account_leases.token))
-    UNION ALL SELECT account FROM main.account_blocks WHERE block != ''
-    AND (blocked_until IS NULL OR blocked_until > :now)
-    UNION ALL SELECT account FROM main.account_holds WHERE campaign != :campaign AND in_flight
-    UNION ALL SELECT account FROM c.jobs
-    WHERE ((status = 'claimed' AND publish_started_at IS NOT NULL)
-        OR (status = 'unconfirmed' AND lease_token != ''))
-    -- at the limit by successes alone: one range of daily_counts_day, no sort
-    UNION ALL SELECT account FROM main.daily_counts WHERE day = :day AND count >= :limit
-    -- ...or with the (few) accounts' unconfirmed jobs added
-    UNION ALL SELECT u.account FROM (SELECT account, SUM(n) AS n FROM (
-        SELECT account, COUNT(*) AS n FROM main.account_holds
-        WHERE campaign != :campaign AND status = 'unconfirmed' GROUP BY account
-        UNION ALL SELECT account, COUNT(*) FROM c.jobs WHERE status = 'unconfirmed'
-        GROUP BY account) GROUP BY account) AS u
-    WHERE u.n + coalesce((SELECT d.count FROM main.daily_counts AS d
-        WHERE d.account = u.account AND d.day = :day), 0) >= :limit
-)
-AND h.account IN (SELECT value FROM json_each(:accounts))
+{accounts_filter}
 ORDER BY h.due_key, h.seq, h.job_rowid LIMIT 1;
 
 -- name: posted_by_other --
