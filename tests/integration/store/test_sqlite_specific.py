@@ -294,11 +294,12 @@ def test_kill_9_mid_claim_loop_leaves_a_consistent_store(
     paths: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """SIGKILL at an arbitrary moment of a claim loop loses nothing: the files are intact, at
-    most the running claim is left, and recovery brings every job back."""
+    most each killed loop's running claim is left, and recovery brings every job back."""
     store = open_alpha(paths)
     store.insert_jobs(jobs(400, 5))
     store.close()
-    for round_ in range(3):
+    rounds = 3
+    for round_ in range(rounds):
         proc = _spawn("forever", paths, tmp_path / f"k{round_}", 1)
         assert proc.stdout is not None
         for _ in range(15 + 10 * round_):
@@ -313,7 +314,9 @@ def test_kill_9_mid_claim_loop_leaves_a_consistent_store(
     try:
         counts = store.counts()
         assert counts["total"] == 400
-        assert counts["claimed"] <= 1
+        # One per killed loop at most: where each kill lands is the machine's timing (on a
+        # busy CI machine all three loops were killed holding a claim).
+        assert counts["claimed"] <= rounds
         later = datetime.now(UTC) + timedelta(days=1)
         store.recover_expired(later)
         counts = store.counts()
