@@ -289,7 +289,13 @@ def stall_during_publish(
     began: list[float] = []
 
     def stop_workers() -> None:
+        # The registry names the workers once the orchestrator wrote it; on a loaded machine
+        # the publish may get here first, so wait for it rather than stall nobody.
+        wait_until = time.monotonic() + 30
         pids = worker_pids(root, name)
+        while not pids and time.monotonic() < wait_until:
+            time.sleep(0.01)
+            pids = worker_pids(root, name)
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         began.append(time.monotonic())

@@ -28,6 +28,7 @@ from tests.faults.platforms import (
     instagram_posts,
     stall_during_publish,
     storm_then_reconcile,
+    worker_pids,
 )
 
 pytestmark = pytest.mark.slow
@@ -162,12 +163,22 @@ def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_ac
         instagram_campaign(project_root, fake, "one", 1, accounts=1, daily_limit=1)
         instagram_campaign(project_root, fake, "two", 1, accounts=1, daily_limit=1)
         run, began = stall_during_publish(project_root, fake, "one", stall_seconds=8, **env)
-        deadline = time.monotonic() + 120
-        while began() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert began() is not None, "campaign one never reached media_publish"
-        assert account_busy(project_root, "two", "acct00")
-        during = run_campaign(project_root, "two", **env)
+        try:
+            deadline = time.monotonic() + 120
+            while began() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert began() is not None, "campaign one never reached media_publish"
+            assert account_busy(project_root, "two", "acct00"), (
+                worker_pids(project_root, "one"),
+                {j: (job.status, job.publish_started_at, job.lease_expires_at)
+                 for j, job in campaign_jobs(project_root, "one").items()},
+            )  # fmt: skip
+            during = run_campaign(project_root, "two", **env)
+        except BaseException:
+            # Leave no run behind to be collected (and warned about) during a later test.
+            run.kill()
+            run.communicate(timeout=60)
+            raise
         first = finish_cli_run(run)
         if first.get("unconfirmed"):
             run_campaign(project_root, "one", **env)
