@@ -153,7 +153,7 @@ def test_kill_9_storm_mid_publish_posts_nothing_twice_and_loses_no_job(
 def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_account(
     project_root: Path,
 ) -> None:
-    """Campaign one's worker is SIGSTOPped for 8 leases the moment its media_publish reaches
+    """Campaign one's worker is SIGSTOPped for 20 leases the moment its media_publish reaches
     Instagram (the Reel is created, the answer unread). Campaign two shares the account (1 post
     a day across both) and runs meanwhile: the account is busy, two posts nothing. One's late
     answer settles its job (recorded, or reconciled by its next run); two's next run still
@@ -162,13 +162,16 @@ def test_a_worker_stalled_past_its_lease_after_media_publish_keeps_the_shared_ac
     with FakeInstagram(single_use_containers=False) as fake:
         instagram_campaign(project_root, fake, "one", 1, accounts=1, daily_limit=1)
         instagram_campaign(project_root, fake, "two", 1, accounts=1, daily_limit=1)
-        run, began = stall_during_publish(project_root, fake, "one", stall_seconds=8, **env)
+        # 20 s: the checks below run during the stall even on a loaded machine (with 8 s, one
+        # loaded run checked after the stall had ended and the late answer was recorded).
+        run, began = stall_during_publish(project_root, fake, "one", stall_seconds=20, **env)
         try:
             deadline = time.monotonic() + 120
             while began() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert began() is not None, "campaign one never reached media_publish"
             assert account_busy(project_root, "two", "acct00"), (
+                f"{time.monotonic() - (began() or 0):.1f}s into the stall",
                 worker_pids(project_root, "one"),
                 {j: (job.status, job.publish_started_at, job.lease_expires_at)
                  for j, job in campaign_jobs(project_root, "one").items()},
