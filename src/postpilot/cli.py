@@ -32,16 +32,9 @@ project root (POSTPILOT_HOME, default the current directory).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import logging
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NoReturn
 
-from postpilot import clock, serve_options
-from postpilot import log as logsetup
 from postpilot.cli_errors import (
     _OS_FIXES,
     EXIT_FAILED,
@@ -65,10 +58,17 @@ from postpilot.cli_parser import (
     build_parser,
     parse_command_line,
 )
-from postpilot.config import Config, ParallelConfig, PostingContext, RetryConfig, get_config
-from postpilot.errors import ConfigError, PostpilotError
 
-log = logging.getLogger("postpilot.cli")
+# Everything else is imported where it is used, after the arguments are parsed: --help and
+# --version import argparse and the parser's constants only. `TYPE_CHECKING = False` rather
+# than typing's: importing typing costs --help a tenth of its time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
+
+    from postpilot.config import ParallelConfig, PostingContext
 
 #: Kept importable from here: the parser and its checks are in cli_parser.py, the reporting
 #: of a failed command in cli_errors.py.
@@ -96,11 +96,24 @@ __all__ = [
 ]
 
 
+def _log() -> logging.Logger:
+    """The command line's logger (cli_errors.py logs a failed command to the same one)."""
+    import logging
+
+    return logging.getLogger("postpilot.cli")
+
+
 # -- the context ------------------------------------------------------------------------------
 def build_context(args: argparse.Namespace) -> PostingContext:
     """The one PostingContext of this command: from the campaign, or for legacy root files."""
-    from postpilot.ops.campaigns import load_campaign  # imported on use: start-up time
+    import dataclasses
+    from pathlib import Path
 
+    from postpilot import log as logsetup
+    from postpilot.config import Config, PostingContext
+    from postpilot.ops.campaigns import load_campaign
+
+    log = _log()
     root = Config.project_root()
     if args.campaign is not None:
         logsetup.set_context(f"campaign '{args.campaign}'")
@@ -186,6 +199,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     # STEP 2: the one context.
     ctx = build_context(args)
+    from postpilot.config import get_config
+
     parallel_config = get_config(num_workers=args.workers)
 
     # STEP 3: one action.
@@ -198,6 +213,8 @@ def _act(
     """Do the command line's one action on its context."""
     from postpilot import compat
     from postpilot.ops import confirm, reset, retry, seed, stop, transfer
+
+    log = _log()
 
     if action == "check":
         from postpilot.check import check_data
@@ -237,7 +254,7 @@ def _act(
 def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
     import json
 
-    from postpilot import report
+    from postpilot import clock, report
     from postpilot.plan_io import plan_command
 
     plan, lines = plan_command(ctx, args.days or 7, clock.now())
@@ -252,6 +269,7 @@ def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:
 
 def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
     from postpilot import report
+    from postpilot.config import RetryConfig
     from postpilot.ops.common import OperationFailed
     from postpilot.ops.run import run_exit_code, run_posting
 
@@ -284,14 +302,18 @@ def _run(args: argparse.Namespace, ctx: PostingContext) -> int:
     if results.get("error"):
         message = str(results.get("message") or results["error"])
         for line in message.splitlines():
-            log.error("%s", line)
+            _log().error("%s", line)
     return code
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from postpilot import serve_options
+
     if args.dashboard_only:
         return serve_options.serve_dashboard(args)
+    from postpilot import log as logsetup
     from postpilot import report
+    from postpilot.config import Config, RetryConfig
     from postpilot.runner.service import serve
 
     logsetup.set_context("service" if args.campaign is None else f"service '{args.campaign}'")
@@ -309,6 +331,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _has_progress(ctx: PostingContext) -> bool:
+    from pathlib import Path
+
     if ctx.store_dsn is None:
         return Path(ctx.progress_file).exists()
     from postpilot.store import open_store
@@ -331,8 +355,13 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         args = parse_command_line(parser, list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    from postpilot import settings
+    import logging
 
+    from postpilot import clock, settings
+    from postpilot import log as logsetup
+    from postpilot.errors import ConfigError, PostpilotError
+
+    log = _log()
     try:
         env = settings.load()
     except ConfigError as exc:  # the settings choose the log level: report at the default

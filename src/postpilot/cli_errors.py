@@ -2,27 +2,17 @@
 path and the fix, never a bare errno), and with --json one object naming the error's kind.
 Split from cli.py, which dispatches.
 
-Start-up: the standard library and postpilot's light modules only, like cli.py."""
+Start-up: cli.py imports this module for `--help` too, so at module level it imports only
+errno; what reporting needs (logging, postpilot.errors, report) is imported when a command
+fails."""
 
 from __future__ import annotations
 
-import argparse
 import errno
-import logging
 
-from postpilot import log as logsetup
-from postpilot.errors import (
-    CampaignDisabled,
-    CampaignNotFound,
-    ConfigError,
-    ConflictError,
-    PostpilotError,
-    StoreError,
-    WrongCampaignStore,
-)
-
-#: The command line's logger: these are the command's lines.
-log = logging.getLogger("postpilot.cli")
+TYPE_CHECKING = False  # not typing's: importing typing costs --help a tenth of its time
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -30,6 +20,15 @@ EXIT_USAGE = 2
 
 
 def _error_kind(exc: BaseException) -> str:
+    from postpilot.errors import (
+        CampaignDisabled,
+        CampaignNotFound,
+        ConfigError,
+        ConflictError,
+        PostpilotError,
+        StoreError,
+        WrongCampaignStore,
+    )
     from postpilot.ops.common import ProgressNotFound
 
     kinds: tuple[tuple[type[BaseException], str], ...] = (
@@ -71,8 +70,12 @@ def _os_error_message(exc: OSError) -> str:
 
 
 def _fail(args: argparse.Namespace | None, exc: BaseException) -> int:
+    import logging
+
+    from postpilot import log as logsetup
     from postpilot import report
 
+    log = logging.getLogger("postpilot.cli")  # the command line's logger: the command's lines
     message = str(exc) or type(exc).__name__
     if isinstance(exc, OSError):
         message = _os_error_message(exc)

@@ -3,17 +3,23 @@ argparse cannot make itself (one action per call, no option the action would ign
 such as `--confirm JOB_ID posted`); every problem is a usage error, exit 2, before anything is
 read. Split from cli.py, which builds the context and dispatches.
 
-Start-up: this module imports only the standard library and postpilot's light modules, like
-cli.py (`--help` and `--version` import nothing heavy: tests/acceptance/test_cli_imports.py).
+Start-up: this module imports argparse and three constant-only postpilot modules (the package,
+env_help, serve_flags), nothing else: `--help` and `--version` are this parser and nothing more
+(tests/acceptance/test_cli_imports.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import postpilot
-from postpilot import env_help, serve_options
-from postpilot.config import Config
+from postpilot import env_help, serve_flags
+
+#: legacy mode's job source, as the help names it: postpilot.paths.STATE_FILE, written out
+#: (postpilot.paths imports pathlib; tests/unit/test_cli_messages.py checks they agree).
+STATE_FILE = "scheduler_state.json"
 
 #: Actions in the order the specification dispatches them (the first one given wins).
 ACTIONS: tuple[tuple[str, str], ...] = (
@@ -62,6 +68,41 @@ def _seconds(text: str) -> float:
     return value
 
 
+def terminal_columns() -> int:
+    """The terminal's width as shutil.get_terminal_size() gives it (COLUMNS, else the width of
+    stdout's terminal, else 80), without importing shutil: argparse's help formatter imports it
+    for this alone, and with it bz2 and lzma, a tenth of `--help`."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+    return size.columns or 80
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's RawDescriptionHelpFormatter at the width argparse itself would choose."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog,
+            indent_increment,
+            max_help_position,
+            terminal_columns() - 2 if width is None else width,
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the specification's flags and postpilot's additions."""
     parser = argparse.ArgumentParser(
@@ -84,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  2    usage error (bad or conflicting options)\n"
             "  130  interrupted by Ctrl+C (SIGINT); 143 by SIGTERM\n" + env_help.help_text()
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"postpilot {postpilot.__version__}")
     where = parser.add_argument_group("what to work on")
@@ -98,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--state-file",
         metavar="PATH",
-        help=f"legacy mode: the job source (default: <project>/{Config.STATE_FILE})",
+        help=f"legacy mode: the job source (default: <project>/{STATE_FILE})",
     )
     where.add_argument(
         "--accounts",
@@ -222,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--json", action="store_true", help="print one JSON object with the result on stdout"
     )
-    serve_options.add_arguments(parser)
+    serve_flags.add_arguments(parser)
     return parser
 
 
@@ -240,7 +281,7 @@ OPTION_SCOPE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dry_run", "--dry-run", ("migrate",)),
     ("path_map", "--path-map", ("migrate",)),
     ("ignore_prior_progress", "--ignore-prior-progress", ("seed_only", "run", "serve")),
-    *serve_options.OPTION_SCOPE,
+    *serve_flags.OPTION_SCOPE,
 )
 #: Run defaults for the options above (None on the parser, so "given" can be told apart).
 RUN_DEFAULTS = {"workers": 3, "max_passes": 3, "retry_delay": 30.0}
@@ -291,8 +332,8 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
             f"--confirm {args.confirm[0]} {args.confirm[1]}: the result must be "
             f"{' or '.join(CONFIRM_CHOICES)}"
         )
-    if serve_options.usage_problem(args):
-        parser.error(serve_options.usage_problem(args))
+    if serve_flags.usage_problem(args):
+        parser.error(serve_flags.usage_problem(args))
     if args.confirm is not None and not args.confirm[0].strip():
         parser.error("--confirm needs a job id")
     if args.unblock is not None and not args.unblock and not args.all:
