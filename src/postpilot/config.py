@@ -147,58 +147,122 @@ def get_config(num_workers: int = 3) -> ParallelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextSettings:
+    """The settings of a context with no campaign folder behind it: legacy root files
+    (PostingContext.legacy) or a worker process (runner/worker_spec.py builds one from its
+    spec). A campaign's context holds its CampaignConfig instead, with the same attributes."""
+
+    progress_file: str
+    accounts_file: str
+    state_file: str | None = None
+    videos_dir: str | None = None
+    captions_file: str | None = None
+    max_posts_per_account_per_day: int = Config.MAX_POSTS_PER_ACCOUNT_PER_DAY
+    #: The campaign a worker serves; None = legacy mode.
+    name: str | None = None
+    project_root: str = ""
+    timezone: str = Config.TIMEZONE
+    max_attempts: int = Config.MAX_ATTEMPTS
+    #: The publisher block (postpilot.json in legacy mode).
+    publisher: Mapping[str, Any] = field(default_factory=lambda: {"type": "outbox"})
+
+
+#: The settings PostingContext reads through, with the keyword each has in the
+#: specification's constructor (`campaign_name` is the settings' `name`).
+_SETTING_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("progress_file", "progress_file"),
+    ("accounts_file", "accounts_file"),
+    ("state_file", "state_file"),
+    ("videos_dir", "videos_dir"),
+    ("captions_file", "captions_file"),
+    ("max_posts_per_account_per_day", "max_posts_per_account_per_day"),
+    ("campaign_name", "name"),
+    ("project_root", "project_root"),
+    ("timezone", "timezone"),
+    ("max_attempts", "max_attempts"),
+    ("publisher", "publisher"),
+)
+
+
+# No slots: with them a frozen dataclass's __setattr__ fails with a TypeError, not
+# FrozenInstanceError, for a name that is not a field (the properties below).
+@dataclass(frozen=True, init=False)
 class PostingContext:
     """Unified context for all posting operations.
 
     The single source of truth for file paths and settings, whether running a campaign or in
     legacy mode. Frozen: built once in main() and passed everywhere.
+
+    The settings live in one place, `settings`: the campaign's validated CampaignConfig in
+    campaign mode, a ContextSettings otherwise. The specification's fields (progress_file,
+    accounts_file, state_file, videos_dir, captions_file, max_posts_per_account_per_day,
+    campaign_name, campaign_config, ...) are read-only properties reading it, so a campaign's
+    context can never disagree with its campaign. What the context adds of its own is only
+    what is not a campaign setting: the --accounts override, the store DSN in force
+    (POSTPILOT_STORE wins over campaign.json) and --ignore-prior-progress.
+
+    The specification's constructor still works: `PostingContext(progress_file=...,
+    accounts_file=..., ..., campaign_config=campaign)` holds `campaign` (a copied value that
+    differs from it is refused, ValueError), and without campaign_config the keywords build a
+    ContextSettings.
     """
 
-    # Required paths
-    progress_file: str
-    accounts_file: str
-
-    # Optional paths (campaign mode)
-    state_file: str | None = None
-    videos_dir: str | None = None
-    captions_file: str | None = None
-
-    # Settings
-    max_posts_per_account_per_day: int = Config.MAX_POSTS_PER_ACCOUNT_PER_DAY
-
-    # Source info
-    campaign_name: str | None = None  # None = legacy mode
-    campaign_config: CampaignConfig | None = None
-
-    # postpilot additions
-    project_root: str = ""
-    timezone: str = Config.TIMEZONE
-    max_attempts: int = Config.MAX_ATTEMPTS
+    settings: CampaignConfig | ContextSettings
     #: Legacy --accounts: used instead of accounts.txt when given.
-    accounts_override: tuple[str, ...] | None = None
-    #: The publisher block (campaign.json, or postpilot.json in legacy mode).
-    publisher: Mapping[str, Any] = field(default_factory=lambda: {"type": "outbox"})
+    accounts_override: tuple[str, ...] | None
     #: A postgresql:// DSN for the distributed store; None = embedded SQLite.
-    store_dsn: str | None = None
+    store_dsn: str | None
     #: Seed although the folder holds prior progress CSVs never imported (--ignore-prior-progress).
-    ignore_prior_progress: bool = False
+    ignore_prior_progress: bool
+
+    def __init__(
+        self,
+        progress_file: str | None = None,
+        accounts_file: str | None = None,
+        state_file: str | None = None,
+        videos_dir: str | None = None,
+        captions_file: str | None = None,
+        max_posts_per_account_per_day: int | None = None,
+        campaign_name: str | None = None,
+        campaign_config: CampaignConfig | None = None,
+        project_root: str | None = None,
+        timezone: str | None = None,
+        max_attempts: int | None = None,
+        accounts_override: tuple[str, ...] | None = None,
+        publisher: Mapping[str, Any] | None = None,
+        store_dsn: str | None = None,
+        ignore_prior_progress: bool = False,
+        *,
+        settings: CampaignConfig | ContextSettings | None = None,
+    ) -> None:
+        given = {
+            keyword: value
+            for keyword, value in (
+                ("progress_file", progress_file),
+                ("accounts_file", accounts_file),
+                ("state_file", state_file),
+                ("videos_dir", videos_dir),
+                ("captions_file", captions_file),
+                ("max_posts_per_account_per_day", max_posts_per_account_per_day),
+                ("campaign_name", campaign_name),
+                ("project_root", project_root),
+                ("timezone", timezone),
+                ("max_attempts", max_attempts),
+                ("publisher", publisher),
+            )
+            if value is not None
+        }
+        held = _held_settings(settings, campaign_config, given)
+        object.__setattr__(self, "settings", held)
+        object.__setattr__(self, "accounts_override", accounts_override)
+        object.__setattr__(self, "store_dsn", store_dsn)
+        object.__setattr__(self, "ignore_prior_progress", ignore_prior_progress)
 
     @classmethod
     def from_campaign(cls, campaign: CampaignConfig) -> PostingContext:
         """Create context from a CampaignConfig."""
         return cls(
-            progress_file=campaign.progress_file,
-            accounts_file=campaign.accounts_file,
-            state_file=campaign.state_file,
-            videos_dir=campaign.videos_dir,
-            captions_file=campaign.captions_file,
-            max_posts_per_account_per_day=campaign.max_posts_per_account_per_day,
-            campaign_name=campaign.name,
-            campaign_config=campaign,
-            project_root=campaign.project_root,
-            timezone=campaign.timezone,
-            max_attempts=campaign.max_attempts,
-            publisher=campaign.publisher,
+            settings=campaign,
             store_dsn=_store_dsn(
                 campaign.store, f"{Path(campaign.base_dir) / Config.CAMPAIGN_JSON} (key 'store')"
             ),
@@ -223,19 +287,81 @@ class PostingContext:
         project root."""
         root = Path(project_root) if project_root else Config.project_root()
         return cls(
-            progress_file=str(root / progress_file),
-            accounts_file=str(root / accounts_file),
-            state_file=str(root / state_file),
-            max_posts_per_account_per_day=max_posts_per_account_per_day,
-            campaign_name=None,
-            campaign_config=None,
-            project_root=str(root),
-            timezone=timezone,
-            max_attempts=max_attempts,
+            settings=ContextSettings(
+                progress_file=str(root / progress_file),
+                accounts_file=str(root / accounts_file),
+                state_file=str(root / state_file),
+                max_posts_per_account_per_day=max_posts_per_account_per_day,
+                name=None,
+                project_root=str(root),
+                timezone=timezone,
+                max_attempts=max_attempts,
+                publisher=publisher if publisher is not None else {"type": "outbox"},
+            ),
             accounts_override=accounts,
-            publisher=publisher if publisher is not None else {"type": "outbox"},
             store_dsn=_store_dsn(store_dsn, f"{root / Config.PROJECT_JSON} (key 'store')"),
         )
+
+    # -- the specification's fields, read from `settings` ---------------------------------
+    @property
+    def campaign_config(self) -> CampaignConfig | None:
+        """The campaign this context was built from; None in legacy mode and in a worker."""
+        return None if isinstance(self.settings, ContextSettings) else self.settings
+
+    @property
+    def progress_file(self) -> str:
+        """The job store's progress file (the campaign's, or the legacy root one)."""
+        return self.settings.progress_file
+
+    @property
+    def accounts_file(self) -> str:
+        """accounts.txt ("" in a worker, which is given its accounts)."""
+        return self.settings.accounts_file
+
+    @property
+    def state_file(self) -> str | None:
+        """The prior scheduler's state file (legacy seeding)."""
+        return self.settings.state_file
+
+    @property
+    def videos_dir(self) -> str | None:
+        """The campaign's videos folder."""
+        return self.settings.videos_dir
+
+    @property
+    def captions_file(self) -> str | None:
+        """The campaign's captions file."""
+        return self.settings.captions_file
+
+    @property
+    def max_posts_per_account_per_day(self) -> int:
+        """The daily limit per account."""
+        return self.settings.max_posts_per_account_per_day
+
+    @property
+    def campaign_name(self) -> str | None:
+        """The campaign's name; None = legacy mode."""
+        return self.settings.name
+
+    @property
+    def project_root(self) -> str:
+        """The project root (POSTPILOT_HOME)."""
+        return self.settings.project_root
+
+    @property
+    def timezone(self) -> str:
+        """The time zone days are counted in."""
+        return self.settings.timezone
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts a job gets before it fails for good."""
+        return self.settings.max_attempts
+
+    @property
+    def publisher(self) -> Mapping[str, Any]:
+        """The publisher block (campaign.json, or postpilot.json in legacy mode)."""
+        return self.settings.publisher
 
     def get_accounts(self) -> list[str]:
         """Load accounts from the appropriate source; raises ConfigError naming the file when
@@ -313,3 +439,30 @@ class PostingContext:
     def state_dir(self) -> Path:
         """Project-level runtime state (.postpilot/)."""
         return Path(self.project_root) / Config.STATE_DIR
+
+
+def _held_settings(
+    settings: CampaignConfig | ContextSettings | None,
+    campaign_config: CampaignConfig | None,
+    given: dict[str, Any],
+) -> CampaignConfig | ContextSettings:
+    """What a PostingContext holds, from its constructor's arguments: `settings` alone, or the
+    specification's keywords (with campaign_config, only values equal to the campaign's)."""
+    if settings is not None:
+        if given or campaign_config is not None:
+            raise TypeError("PostingContext takes settings= or the field keywords, not both")
+        return settings
+    if campaign_config is not None:
+        for keyword, attribute in _SETTING_KEYWORDS:
+            if keyword in given and given[keyword] != getattr(campaign_config, attribute):
+                raise ValueError(
+                    f"PostingContext {keyword}={given[keyword]!r} differs from its campaign's "
+                    f"{attribute}={getattr(campaign_config, attribute)!r}: a campaign's "
+                    "settings live in its CampaignConfig alone"
+                )
+        return campaign_config
+    missing = [k for k in ("progress_file", "accounts_file") if k not in given]
+    if missing:
+        raise TypeError(f"PostingContext needs {' and '.join(missing)} (or settings=)")
+    by_attribute = dict(_SETTING_KEYWORDS)
+    return ContextSettings(**{by_attribute[k]: v for k, v in given.items()})

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from postpilot.campaign import CampaignConfig
-from postpilot.config import Config, ParallelConfig, PostingContext, RetryConfig, get_config
+from postpilot.config import (
+    Config,
+    ContextSettings,
+    ParallelConfig,
+    PostingContext,
+    RetryConfig,
+    get_config,
+)
 from postpilot.errors import ConfigError
 
 
@@ -49,6 +56,70 @@ def test_from_campaign_takes_every_path_and_setting_from_the_campaign(project_ro
     assert ctx.logs_dir == project_root / "logs" / "demo"
     assert ctx.runtime_dir == project_root / ".postpilot" / "runs" / "demo"
     assert ctx.ledger_file == project_root / ".postpilot" / "ledger.db"
+
+
+def test_a_campaign_context_holds_the_campaign_itself(project_root: Path) -> None:
+    """from_campaign keeps the settings in the CampaignConfig alone: the fields read it."""
+    campaign = CampaignConfig.from_folder(_campaign(project_root, max_attempts=4), project_root)
+    ctx = PostingContext.from_campaign(campaign)
+    assert ctx.settings is campaign
+    assert [f.name for f in dataclasses.fields(ctx)] == [
+        "settings",
+        "accounts_override",
+        "store_dsn",
+        "ignore_prior_progress",
+    ]
+    again = dataclasses.replace(ctx, ignore_prior_progress=True)
+    assert again.settings is campaign
+    assert again.ignore_prior_progress
+    assert again.max_attempts == 4
+
+
+def test_the_specification_constructor_holds_its_campaign(project_root: Path) -> None:
+    """PostingContext(progress_file=..., campaign_config=c), as the specification writes it,
+    holds c; a keyword that disagrees with c is refused rather than kept as a second copy."""
+    campaign = CampaignConfig.from_folder(_campaign(project_root), project_root)
+    ctx = PostingContext(
+        progress_file=campaign.progress_file,
+        accounts_file=campaign.accounts_file,
+        state_file=campaign.state_file,
+        videos_dir=campaign.videos_dir,
+        captions_file=campaign.captions_file,
+        max_posts_per_account_per_day=campaign.max_posts_per_account_per_day,
+        campaign_name=campaign.name,
+        campaign_config=campaign,
+    )
+    assert ctx.settings is campaign
+    assert ctx == PostingContext.from_campaign(campaign)
+    with pytest.raises(ValueError, match="max_posts_per_account_per_day=9 differs"):
+        PostingContext(
+            progress_file=campaign.progress_file,
+            accounts_file=campaign.accounts_file,
+            max_posts_per_account_per_day=9,
+            campaign_config=campaign,
+        )
+
+
+def test_keywords_without_a_campaign_build_its_settings(tmp_path: Path) -> None:
+    """A worker's context (keywords, no CampaignConfig) holds a ContextSettings of them."""
+    ctx = PostingContext(
+        progress_file=str(tmp_path / "p.db"),
+        accounts_file="",
+        videos_dir=str(tmp_path / "videos"),
+        campaign_name="demo",
+        project_root=str(tmp_path),
+        max_posts_per_account_per_day=2,
+        publisher={"type": "outbox"},
+    )
+    assert isinstance(ctx.settings, ContextSettings)
+    assert ctx.campaign_config is None
+    assert ctx.is_campaign_mode()
+    assert ctx.store_name == "demo"
+    assert ctx.max_posts_per_account_per_day == 2
+    assert ctx.timezone == Config.TIMEZONE
+    assert ctx.max_attempts == Config.MAX_ATTEMPTS
+    with pytest.raises(TypeError, match="accounts_file"):
+        PostingContext(progress_file="p.db")
 
 
 def test_campaign_json_name_overrides_the_folder_name(project_root: Path) -> None:
