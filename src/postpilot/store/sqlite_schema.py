@@ -10,8 +10,20 @@ Versions and migrations
     than the file's version, read from the file's columns (every released version left its
     columns: none, 1 without scheduled_at, 2 without due_key, 3), then raises the recorded
     version. A file already at SCHEMA_VERSION is opened unchanged (ensure.sql creates only
-    what is absent); a newer one is refused, never misread. The ledger's tables are all in
-    ensure.sql: none has changed shape since version 1.
+    what is absent); a newer one is refused, never misread.
+
+Ledger versions
+    The ledger (the connection's `main`, shared by every campaign of the project) has its own
+    migrations, sql/sqlite/ledger/NNNN_<description>.sql, and records the newest applied
+    under `ledger_version` in its `meta`; LEDGER_VERSION is the newest this code knows.
+    `migrate_ledger` applies, in the opening transaction, every migration newer than the
+    recorded version, then records it. A ledger of a release before ledger versions (its
+    tables made by ensure.sql on every open, no `ledger_version`) is version 0: migration
+    0001 is that very schema, written with IF NOT EXISTS, so it adds nothing to such a ledger
+    and changes no row; the version is recorded and later migrations apply as to any other.
+    A ledger at LEDGER_VERSION runs no statement; a newer one is refused (SchemaVersionError).
+    The ledger's `schema_version` key is older: the campaign-file version the ledger was
+    created with, which every release checks (postpilot.store.sqlite_connection), kept as is.
 
 Claim index (schema version 3, 0003_claim_heads.sql)
     A claim takes the earliest-due claimable job (postpilot.store.rules.claim_order). Walking
@@ -31,10 +43,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from postpilot.store.sql.sqlite import ensure_sql, migrations
+from postpilot.errors import SchemaVersionError
+from postpilot.store.sql.sqlite import ensure_sql, ledger, migrations
 
 #: The newest migration; a newer file is refused, never misread.
 SCHEMA_VERSION = migrations()[-1].version
+
+#: The newest ledger migration; a newer ledger is refused, never misread.
+LEDGER_VERSION = ledger.migrations()[-1].version
 
 
 def statements(script: str) -> list[str]:
@@ -71,9 +87,52 @@ def file_version(conn: sqlite3.Connection) -> int:
     return 3
 
 
+def ledger_version(conn: sqlite3.Connection) -> int:
+    """The ledger's recorded migration version (0: new, or made before ledger versions)."""
+    exists = conn.execute(
+        "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT value FROM main.meta WHERE key = 'ledger_version'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _ledger_path(conn: sqlite3.Connection) -> str:
+    """The ledger's file name, for messages ("" for an in-memory one)."""
+    for _seq, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file)
+    return ""  # pragma: no cover - SQLite always lists main
+
+
+def migrate_ledger(conn: sqlite3.Connection) -> None:
+    """Bring the ledger to LEDGER_VERSION inside the caller's transaction, recording the
+    version in its meta; a ledger newer than this code is refused (SchemaVersionError)."""
+    version = ledger_version(conn)
+    if version > LEDGER_VERSION:
+        raise SchemaVersionError(
+            f"{_ledger_path(conn)} has ledger schema version {version}, but this postpilot "
+            f"understands up to ledger version {LEDGER_VERSION}. Upgrade postpilot to open it."
+        )
+    if version == LEDGER_VERSION:
+        return
+    for migration in ledger.migrations():
+        if migration.version > version:
+            for statement in statements(migration.sql):
+                conn.execute(statement)
+    conn.execute(
+        "INSERT INTO main.meta VALUES ('ledger_version', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(LEDGER_VERSION),),
+    )
+
+
 def migrate_campaign_file(conn: sqlite3.Connection) -> None:
-    """Bring the attached campaign file to SCHEMA_VERSION and create what every open needs,
-    inside the caller's transaction; record the version in c.meta."""
+    """The connection's one migration step, inside its opening transaction: the ledger first
+    (migrate_ledger), then the attached campaign file to SCHEMA_VERSION with what every open
+    needs; record the version in c.meta."""
+    migrate_ledger(conn)
     version = file_version(conn)
     for migration in migrations():
         if migration.version > version:
@@ -94,6 +153,9 @@ def migrate_campaign_file(conn: sqlite3.Connection) -> None:
 
 
 def ledger_statements() -> list[str]:
-    """ensure.sql's statements on the ledger (`main`) alone: a read-only open with no ledger
-    file builds an empty one in memory from these."""
-    return [s for s in statements(ensure_sql()) if " main." in s]
+    """The ledger's migrations as statements, its version recorded: a read-only open with no
+    ledger file builds an empty one in memory from these."""
+    found = [s for m in ledger.migrations() for s in statements(m.sql)]
+    record = f"INSERT INTO main.meta VALUES ('ledger_version', '{LEDGER_VERSION}')"  # noqa: S608 - an int constant
+    found.append(record)
+    return found

@@ -4,8 +4,9 @@
 postpilot.store.sql.parse_queries). The campaign file's schema migrations are the files
 `NNNN_<description>.sql`, applied in version order by postpilot.store.sqlite_schema, which
 records the file's version in its `meta` table; `ensure.sql` holds what every open creates
-when absent. Only the postpilot.store.sqlite modules use this package; nothing here touches a
-database.
+in the campaign file when absent. The ledger's migrations, numbered on their own, are in the
+subpackage `ledger`. Only the postpilot.store.sqlite modules use this package; nothing here
+touches a database.
 """
 
 from __future__ import annotations
@@ -29,5 +30,6 @@ def migrations() -> tuple[Migration, ...]:
 
 @cache
 def ensure_sql() -> str:
-    """The statements every open runs (each creates a table or index only if absent)."""
+    """The statements every open runs on the campaign file (each creates a table or index only
+    if absent)."""
     return read_sql(__name__, "ensure.sql")
