@@ -106,15 +106,22 @@ def _ledger_path(conn: sqlite3.Connection) -> str:
     return ""  # pragma: no cover - SQLite always lists main
 
 
-def migrate_ledger(conn: sqlite3.Connection) -> None:
-    """Bring the ledger to LEDGER_VERSION inside the caller's transaction, recording the
-    version in its meta; a ledger newer than this code is refused (SchemaVersionError)."""
+def check_ledger_version(conn: sqlite3.Connection) -> int:
+    """The ledger's version; SchemaVersionError when it is newer than this code (a read-only
+    open checks this, since it never migrates)."""
     version = ledger_version(conn)
     if version > LEDGER_VERSION:
         raise SchemaVersionError(
             f"{_ledger_path(conn)} has ledger schema version {version}, but this postpilot "
             f"understands up to ledger version {LEDGER_VERSION}. Upgrade postpilot to open it."
         )
+    return version
+
+
+def migrate_ledger(conn: sqlite3.Connection) -> None:
+    """Bring the ledger to LEDGER_VERSION inside the caller's transaction, recording the
+    version in its meta; a ledger newer than this code is refused (SchemaVersionError)."""
+    version = check_ledger_version(conn)
     if version == LEDGER_VERSION:
         return
     for migration in ledger.migrations():
