@@ -101,6 +101,8 @@ class Workers:
         logs.mkdir(parents=True, exist_ok=True)
         path = logs / f"run_{self.run_id}.spec.json"
         if not path.exists():
+            from postpilot import settings  # validated already: the run's start read it
+
             WorkerSpec(
                 run_id=self.run_id,
                 campaign_name=self.ctx.campaign_name,
@@ -119,6 +121,7 @@ class Workers:
                 extra_sys_path=[p for p in sys.path if p],
                 videos_dir=self.ctx.videos_dir,
                 store_outage_seconds=self.parallel.store_outage_seconds,
+                store_busy_seconds=settings.load().store_busy_seconds,
             ).write(path)
         return path
 

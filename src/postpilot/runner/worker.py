@@ -59,7 +59,6 @@ from postpilot.runner.worker_spec import (
     EXIT_STORE_UNAVAILABLE,
     WorkerSpec,
 )
-from postpilot.store import open_store
 from postpilot.store.base import (
     BLOCK_NEEDS_REAUTH,
     BLOCK_RATE_LIMIT,
@@ -114,7 +113,7 @@ class Worker:
         self.abandoned = threading.Event()
         self.heartbeat = heartbeat
         self._parent = os.getppid()
-        self.store = ride_out(heartbeat.outage.call(open_store, self.ctx)[0], heartbeat.outage)
+        self.store = ride_out(heartbeat.outage.call(spec.open_store)[0], heartbeat.outage)
         try:
             self.publisher: Publisher = build_publisher(
                 spec.publisher, Path(spec.project_root), self.ctx.store_name

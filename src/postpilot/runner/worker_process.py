@@ -42,7 +42,6 @@ from postpilot.runner.worker import (
     current_slot,
 )
 from postpilot.runner.worker_spec import IDLE_LINE
-from postpilot.store import open_store
 
 log = logging.getLogger("postpilot.worker")
 
@@ -110,7 +109,7 @@ class WorkerProcess:
         # One outage view for the process: it logs one line when the store goes, one when
         # it is back, and the slots ride it out instead of exiting (runner/outage.py).
         outage = Outage(spec.store_outage_seconds, log.warning)
-        self.heartbeat = Heartbeat(spec, outage.call(open_store, spec.context())[0], outage)
+        self.heartbeat = Heartbeat(spec, outage.call(spec.open_store)[0], outage)
         self.heartbeat.on_timeout = self._replace
         self._lock = threading.Lock()
         self._threads: dict[str, _SlotThread] = {}

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from postpilot.config import PostingContext
+from postpilot.store import open_store
+from postpilot.store.base import JobStore
 
 #: Exit codes the orchestrator tells apart.
 EXIT_DRAINED = 0
@@ -47,6 +49,10 @@ class WorkerSpec:
     videos_dir: str | None = None
     #: POSTPILOT_STORE_OUTAGE_SECONDS of the run (runner/outage.py).
     store_outage_seconds: float = 30.0
+    #: POSTPILOT_STORE_BUSY_SECONDS of the run, read by the orchestrator: a worker process
+    #: opens its stores without reading the settings (whose pydantic model costs every worker
+    #: process ~10 MiB; bench/run_bench.py measures it).
+    store_busy_seconds: float = 30.0
 
     def context(self) -> PostingContext:
         """The PostingContext the store and publisher are opened with."""
@@ -61,6 +67,10 @@ class WorkerSpec:
             publisher=self.publisher,
             store_dsn=self.store_dsn,
         )
+
+    def open_store(self) -> JobStore:
+        """A store connection of the run, as the orchestrator opened its own."""
+        return open_store(self.context(), busy_timeout=self.store_busy_seconds)
 
     def write(self, path: Path) -> None:
         """Write the spec atomically."""

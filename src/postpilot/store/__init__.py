@@ -18,10 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["AccountState", "ClaimRequest", "JobStore", "Recovery", "open_store"]
 
 
-def open_store(ctx: PostingContext, *, read_only: bool = False) -> JobStore:
+def open_store(
+    ctx: PostingContext, *, read_only: bool = False, busy_timeout: float | None = None
+) -> JobStore:
     """The job store of this context: PostgreSQL when ctx.store_dsn is set, else SQLite at
     ctx.progress_file with the project ledger at ctx.ledger_file (`read_only`: opened so that
-    no file is created or changed, for a project that may be read-only)."""
+    no file is created or changed, for a project that may be read-only). `busy_timeout`:
+    POSTPILOT_STORE_BUSY_SECONDS as already read (a worker process gets it in its spec and so
+    never imports pydantic, ~10 MiB per process); None reads the settings."""
     if ctx.store_dsn:
         # Written in parallel; the ignore covers the window before the module exists.
         from postpilot.store.postgres import (  # type: ignore[import-not-found,unused-ignore]
@@ -30,13 +34,17 @@ def open_store(ctx: PostingContext, *, read_only: bool = False) -> JobStore:
 
         store: JobStore = PostgresJobStore(ctx.store_dsn, ctx.store_name)
         return store
-    from postpilot import settings
     from postpilot.store.sqlite import SqliteJobStore
+
+    if busy_timeout is None:
+        from postpilot import settings
+
+        busy_timeout = settings.load().store_busy_seconds
 
     return SqliteJobStore(
         Path(ctx.progress_file),
         ctx.ledger_file,
         ctx.store_name,
         read_only=read_only,
-        busy_timeout=settings.load().store_busy_seconds,
+        busy_timeout=busy_timeout,
     )
