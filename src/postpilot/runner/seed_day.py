@@ -46,7 +46,7 @@ def schedule_summary(ctx: PostingContext, store: JobStore) -> dict[str, Any]:
 
 def seed_day(ctx: PostingContext, store: JobStore, display: RunDisplay) -> DaySeeded:
     """Seed the store's day and say what was seeded and why the rest was not."""
-    from postpilot.report import seed_lines
+    from postpilot.output import seed_lines
     from postpilot.seeding import REASON_DAILY_LIMIT, seed_store
 
     desc = ctx.describe()
