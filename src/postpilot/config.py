@@ -193,17 +193,12 @@ class PostingContext:
     The single source of truth for file paths and settings, whether running a campaign or in
     legacy mode. Frozen: built once in main() and passed everywhere.
 
-    The settings live in one place, `settings`: the campaign's validated CampaignConfig in
-    campaign mode, a ContextSettings otherwise. The specification's fields (progress_file,
-    accounts_file, state_file, videos_dir, captions_file, max_posts_per_account_per_day,
-    campaign_name, campaign_config, ...) are read-only properties reading it, so a campaign's
-    context can never disagree with its campaign. What the context adds of its own is only
-    what is not a campaign setting: the --accounts override, the store DSN in force
-    (POSTPILOT_STORE wins over campaign.json) and --ignore-prior-progress.
-
-    The specification's constructor still works: `PostingContext(progress_file=...,
-    accounts_file=..., ..., campaign_config=campaign)` holds `campaign` (a copied value that
-    differs from it is refused, ValueError), and without campaign_config the keywords build a
+    The settings live in one place, `settings` (the campaign's CampaignConfig, or a
+    ContextSettings); the specification's fields are read-only properties over it, so a context
+    cannot disagree with its campaign. Its own fields are what no campaign sets: --accounts,
+    the store DSN in force (POSTPILOT_STORE wins) and --ignore-prior-progress. The
+    specification's keyword constructor still works: with campaign_config it holds that
+    campaign (a copied value that differs is a ValueError), without it the keywords make a
     ContextSettings.
     """
 
@@ -235,23 +230,8 @@ class PostingContext:
         *,
         settings: CampaignConfig | ContextSettings | None = None,
     ) -> None:
-        given = {
-            keyword: value
-            for keyword, value in (
-                ("progress_file", progress_file),
-                ("accounts_file", accounts_file),
-                ("state_file", state_file),
-                ("videos_dir", videos_dir),
-                ("captions_file", captions_file),
-                ("max_posts_per_account_per_day", max_posts_per_account_per_day),
-                ("campaign_name", campaign_name),
-                ("project_root", project_root),
-                ("timezone", timezone),
-                ("max_attempts", max_attempts),
-                ("publisher", publisher),
-            )
-            if value is not None
-        }
+        arguments = locals()  # the keywords given, by name (None: not given)
+        given = {k: arguments[k] for k, _ in _SETTING_KEYWORDS if arguments[k] is not None}
         held = _held_settings(settings, campaign_config, given)
         object.__setattr__(self, "settings", held)
         object.__setattr__(self, "accounts_override", accounts_override)
