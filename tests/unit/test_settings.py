@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
 
-from postpilot import env_help, settings
+from postpilot import env_help, settings, settings_model
 from postpilot.config import ParallelConfig
 from postpilot.errors import ConfigError
 from tests.acceptance.helpers import run_inprocess, run_postpilot, tree_digest
@@ -59,7 +63,7 @@ def test_help_lists_every_variable(capsys: pytest.CaptureFixture[str]) -> None:
     """--help names every POSTPILOT_* setting (and only those) and NO_COLOR."""
     result = run_inprocess(capsys, "--help")
     assert result.code == 0
-    fields = {f"POSTPILOT_{field.upper()}" for field in settings.Settings.model_fields}
+    fields = {f"POSTPILOT_{field.name.upper()}" for field in dataclasses.fields(settings.Settings)}
     listed = {name for name, _ in env_help.VARIABLES if name.startswith("POSTPILOT_")}
     assert fields == listed
     for name in (*fields, "NO_COLOR"):
@@ -78,3 +82,54 @@ def test_bad_variable_stops_the_command_before_any_file_changes(project_root: Pa
     assert result.code == 1
     assert result.json()["error"] == "invalid_config"
     assert "POSTPILOT_JOB_TIMEOUT" in result.json()["message"]
+
+
+def test_the_plain_settings_have_the_models_fields_and_defaults() -> None:
+    """Settings (read without pydantic) and the pydantic model name the same fields, defaults."""
+    plain = {f.name: f.default for f in dataclasses.fields(settings.Settings)}
+    model = {name: info.default for name, info in settings_model.SettingsModel.model_fields.items()}
+    assert plain == model
+
+
+FIELDS = [f.name for f in dataclasses.fields(settings.Settings)]
+SAMPLES = [
+    *("0", "1", "2.5", "0.0", "007", "1.", ".5", "-1", "inf", "nan", "1e3", " 4", "1_0"),
+    *("Yes", "TRUE", "on", "off", "maybe", "debug", " info ", "loud"),
+    *("/tmp/h", "postgresql://db/x", "host=db", "mysql://db", "\u0663"),
+    *("2026-03-02T09:00:00+01:00", "2026-03-02T09:00:00", "yesterday"),
+]
+
+
+def check_same_as_model(raw: dict[str, str]) -> None:
+    """read_plain gives the model's Settings, or leaves the values to the model (None);
+    whatever the model refuses, read_plain leaves to it."""
+    plain = settings.read_plain(raw)
+    try:
+        expected = settings.Settings(**settings_model.validate(raw))  # type: ignore[arg-type]
+    except ConfigError:
+        assert plain is None
+        return
+    assert plain is None or plain == expected
+    assert settings.load({f"POSTPILOT_{k.upper()}": v for k, v in raw.items()}) == expected
+
+
+@pytest.mark.parametrize("value", SAMPLES)
+def test_each_value_read_without_pydantic_is_the_models_value(value: str) -> None:
+    """For every setting and sample value, the plain reader agrees with the pydantic model."""
+    for name in FIELDS:
+        check_same_as_model({name: value})
+
+
+@settings_profile(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(FIELDS),
+        st.one_of(
+            st.text(alphabet="0123456789.-+eE _x", min_size=1, max_size=6), st.sampled_from(SAMPLES)
+        ),
+        max_size=3,
+    )
+)
+def test_values_read_together_without_pydantic_are_the_models(raw: dict[str, str]) -> None:
+    """Any few variables together: the plain reader agrees with the pydantic model."""
+    check_same_as_model(raw)
