@@ -32,17 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from postpilot import paths, publisher_config
+from postpilot import paths
 from postpilot.accounts_file import AccountsFile, read_accounts_file
 from postpilot.accounts_file import read_text as _read_text
 from postpilot.campaign_json import (
-    _PRIOR_KEYS,
     DISTRIBUTIONS,
-    CampaignFile,
-    _allowed_keys,
-    _CaptionsModel,
-    _ScheduleModel,
-    describe_errors,
+    CampaignValues,
+    CaptionsValues,
     load_campaign_file,
 )
 from postpilot.captions import (
@@ -85,18 +81,15 @@ __all__ = [
     "PUBLISH_AT_COLUMN",
     "VIDEO_SUFFIXES",
     "_HASH_CHUNK",
-    "_PRIOR_KEYS",
     "AccountsFile",
     "CampaignConfig",
-    "CampaignFile",
+    "CampaignValues",
     "CaptionRow",
     "CaptionsFile",
+    "CaptionsValues",
     "MatchReport",
     "MatchedVideo",
-    "_CaptionsModel",
     "_Found",
-    "_ScheduleModel",
-    "_allowed_keys",
     "_csv_error",
     "_detect_columns",
     "_read_text",
@@ -105,7 +98,6 @@ __all__ = [
     "_unsafe_reason",
     "_walk_videos",
     "compute_sha256",
-    "describe_errors",
     "list_videos",
     "load_campaign_file",
     "load_captions",
@@ -166,10 +158,10 @@ class CampaignConfig:
         model = (
             load_campaign_file(config_path, _shown(config_path, root))
             if config_path.exists()
-            else CampaignFile()
+            else CampaignValues()
         )
         name = model.name or base.name
-        captions_cfg = model.captions or _CaptionsModel()
+        captions_cfg = model.captions or CaptionsValues()
 
         accounts_file = base / paths.ACCOUNTS_FILE
         if not accounts_file.is_file():
@@ -223,11 +215,7 @@ class CampaignConfig:
             max_attempts=model.max_attempts,
             filename_column=captions_cfg.filename_column,
             caption_column=captions_cfg.caption_column,
-            publisher=(
-                publisher_config.as_block(model.publisher)
-                if model.publisher is not None
-                else {"type": "outbox"}
-            ),
+            publisher=model.publisher if model.publisher is not None else {"type": "outbox"},
             store=model.store,
             distribution=model.distribution,
             schedule=(

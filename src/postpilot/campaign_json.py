@@ -1,33 +1,43 @@
-"""A campaign's campaign.json, validated at the boundary: the strict model (unknown keys and
-wrong types are ConfigErrors naming the key, as the user writes it) and the checks the model
-cannot make (time zone, distribution, schedule, store DSN). Split from campaign.py, which builds
-the CampaignConfig from it."""
+"""A campaign's campaign.json, validated at the boundary: unknown keys and wrong types are
+ConfigErrors naming the key, as the user writes it (the model of campaign_model.py), then the
+checks the model cannot make (time zone, distribution, schedule, store DSN). Split from
+campaign.py, which builds the CampaignConfig from it.
+
+A plain file (only the keys below, each value of its type, an outbox publisher or none) is read
+here without importing pydantic, which would cost a `--status` call more than all the rest
+(bench/run_bench.py --startup-only); any other file, and every invalid one, goes to the model,
+so what is accepted and how an error reads is the model's (tests/unit/test_campaign_json.py).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-
-from postpilot import paths, publisher_config, validation
+from postpilot import paths
 from postpilot.accounts_file import read_text
 from postpilot.errors import ConfigError
 from postpilot.schedule import build_schedule
 
+DISTRIBUTIONS = ("once", "every_account")
 
-class _CaptionsModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+
+@dataclass(frozen=True)
+class CaptionsValues:
+    """campaign.json's "captions": the file and its columns (None: the defaults)."""
 
     file: str | None = None
     filename_column: str | None = None
     caption_column: str | None = None
 
 
-class _ScheduleModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+@dataclass(frozen=True)
+class ScheduleValues:
+    """campaign.json's "schedule" (postpilot.schedule)."""
 
     times: list[str]
     days: list[str] | None = None
@@ -35,63 +45,27 @@ class _ScheduleModel(BaseModel):
     end: str | None = None
 
 
-DISTRIBUTIONS = ("once", "every_account")
+@dataclass(frozen=True)
+class CampaignValues:
+    """campaign.json's values, validated; the defaults for a key not written."""
 
-
-class CampaignFile(BaseModel):
-    """campaign.json as written by the user; every key optional, unknown keys rejected."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str | None = Field(default=None, min_length=1)
+    name: str | None = None
     enabled: bool = True
-    max_posts_per_account_per_day: int = Field(default=paths.MAX_POSTS_PER_ACCOUNT_PER_DAY, ge=1)
+    max_posts_per_account_per_day: int = paths.MAX_POSTS_PER_ACCOUNT_PER_DAY
     timezone: str = paths.TIMEZONE
-    max_attempts: int = Field(default=paths.MAX_ATTEMPTS, ge=1)
-    captions: _CaptionsModel | None = None
-    videos_dir: str | None = Field(default=None, min_length=1)
-    #: One strict model per channel (publisher_config); the channel gets the keys as written.
-    publisher: Annotated[
-        publisher_config.PublisherBlock | None, BeforeValidator(publisher_config.with_default_type)
-    ] = None
+    max_attempts: int = paths.MAX_ATTEMPTS
+    captions: CaptionsValues | None = None
+    videos_dir: str | None = None
+    #: The channel's keys as written, and "type" (publisher_config.as_block); None: not given.
+    publisher: dict[str, Any] | None = None
     store: str | None = None
     #: "once": each video once, to one account; "every_account": each video to every account.
     distribution: str = "once"
     #: Posting times (postpilot.schedule); absent: every job is due at once.
-    schedule: _ScheduleModel | None = None
+    schedule: ScheduleValues | None = None
 
 
-def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
-    """The keys allowed where an unknown key was found (for the message's list)."""
-    if not loc:
-        return [info.alias or name for name, info in CampaignFile.model_fields.items()]
-    if loc[0] == "captions":
-        return list(_CaptionsModel.model_fields)
-    if loc[0] == "schedule":
-        return list(_ScheduleModel.model_fields)
-    if loc[0] == "publisher" and len(loc) >= 2:
-        return publisher_config.allowed_keys(loc[1])
-    return []
-
-
-#: Keys of the prior orchestrator's campaign.json, with what they are here.
-_PRIOR_KEYS = {
-    "platform": (
-        '; the prior "platform" is "publisher": {"type": ...} here '
-        "(postpilot --migrate translates prior campaigns, docs/migrating.md)"
-    ),
-}
-
-
-def describe_errors(exc: ValidationError) -> list[str]:
-    """campaign.json's validation errors, one line each, keys as the user writes them."""
-    lines = validation.describe(exc, _allowed_keys, publisher_config.strip_tag)
-    for key, hint in _PRIOR_KEYS.items():
-        lines = [line + hint if line.startswith(f"unknown key '{key}'") else line for line in lines]
-    return lines
-
-
-def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
+def load_campaign_file(path: Path, shown_as: str) -> CampaignValues:
     """Parse and validate campaign.json; ConfigError naming `shown_as`, the key and the type."""
     text = read_text(path, "Remove it or write a JSON object")
     try:
@@ -102,10 +76,11 @@ def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
         ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{shown_as}: must be a JSON object ({{...}}), got {type(raw).__name__}")
-    try:
-        model = CampaignFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{shown_as}: " + "\n  ".join(describe_errors(exc))) from None
+    model = read_plain(raw)
+    if model is None:
+        from postpilot import campaign_model
+
+        model = campaign_model.validate(raw, shown_as)
     try:
         ZoneInfo(model.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -132,3 +107,100 @@ def load_campaign_file(path: Path, shown_as: str) -> CampaignFile:
             "or postgres://"
         )
     return model
+
+
+# -- the plain file, read without pydantic ----------------------------------------------------
+class _NotPlain(Exception):
+    """The file is not plain: the model decides."""
+
+
+def read_plain(raw: dict[str, Any]) -> CampaignValues | None:
+    """campaign.json's values when the file is plain and valid, else None (the model decides:
+    it accepts the same plain files with the same values, and words every error)."""
+    try:
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in _SIMPLE:
+                values[key] = _SIMPLE[key](value)
+            elif key == "captions":
+                values[key] = None if value is None else CaptionsValues(**_captions(value))
+            elif key == "publisher":
+                values[key] = None if value is None else _outbox(value)
+            elif key == "schedule":
+                values[key] = None if value is None else ScheduleValues(**_schedule(value))
+            else:
+                raise _NotPlain  # an unknown key: the model names it
+    except _NotPlain:
+        return None
+    return CampaignValues(**values)
+
+
+def _check(ok: bool) -> None:
+    if not ok:
+        raise _NotPlain
+
+
+def _text(value: object, *, empty: bool = True, none: bool = True) -> str | None:
+    _check((none and value is None) or (type(value) is str and (empty or value != "")))
+    return value  # type: ignore[return-value]
+
+
+def _count(value: object) -> int:
+    _check(type(value) is int and value >= 1)
+    return value  # type: ignore[return-value]
+
+
+def _flag(value: object) -> bool:
+    _check(type(value) is bool)
+    return value  # type: ignore[return-value]
+
+
+_SIMPLE: dict[str, Callable[[object], object]] = {
+    "name": lambda v: _text(v, empty=False),
+    "enabled": _flag,
+    "max_posts_per_account_per_day": _count,
+    "timezone": lambda v: _text(v, none=False),
+    "max_attempts": _count,
+    "videos_dir": lambda v: _text(v, empty=False),
+    "store": _text,
+    "distribution": lambda v: _text(v, none=False),
+}
+
+
+def _captions(value: object) -> dict[str, Any]:
+    _check(type(value) is dict)
+    assert isinstance(value, dict)
+    _check(set(value) <= {"file", "filename_column", "caption_column"})
+    return {key: _text(item) for key, item in value.items()}
+
+
+def _texts(value: object, *, none: bool) -> list[str] | None:
+    if none and value is None:
+        return None
+    _check(type(value) is list)
+    assert isinstance(value, list)
+    return [_text(item, none=False) for item in value]  # type: ignore[misc]
+
+
+def _schedule(value: object) -> dict[str, Any]:
+    _check(type(value) is dict)
+    assert isinstance(value, dict)
+    _check("times" in value and set(value) <= {"times", "days", "start", "end"})
+    out: dict[str, Any] = {"times": _texts(value["times"], none=False)}
+    if "days" in value:
+        out["days"] = _texts(value["days"], none=True)
+    for key in ("start", "end"):
+        if key in value:
+            out[key] = _text(value[key])
+    return out
+
+
+def _outbox(value: object) -> dict[str, Any]:
+    """The outbox block as publisher_config.as_block gives it: "type", and "dir" if written."""
+    _check(type(value) is dict)
+    assert isinstance(value, dict)
+    _check(value.get("type", "outbox") == "outbox" and set(value) <= {"type", "dir"})
+    block: dict[str, Any] = {"type": "outbox"}
+    if "dir" in value:
+        block["dir"] = _text(value["dir"], empty=False)
+    return block

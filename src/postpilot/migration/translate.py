@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from postpilot.campaign import CampaignFile, describe_errors
+from postpilot.campaign_model import CampaignFile, describe_errors
 from postpilot.migration.prior import PriorCampaign
 from postpilot.publishers import PUBLISHER_TYPES
 
