@@ -174,10 +174,10 @@ def _emit(args: argparse.Namespace, result: dict[str, Any]) -> int:
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from postpilot import compat
-
     # STEP 1: --list-campaigns needs no context.
     if args.list_campaigns:
+        from postpilot import compat
+
         compat.list_campaigns_command(as_json=args.json)
         return EXIT_OK
 
@@ -210,45 +210,67 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def _act(
     args: argparse.Namespace, ctx: PostingContext, parallel_config: ParallelConfig, action: str
 ) -> int:
-    """Do the command line's one action on its context."""
-    from postpilot import compat
-    from postpilot.ops import confirm, reset, retry, seed, stop, transfer
-
-    log = _log()
-
+    """Do the command line's one action on its context (each imports what it needs)."""
+    if action == "status":
+        _status(args, ctx)
+        return EXIT_OK
     if action == "check":
         from postpilot.check import check_data
 
         return _emit(args, check_data(ctx, online=args.online))
     if action == "reset_day":
+        from postpilot.ops import reset
+
         return _emit(args, reset.reset(ctx).to_json())
     if action == "retry_all_failed":
+        from postpilot.ops import retry
+
         result = retry.retry_failed(ctx, args.retry_include_non_retryable)
         return _emit(args, result.to_json())
-    if action == "status":
-        compat.show_status(ctx, parallel_config, as_json=args.json)
-        return EXIT_OK
     if action == "plan":
         return _plan(args, ctx)
     if action == "stop_all":
+        from postpilot.ops import stop
+
         return _emit(args, stop.stop(ctx, parallel_config).to_json())
-    if action == "confirm":
+    if action in ("confirm", "unblock"):
+        from postpilot.ops import confirm
+
+        if action == "unblock":
+            accounts = [a for part in args.unblock for a in _account_list(part)]
+            return _emit(args, confirm.unblock(ctx, accounts, every=args.all).to_json())
         job_id, word = args.confirm
         return _emit(args, confirm.confirm(ctx, job_id, word == "posted").to_json())
-    if action == "unblock":
-        accounts = [a for part in args.unblock for a in _account_list(part)]
-        return _emit(args, confirm.unblock(ctx, accounts, every=args.all).to_json())
-    if action == "import_progress":
-        return _emit(args, transfer.import_jobs(ctx, args.import_progress).to_json())
-    if action == "export_csv":
+    if action in ("import_progress", "export_csv"):
+        from postpilot.ops import transfer
+
+        if action == "import_progress":
+            return _emit(args, transfer.import_jobs(ctx, args.import_progress).to_json())
         exported = transfer.export_jobs(ctx, args.export_csv, force=args.force)
         return _emit(args, exported.to_json())
     if action == "seed_only":
+        from postpilot.ops import seed
+
         seeded = seed.seed(ctx, args.force_reseed)
         if not seeded.ok:
-            log.error("No jobs seeded: %s", seeded.message)
+            _log().error("No jobs seeded: %s", seeded.message)
         return _emit(args, seeded.to_json())
     return _run(args, ctx)
+
+
+def _status(args: argparse.Namespace, ctx: PostingContext) -> None:
+    """--status: compat.show_status's print, importing only the status (no other operation)."""
+    from postpilot.ops.status import status_data
+
+    data = status_data(ctx)
+    if args.json:
+        from postpilot import output
+
+        output.print_json(data)
+    else:
+        from postpilot import status_report  # rich only when stdout is a terminal
+
+        status_report.render_status(data)
 
 
 def _plan(args: argparse.Namespace, ctx: PostingContext) -> int:

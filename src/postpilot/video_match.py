@@ -6,7 +6,6 @@ campaign.py."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -222,6 +221,8 @@ def match_videos(captions: CaptionsFile, videos_dir: Path) -> MatchReport:
 
 def compute_sha256(path: str | Path) -> str:
     """The content identity of a video (invariant I4), read in 1 MiB chunks."""
+    import hashlib  # here: only seeding hashes videos (--status starts without it)
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_HASH_CHUNK):

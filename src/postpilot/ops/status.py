@@ -135,12 +135,15 @@ def _schedule_status(
 ) -> None:
     """Campaigns: `schedule` (times, each account's next slot and video) and `remaining`."""
     from postpilot.rollover import account_next, schedule_summary
-    from postpilot.store.memory import MemoryJobStore
 
     campaign = ctx.campaign_config
     if campaign is None:
         return
-    source = store if store is not None else MemoryJobStore(ctx.store_name)
+    if store is None:  # nothing seeded yet: the plan of an empty store
+        from postpilot.store.memory import MemoryJobStore
+
+        store = MemoryJobStore(ctx.store_name)
+    source = store
     try:
         summary = schedule_summary(ctx, source, now)
         data["schedule"] = {
