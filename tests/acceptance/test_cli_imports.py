@@ -88,6 +88,7 @@ def test_status_imports_neither_channels_nor_other_stores(tmp_path: Path) -> Non
     assert isinstance(modules, list)
     assert "psycopg" not in heavy(modules)
     assert "httpx2" not in heavy(modules)
+    assert "filelock" not in {m.split(".")[0] for m in modules}  # the lock is probed with flock
     assert not [
         m
         for m in modules

@@ -18,6 +18,7 @@ from postpilot.publishers import build_publisher
 from postpilot.publishers.base import Account, ReconcileResult
 from postpilot.publishers.errors import ContentError
 from postpilot.publishers.outbox import OutboxPublisher, safe_component
+from postpilot.runner import locks
 from postpilot.runner.locks import RunLock, check_for_running_orchestrators, stop_all
 from tests.fakes.mp4 import mp4_bytes
 
@@ -137,6 +138,37 @@ def test_run_lock_dies_with_its_holder(project_root: Path) -> None:
     assert check_for_running_orchestrators(ctx) == []
     with RunLock(ctx):
         pass
+
+
+def test_the_status_probe_sees_what_filelock_sees(project_root: Path) -> None:
+    """--status's flock probe (no filelock import) answers as filelock's own probe does, for a
+    free lock and for one another process holds, and leaves the lock takeable."""
+    ctx = _ctx(project_root)
+    path = locks.lock_path(ctx)
+    with RunLock(ctx):
+        pass  # the lock file now exists, free
+    assert locks._held(path) is False
+    assert locks._held_by_filelock(path) is False
+    code = (
+        "import time; from filelock import FileLock;"
+        f"lock = FileLock({str(path)!r}, timeout=0); lock.acquire();"
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        assert locks._held(path) is True
+        assert locks._held_by_filelock(path) is True
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert locks._held(path) is False
+    with RunLock(ctx):
+        assert locks._held(path) is True  # held by this process, through another open file
+    assert locks._held(path) is False
 
 
 def test_stop_all_without_a_run_says_so(project_root: Path) -> None:
