@@ -7,7 +7,6 @@ and postpilot.store.postgres import these rather than one another.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -55,6 +54,8 @@ def claim_order(job: Job) -> tuple[datetime, int]:
 
 def new_token() -> str:
     """A fresh, unguessable lease token."""
+    import uuid  # here: uuid imports platform; --status, which never claims, starts without them
+
     return uuid.uuid4().hex
 
 
