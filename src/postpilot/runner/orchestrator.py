@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from postpilot.config import ParallelConfig, PostingContext, RetryConfig
-from postpilot.errors import ConflictError, StoreFull, StoreUnavailable
+from postpilot.errors import ConfigError, ConflictError, StoreFull, StoreUnavailable
 from postpilot.jobs import utcnow
 from postpilot.publishers import build_publisher
 from postpilot.publishers.base import Publisher
@@ -159,6 +159,7 @@ class Orchestrator:
         desc = self.ctx.describe()
         self.display.event(f"Starting posting for {desc} (run {self.run_id})")
         recovery = self._start(store, desc)
+        self._prestart_workers(store)
         orchestrating = self.role == "orchestrator"
         reconciled = (
             reconcile(self.ctx, store, publisher, self.display, self._hold) if orchestrating else {}
@@ -234,6 +235,19 @@ class Orchestrator:
                 f"{len(recovery.unconfirmed)} became unconfirmed"
             )
         return recovery
+
+    def _prestart_workers(self, store: JobStore) -> None:
+        """Start the worker processes before reconciling and seeding: they wait for the first
+        pass, and their start overlaps this process's work. Not when no pass can start
+        (paused), nor when the spec or a process cannot be had now: the first pass then
+        starts them and reports the error as before."""
+        if is_paused(store):
+            return
+        try:
+            slots = self.workers.prestart(self.workers.spec_file())
+        except (ConfigError, OSError):
+            return
+        self.lock.set_worker_pids([s.proc.pid for s in slots if s.proc is not None])
 
     def _passes(self, store: JobStore, desc: str) -> None:
         """The passes, each until nothing is claimable, with the wait for retries between."""

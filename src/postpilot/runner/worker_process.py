@@ -1,6 +1,6 @@
 """A worker process: several publishing slots as threads, alive for the whole run.
 
-    python -m postpilot.runner.worker SPEC_FILE SLOTS      (SLOTS: "0,2,4", the slot indices)
+    python -m postpilot.runner.worker SPEC_FILE SLOTS [--wait]   (SLOTS: "0,2,4", slot indices)
 
 Publishing is I/O-bound (uploads, processing polls of seconds to minutes), so a slot is a
 thread, not a process: `--workers 64` costs about one process per core instead of 64
@@ -10,12 +10,14 @@ store connection and channel, and the GIL is released while a slot waits on the 
 
 Per pass every slot runs its claim loop (runner/worker.py) until nothing is claimable. Then the
 process prints IDLE_LINE and waits on stdin: a line starts the next pass, end of file ends the
-process (exit 0). SIGTERM/SIGINT: every slot finishes its running publish and claims nothing
-more, then the process exits. A kill -9 loses only this process's in-flight publishes to their
-leases; the orchestrator settles them by the publish-outcome rule. A publish past the job
-timeout is settled by the shared heartbeat and its slot gets a fresh thread (the hung one is
-abandoned). Every log line starts with `S<slot> ` so the orchestrator files it in that slot's
-log; process-wide lines start with `S- `.
+process (exit 0). With `--wait` it waits so before its first pass too: the orchestrator starts
+it while it seeds the day, and the interpreter's start overlaps the seeding. SIGTERM/SIGINT:
+every slot finishes its running publish and claims nothing more, then the process exits.
+A kill -9 loses only this process's in-flight publishes to their leases; the orchestrator
+settles them by the publish-outcome rule. A publish past the job timeout is settled by the
+shared heartbeat and its slot gets a fresh thread (the hung one is abandoned). Every log line
+starts with `S<slot> ` so the orchestrator files it in that slot's log; process-wide lines
+start with `S- `.
 """
 
 from __future__ import annotations
@@ -102,9 +104,11 @@ class _SlotThread(threading.Thread):
 class WorkerProcess:
     """The slots of one process, their shared heartbeat, and the pass protocol."""
 
-    def __init__(self, spec: WorkerSpec, slots: list[str]) -> None:
+    def __init__(self, spec: WorkerSpec, slots: list[str], *, wait: bool = False) -> None:
         self.spec = spec
         self.slots = slots
+        #: Wait for a command before the first pass too (`--wait`).
+        self.wait = wait
         self.stopping = threading.Event()
         # One outage view for the process: it logs one line when the store goes, one when
         # it is back, and the slots ride it out instead of exiting (runner/outage.py).
@@ -160,6 +164,8 @@ class WorkerProcess:
         """Passes until stdin closes or a signal stops the process; the exit code."""
         self.heartbeat.start()
         threading.Thread(target=self._read_commands, name="commands", daemon=True).start()
+        if self.wait and self._wait_for_command() is None:
+            return EXIT_DRAINED  # the run ended before its first pass
         while True:
             code = self._run_pass()
             if code != EXIT_DRAINED or self.stopping.is_set():
@@ -183,9 +189,11 @@ class WorkerProcess:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m postpilot.runner.worker SPEC_FILE SLOTS", file=sys.stderr)
+    wait = args[2:] == ["--wait"]
+    if len(args) != 2 and not wait:
+        print("usage: python -m postpilot.runner.worker SPEC_FILE SLOTS [--wait]", file=sys.stderr)
         return EXIT_BAD_SPEC
+    args = args[:2]
     spec = WorkerSpec.read(Path(args[0]))
     slots = [s for s in args[1].split(",") if s]
     sys.path[:0] = spec.extra_sys_path
@@ -196,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     handler.addFilter(_SlotFilter())
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     try:
-        process = WorkerProcess(spec, slots)
+        process = WorkerProcess(spec, slots, wait=wait)
     except StoreError as exc:
         log.error("cannot open the job store: %s", exc)
         return EXIT_STORE_UNAVAILABLE

@@ -1,5 +1,7 @@
-"""What a worker process loads: it opens its stores with the run's settings from the spec, so
-it never imports the settings' pydantic model (bench/run_bench.py measures the memory)."""
+"""What a worker process costs and when it starts working: it opens its stores with the run's
+settings from the spec, so it never imports the settings' pydantic model (bench/run_bench.py
+measures the memory), and one started ahead of the first pass (--wait) claims nothing before
+its first command."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.runner.campaigns import REPO
+import pytest
+
+from postpilot.config import PostingContext
+from postpilot.jobs import utcnow
+from postpilot.runner.worker_spec import WorkerSpec
+from postpilot.seeding import seed_store
+from postpilot.store import open_store
+from tests.fakes.counting_publisher import read_journal
+from tests.integration.runner.campaigns import REPO, context, make_campaign, run_env
 
 #: A worker process's start in miniature: the process (its heartbeat store) and one slot.
 _WORKER_START = """
@@ -70,3 +80,52 @@ def test_a_worker_process_opens_its_stores_with_the_spec_busy_timeout_and_no_pyd
     )
     result = json.loads(done.stdout.splitlines()[-1])
     assert result == {"loaded": [], "busy": [7.0, 7.0]}
+
+
+def _seeded_spec(root: Path) -> tuple[Path, PostingContext]:
+    """A campaign with two claimable jobs, seeded, and the spec file of a run of it."""
+    folder = make_campaign(root, "wait", ["a1", "a2"], 2, publisher={"latency_seconds": 0})
+    ctx = context(folder)
+    store = open_store(ctx)
+    try:
+        assert seed_store(ctx, store, utcnow()).created == 2
+    finally:
+        store.close()
+    path = root / "run.spec.json"
+    WorkerSpec(
+        run_id="r", campaign_name=ctx.campaign_name, progress_file=ctx.progress_file,
+        project_root=ctx.project_root, store_dsn=None, publisher=dict(ctx.publisher),
+        timezone=ctx.timezone, daily_limit=ctx.max_posts_per_account_per_day,
+        accounts=ctx.get_accounts(), lease_seconds=30.0, job_timeout_seconds=600.0,
+        idle_poll_seconds=0.05, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
+        videos_dir=ctx.videos_dir,
+    ).write(path)  # fmt: skip
+    return path, ctx
+
+
+@pytest.mark.parametrize(("wait", "published"), [(True, 0), (False, 2)])
+def test_a_waiting_worker_process_claims_nothing_before_its_first_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait: bool, published: int
+) -> None:
+    """With --wait a worker process ended before its first command publishes nothing;
+    without it the same process runs a pass at once."""
+    monkeypatch.setenv("POSTPILOT_HOME", str(tmp_path))
+    spec, ctx = _seeded_spec(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "postpilot.runner.worker", str(spec), "0,1"]
+        + (["--wait"] if wait else []),
+        input=b"",  # end of file at once: the run is over
+        capture_output=True,
+        check=False,
+        cwd=REPO,
+        env=run_env(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout.decode()[-2000:]
+    assert len(read_journal(tmp_path / "journal.log")) == published
+    store = open_store(ctx)
+    try:
+        assert store.counts()["success"] == published
+        assert store.counts()["pending"] == 2 - published
+    finally:
+        store.close()
