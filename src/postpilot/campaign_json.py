@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postpilot import paths
@@ -26,8 +25,8 @@ from postpilot.schedule import build_schedule
 DISTRIBUTIONS = ("once", "every_account")
 
 
-@dataclass(frozen=True)
-class CaptionsValues:
+# NamedTuples: made in a tenth of a frozen dataclass's time, on --status's start-up path.
+class CaptionsValues(NamedTuple):
     """campaign.json's "captions": the file and its columns (None: the defaults)."""
 
     file: str | None = None
@@ -35,8 +34,7 @@ class CaptionsValues:
     caption_column: str | None = None
 
 
-@dataclass(frozen=True)
-class ScheduleValues:
+class ScheduleValues(NamedTuple):
     """campaign.json's "schedule" (postpilot.schedule)."""
 
     times: list[str]
@@ -45,8 +43,7 @@ class ScheduleValues:
     end: str | None = None
 
 
-@dataclass(frozen=True)
-class CampaignValues:
+class CampaignValues(NamedTuple):
     """campaign.json's values, validated; the defaults for a key not written."""
 
     name: str | None = None

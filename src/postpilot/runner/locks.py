@@ -15,8 +15,6 @@ import contextlib
 import errno
 import json
 import os
-import signal
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +29,8 @@ from postpilot.config import Config, PostingContext
 from postpilot.errors import ConflictError
 
 if TYPE_CHECKING:
-    # Imported where a lock is taken: --status only probes (_held), without filelock.
+    # Imported where a lock is taken: --status only probes (_held), without filelock (nor
+    # socket and signal, imported where a lock is taken or a holder stopped).
     from filelock import FileLock
 
 LOCK_NAME = ".postpilot-run.lock"
@@ -117,6 +116,8 @@ def _take(
 ) -> tuple[FileLock, RunInfo]:
     """Take the flock at `path` without waiting and record this process in `registry`; when
     another process holds it, raise ConflictError with `refusal(<the holder, described>)`."""
+    import socket
+
     from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -292,6 +293,9 @@ def stop_all(ctx: PostingContext, timeout: float) -> StopReport:
     run's recovery (lease expiry -> unconfirmed -> reconcile). Only processes recorded in this
     campaign's registry are signalled; nothing else on the machine is touched.
     """
+    import signal
+    import socket
+
     holders = check_for_running_orchestrators(ctx)
     if not holders or holders[0].pid <= 0:
         return StopReport(others=[f"No orchestrator is running for {ctx.describe()}"])
@@ -415,6 +419,9 @@ def stop_service(root: Path, timeout: float, campaign: str | None = None) -> Sto
     """Stop the project's service (when it serves `campaign`, or always without one): SIGTERM,
     which drains it like a run, then SIGKILL after `timeout`. Its workers notice their parent is
     gone and stop after the job in hand; leases settle anything interrupted."""
+    import signal
+    import socket
+
     info = service_holder(root)
     if info is None or info.pid <= 0:
         return StopReport()
