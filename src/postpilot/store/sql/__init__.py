@@ -12,9 +12,14 @@ subpackage `sqlite` (loaded the same way). Nothing here touches a database.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 _NAME_LINE = re.compile(r"^-- name: ([a-z_][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -29,9 +34,21 @@ class Migration:
     sql: str
 
 
+def _files(package: str) -> Traversable:
+    """The files of `package`, already imported: its folder when it is one (the usual case,
+    read without importing importlib.resources, which with zipfile and tempfile costs every
+    store open a few milliseconds), else importlib.resources' view (a zipped install)."""
+    init = getattr(sys.modules.get(package), "__file__", None)
+    if init is not None and Path(init).name == "__init__.py" and Path(init).is_file():
+        return Path(init).parent
+    from importlib import resources
+
+    return resources.files(package)
+
+
 def read_sql(package: str, filename: str) -> str:
     """The text of one .sql file of `package` (this one, or postpilot.store.sql.sqlite)."""
-    return resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    return _files(package).joinpath(filename).read_text(encoding="utf-8")
 
 
 def _read(filename: str) -> str:
@@ -68,7 +85,7 @@ def migrations() -> tuple[Migration, ...]:
 def migrations_of(package: str) -> tuple[Migration, ...]:
     """Every migration file (`NNNN_<description>.sql`) of `package`, in version order."""
     found = []
-    for entry in resources.files(package).iterdir():
+    for entry in _files(package).iterdir():
         match = _MIGRATION_FILE.match(entry.name)
         if match:
             found.append(
