@@ -186,6 +186,7 @@ class Orchestrator:
             later, seeded = day.later, 0 if day.later else day.created
         if not later:
             self._passes(store, desc)
+        self.workers.release()  # no pass follows: the processes exit while results are read
         return self._results(
             store,
             recovery_counts=(len(recovery.released), len(recovery.unconfirmed)),
@@ -331,7 +332,8 @@ class Orchestrator:
                 last_update = now_mono
             if all(s.done for s in slots):
                 break
-            time.sleep(SUPERVISE_TICK)
+            if workers.wake.wait(SUPERVISE_TICK):
+                workers.wake.clear()  # a process drained or ended: look again now
         self._show(store, 0, pass_number)
         if all(s.gave_up for s in slots):
             self.errors.append(f"pass {pass_number}: every worker crashed; see {self.ctx.logs_dir}")

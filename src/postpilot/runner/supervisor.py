@@ -94,6 +94,9 @@ class Workers:
         self.store_faults: list[str] = []
         #: The worker processes, started at the first pass and kept for the whole run.
         self.procs: list[Slot] = []
+        #: Set by the pumps when a process drains its slots or ends: the orchestrator's
+        #: supervision wakes at once instead of at its next tick.
+        self.wake = threading.Event()
 
     def spec_file(self) -> Path:
         """The run's worker spec (written once; every process of the run reads it)."""
@@ -171,6 +174,7 @@ class Workers:
                 slot.idle,
                 self.log_failures,
                 self.store_faults,
+                self.wake,
             ),
             daemon=True,
         )
@@ -215,11 +219,16 @@ class Workers:
             self._start(slot, spec)
         return self.procs
 
-    def end(self, store: JobStore) -> None:
-        """The run is over: close every process's stdin (it exits), kill what lingers."""
+    def release(self) -> None:
+        """The run's passes are over: close every process's stdin, so that the processes exit
+        while the orchestrator reads its results (end waits for them)."""
         for slot in self.procs:
             if slot.proc is not None:
                 _close_stdin(slot.proc)
+
+    def end(self, store: JobStore) -> None:
+        """The run is over: close every process's stdin (it exits), kill what lingers."""
+        self.release()
         deadline = time.monotonic() + 10
         for slot in self.procs:
             if slot.proc is None:
@@ -390,10 +399,12 @@ def _pump(
     idle: threading.Event,
     failed: list[str],
     store_faults: list[str],
+    wake: threading.Event,
 ) -> None:
     """Copy a worker process's output into its slots' log files (a line `S<slot> ...` goes to
     that slot's log, any other line to all of them), stamping every line with time, campaign
     and slot; the idle line sets `idle` instead, a store fault line goes to `store_faults`.
+    The idle line and the end of the output set `wake`.
 
     A log that cannot be written (disk full) is reported once in `failed`, naming the file,
     and the output is drained from then on so the worker never blocks on a full pipe; the
@@ -407,6 +418,7 @@ def _pump(
         line = raw.decode("utf-8", "replace").rstrip("\n")
         if line == IDLE_LINE:
             idle.set()
+            wake.set()
             continue
         if line.startswith(STORE_FAULT_LINE):
             store_faults.append(line.removeprefix(STORE_FAULT_LINE).strip())
@@ -428,3 +440,4 @@ def _pump(
                 )
                 break
     proc.stdout.close()
+    wake.set()
