@@ -79,8 +79,8 @@ def test_help_and_version_import_no_heavy_library(tmp_path: Path, flag: str) -> 
 
 
 def test_status_imports_neither_channels_nor_other_stores(tmp_path: Path) -> None:
-    """--status on an embedded-store campaign loads no channel, no PostgreSQL driver and never
-    scans installed packages for pydantic plugins."""
+    """--status on the demo (an embedded store) loads no channel, no PostgreSQL driver, neither
+    filelock nor pydantic, and never scans installed packages for pydantic plugins."""
     copy_examples(tmp_path, "demo")
     result = probe(tmp_path, "--campaign", "demo", "--status", "--json")
     assert result["code"] == 0
@@ -89,6 +89,8 @@ def test_status_imports_neither_channels_nor_other_stores(tmp_path: Path) -> Non
     assert "psycopg" not in heavy(modules)
     assert "httpx2" not in heavy(modules)
     assert "filelock" not in {m.split(".")[0] for m in modules}  # the lock is probed with flock
+    # The demo's campaign.json and environment are plain: read without pydantic.
+    assert "pydantic" not in heavy(modules)
     assert not [
         m
         for m in modules
