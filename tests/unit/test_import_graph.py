@@ -62,6 +62,7 @@ ADAPTER_PREFIXES = (
     # connection and transactions, job and ledger reads, the row mapping, the dashboard side).
     # store/rules.py and store/cas.py are pure and shared by all three: not adapters.
     "postpilot.store.sqlite_connection",
+    "postpilot.store.sqlite_batch",
     "postpilot.store.sqlite_ledger",
     "postpilot.store.sqlite_rows",
     "postpilot.store.postgres_connection",
@@ -109,12 +110,13 @@ ADAPTER_MODULES = frozenset({"postpilot.publishers", "postpilot.store"})
 #: Each driver and the only modules that may import it (at any level).
 DRIVERS: dict[str, tuple[str, ...]] = {
     # store/sqlite_schema.py is the SQLite adapter's schema and upgrades; sqlite_connection.py
-    # (opening the files, transactions) and sqlite_ledger.py (job and ledger reads, bulk
-    # writes) were split from sqlite.py by concept.
+    # (opening the files), sqlite_batch.py (transactions shared by threads) and
+    # sqlite_ledger.py (job and ledger reads, bulk writes) were split from sqlite.py by concept.
     "sqlite3": (
         "postpilot.store.sqlite",
         "postpilot.store.sqlite_schema",
         "postpilot.store.sqlite_connection",
+        "postpilot.store.sqlite_batch",
         "postpilot.store.sqlite_ledger",
     ),
     # postgres_connection.py (pool, errors, queries, migrations) and postgres_ledger.py (job and

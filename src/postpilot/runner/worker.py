@@ -59,6 +59,7 @@ from postpilot.runner.worker_spec import (
     EXIT_STORE_UNAVAILABLE,
     WorkerSpec,
 )
+from postpilot.store import JobStore
 from postpilot.store.base import (
     BLOCK_NEEDS_REAUTH,
     BLOCK_RATE_LIMIT,
@@ -104,6 +105,7 @@ class Worker:
         worker_id: str,
         heartbeat: Heartbeat,
         stopping: threading.Event,
+        store: JobStore | None = None,
     ) -> None:
         self.spec = spec
         self.worker_id = worker_id
@@ -113,13 +115,18 @@ class Worker:
         self.abandoned = threading.Event()
         self.heartbeat = heartbeat
         self._parent = os.getppid()
-        self.store = ride_out(heartbeat.outage.call(spec.open_store)[0], heartbeat.outage)
+        #: The process's shared store (store.shared_by_threads) or one of this slot's own.
+        self._owns_store = store is None
+        if store is None:
+            store = ride_out(heartbeat.outage.call(spec.open_store)[0], heartbeat.outage)
+        self.store = store
         try:
             self.publisher: Publisher = build_publisher(
                 spec.publisher, Path(spec.project_root), self.ctx.store_name
             )
         except BaseException:
-            self.store.close()
+            if self._owns_store:
+                self.store.close()
             raise
         self.accounts = frozenset(spec.accounts) if spec.accounts else None
         self.videos_dir = spec.videos_dir
@@ -308,7 +315,8 @@ class Worker:
                     self.heartbeat.registered.remove((host, worker_id))
                     with contextlib.suppress(StoreError):
                         self.store.unregister_worker(host, worker_id)
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import FrameType
 
 from postpilot.errors import StoreError, StoreFull, StoreUnavailable
-from postpilot.runner.outage import STORE_FAULT_LINE, Outage, fault_line
+from postpilot.runner.outage import STORE_FAULT_LINE, Outage, fault_line, ride_out
 from postpilot.runner.worker import (
     EXIT_BAD_SPEC,
     EXIT_CRASHED,
@@ -44,6 +44,7 @@ from postpilot.runner.worker import (
     current_slot,
 )
 from postpilot.runner.worker_spec import IDLE_LINE
+from postpilot.store import JobStore, shared_by_threads
 
 log = logging.getLogger("postpilot.worker")
 
@@ -73,7 +74,11 @@ class _SlotThread(threading.Thread):
         current_slot.name = self.slot
         try:
             worker = Worker(
-                self.process.spec, self.slot, self.process.heartbeat, self.process.stopping
+                self.process.spec,
+                self.slot,
+                self.process.heartbeat,
+                self.process.stopping,
+                self.process.slot_store,
             )
         except StoreError as exc:
             log.error("cannot open the job store: %s", exc)
@@ -115,6 +120,11 @@ class WorkerProcess:
         outage = Outage(spec.store_outage_seconds, log.warning)
         self.heartbeat = Heartbeat(spec, outage.call(spec.open_store)[0], outage)
         self.heartbeat.on_timeout = self._replace
+        #: One store for all slots where the backend wants it (store.shared_by_threads):
+        #: their writes then share transactions instead of queuing for SQLite's lock.
+        self.slot_store: JobStore | None = None
+        if shared_by_threads(spec.context()):
+            self.slot_store = ride_out(outage.call(spec.open_store)[0], outage)
         self._lock = threading.Lock()
         self._threads: dict[str, _SlotThread] = {}
         self._passing = False  # a fresh thread may take a slot only while a pass runs

@@ -15,7 +15,22 @@ from postpilot.store.base import AccountState, ClaimRequest, JobStore, Recovery
 if TYPE_CHECKING:
     from postpilot.config import PostingContext
 
-__all__ = ["AccountState", "ClaimRequest", "JobStore", "Recovery", "open_store"]
+__all__ = [
+    "AccountState",
+    "ClaimRequest",
+    "JobStore",
+    "Recovery",
+    "open_store",
+    "shared_by_threads",
+]
+
+
+def shared_by_threads(ctx: PostingContext) -> bool:
+    """Whether the publishing slots of one process share one store object. SQLite admits
+    one writer at a time anyway, so the slots share one connection whose writes join one
+    transaction (store/sqlite_batch.py); PostgreSQL runs transactions side by side, so each
+    slot keeps a connection of its own."""
+    return not ctx.store_dsn
 
 
 def open_store(

@@ -70,7 +70,8 @@ from postpilot.jobs import Job, JobStatus, apply_expiry, apply_success
 from postpilot.store.base import ClaimRequest, Recovery
 from postpilot.store.cas import CasStore
 from postpilot.store.rules import apply_duplicate, new_token
-from postpilot.store.sqlite_connection import BUSY_POLL_MS, BUSY_TIMEOUT_SECONDS
+from postpilot.store.sqlite_batch import BUSY_POLL_MS
+from postpilot.store.sqlite_connection import BUSY_TIMEOUT_SECONDS
 from postpilot.store.sqlite_dashboard import SqliteDashboardMixin
 from postpilot.store.sqlite_ledger import SqliteLedger
 from postpilot.store.sqlite_rows import _FIELDS, _SQ, _UPDATE, _column, _to_job, _ts, _update_params
