@@ -133,6 +133,7 @@ class SqliteConnection:
             with self._read():
                 self._check_version("main", self.ledger_path)
                 self._check_version("c", self.progress_path)
+                check_ledger_version(conn)  # a read-only open never migrates: refuse a newer one
                 self._check_campaign()
                 if file_version(conn) < SCHEMA_VERSION:
                     raise StoreError(

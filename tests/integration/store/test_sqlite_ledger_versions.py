@@ -142,6 +142,22 @@ def test_a_ledger_of_a_newer_ledger_version_is_refused(tmp_path: Path) -> None:
     assert _ledger(ledger) == before
 
 
+def test_a_read_only_open_refuses_a_newer_ledger_version(tmp_path: Path) -> None:
+    """--status (a read-only open, which never migrates) refuses a ledger of a newer ledger
+    version too, with the same message, instead of misreading it."""
+    _open(tmp_path).close()
+    ledger = tmp_path / "ledger.db"
+    conn = _raw(ledger)
+    try:
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'ledger_version'", (str(LEDGER_VERSION + 1),)
+        )
+    finally:
+        conn.close()
+    with pytest.raises(SchemaVersionError, match=f"ledger schema version {LEDGER_VERSION + 1}"):
+        SqliteJobStore(tmp_path / "c" / "progress.db", ledger, "alpha", read_only=True)
+
+
 def test_a_second_campaign_opens_a_current_ledger_without_migrating(tmp_path: Path) -> None:
     """Another campaign's first open of a ledger already at LEDGER_VERSION leaves the ledger's
     schema and rows as they were."""
