@@ -16,10 +16,11 @@ missing, invalid or disabled, nothing seeded, a conflict, a missing progress sto
 Data goes to stdout (one JSON object with --json), messages and errors to stderr; bad input
 never prints a traceback and never changes a file.
 
-Start-up: this module imports only the standard library and postpilot's light modules; each
-action imports what it needs (operations, report, pydantic, rich, the stores, the channels) on
-use, so `--help` and `--version` start as fast as Python itself
-(tests/acceptance/test_cli_imports.py).
+Start-up: at module level this imports argparse, the parser (cli_parser.py) and cli_errors.py,
+nothing else, so `--help` and `--version` import no other postpilot module; each action
+imports what it needs (its operation, the context, logging, the store, rich only on a
+terminal) when it runs, and --status on a plain campaign imports neither pydantic nor a
+channel (tests/acceptance/test_cli_imports.py; bench/run_bench.py --startup-only times them).
 
 The parser and its checks of option combinations are in cli_parser.py, the reporting of a
 failed command (messages, --json error object) in cli_errors.py.
