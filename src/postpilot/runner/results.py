@@ -180,6 +180,10 @@ class RunFacts:
     store_fault: str | None
 
 
+#: The statuses of the jobs the results list or break down.
+_REPORTED = (JobStatus.FAILED, JobStatus.RETRYING, JobStatus.UNCONFIRMED)
+
+
 def collect(
     store: JobStore,
     facts: RunFacts,
@@ -190,7 +194,8 @@ def collect(
     """Read the store for the run's results: counts, failures, blocked, unconfirmed and
     retrying jobs, the schedule (`blocked` and `schedule` read the store when called)."""
     counts = store.counts()
-    jobs = store.list_jobs()
+    # Only the jobs the results name (the successes of a big day need not be read).
+    jobs = store.list_jobs(_REPORTED)
     by_category = Counter(
         j.error_category or "unknown" for j in jobs if j.status is JobStatus.FAILED
     )
@@ -223,7 +228,7 @@ def collect(
         blocked=held,
         unconfirmed_jobs=[_unconfirmed(j) for j in jobs if j.status is JobStatus.UNCONFIRMED],
         retrying_jobs=[_retrying(j) for j in jobs if j.status is JobStatus.RETRYING],
-        complete=all(j.status in TERMINAL_STATUSES for j in jobs),
+        complete=not any(counts.get(s, 0) for s in JobStatus if s not in TERMINAL_STATUSES),
         schedule=schedule() or None,
         interrupted=facts.signum is not None,
         paused=is_paused(store),
