@@ -12,7 +12,9 @@ Each member keeps the guarantees of a transaction of its own:
 - it returns only after the COMMIT that holds its writes, and a failed COMMIT (or an error
   with which SQLite ends the whole transaction: a full disk, an I/O error) raises in every
   member whose writes it held;
-- a read never sees another thread's uncommitted writes: it commits an open batch first;
+- a read never sees another thread's uncommitted writes: it runs on a second connection
+  (`reader`), which sees committed data only; without one (a read-only store, which has no
+  writes) it runs on the connection between transactions;
 - a batch flushes every file one of its members needs flushed. PRAGMA synchronous has no
   effect inside a transaction, so the flushes are chosen at BEGIN: a batch begun while
   other threads wait flushes both files; a member needing a flush the open batch does not
@@ -73,7 +75,10 @@ class WriteBatches:
     translate: Callable[[sqlite3.Error], StoreError]
     #: The synchronous level each schema is set to (set only between transactions).
     sync: dict[str, str] = field(default_factory=dict)
+    #: The connection reads use, when there is one besides `conn`.
+    reader: sqlite3.Connection | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _reader_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _queue_guard: threading.Lock = field(default_factory=threading.Lock, init=False)
     _queued: int = field(default=0, init=False)
     _batch: _Batch | None = field(default=None, init=False)
@@ -128,7 +133,14 @@ class WriteBatches:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """The connection for reading committed data only."""
+        """A connection for reading committed data only."""
+        if self.reader is not None:
+            with self._reader_lock:
+                try:
+                    yield self.reader
+                except sqlite3.Error as exc:
+                    raise self.translate(exc) from exc
+            return
         self._take()
         try:
             if self._batch is not None:
@@ -148,6 +160,9 @@ class WriteBatches:
             self.conn.close()
         finally:
             self._lock.release()
+        if self.reader is not None:
+            with self._reader_lock:
+                self.reader.close()
 
     # -- batches ----------------------------------------------------------------------------
     def _join(self, needs: frozenset[str]) -> _Batch:

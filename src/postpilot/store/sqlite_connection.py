@@ -119,8 +119,26 @@ class SqliteConnection:
                 conn.execute(
                     "INSERT OR IGNORE INTO c.meta VALUES ('campaign', ?)", (self.campaign,)
                 )
+            self._batches.reader = self._open_reader()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """A second connection for reads: it sees committed data only, so reading never
+        ends a write transaction that other threads share (sqlite_batch.py)."""
+        reader = sqlite3.connect(
+            str(self.ledger_path),
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,  # turns taken in sqlite_batch.WriteBatches
+        )
+        try:
+            reader.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            reader.execute("ATTACH DATABASE ? AS c", (str(self.progress_path),))
+        except BaseException:
+            reader.close()
+            raise
+        return reader
 
     def _setup_read_only(self) -> None:
         conn = self._conn

@@ -265,3 +265,33 @@ def test_a_write_needing_a_flush_never_joins_a_transaction_that_skips_it(
     assert statements.index("COMMIT") < begins[1] < second
     assert "PRAGMA main.synchronous = FULL" in statements[begins[0] : begins[1]]
     assert _committed_ids(files[0]) == {"claim", "complete"}
+
+
+def test_reads_on_the_reader_connection_skip_open_writes(
+    files: tuple[Path, Path], held_first: threading.Event
+) -> None:
+    """With a reader connection, a read during an open write transaction returns at once
+    with the committed rows only, and the transaction stays open for its writer."""
+    statements: list[str] = []
+    batches = _batches(files, statements)
+    batches.reader = sqlite3.connect(files[0], isolation_level=None, check_same_thread=False)
+    batches.reader.execute("ATTACH DATABASE ? AS c", (str(files[1]),))
+    _insert(batches, "before")
+
+    def first() -> None:
+        with batches.write() as conn:
+            conn.execute("INSERT INTO rows VALUES ('open', 'a')")
+            held_first.wait(10)
+
+    starter = threading.Thread(target=first)
+    starter.start()
+    _wait_until(lambda: "INSERT INTO rows VALUES ('open', 'a')" in statements)
+    with batches.read() as conn:
+        seen = {row[0] for row in conn.execute("SELECT id FROM rows")}
+    commits_while_open = statements.count("COMMIT")
+    held_first.set()
+    starter.join(10)
+    assert seen == {"before"}
+    assert commits_while_open == 1  # only the first write's own
+    assert _committed_ids(files[0]) == {"before", "open"}
+    batches.close()
