@@ -85,6 +85,23 @@ def test_query_loader_reads_named_blocks_without_comments() -> None:
     assert {"claim", "complete", "heartbeat", "recover"} <= set(load_queries())
 
 
+def test_a_fragment_is_written_once_and_used_where_named() -> None:
+    """A `fragment.x` block is no query: it stands in for `{{fragment.x}}` in the queries that
+    name it; an unknown or an unused fragment is refused. claim's recovery and recover share
+    the expired claim's SET list that way."""
+    text = "-- name: fragment.cols --\na, b\n-- name: q --\nSELECT {{fragment.cols}} FROM t;\n"
+    assert parse_queries(text) == {"q": "SELECT a, b FROM t;"}
+    with pytest.raises(ValueError, match=r"unknown 'fragment\.nope'"):
+        parse_queries("-- name: q --\nSELECT {{fragment.nope}};\n")
+    with pytest.raises(ValueError, match=r"'fragment\.cols' is used by no query"):
+        parse_queries("-- name: fragment.cols --\na\n-- name: q --\nSELECT 1;\n")
+    queries = load_queries()
+    shared = "lease_token = CASE WHEN r.publish_started_at IS NULL THEN '' ELSE r.lease_token END"
+    assert shared in queries["claim"]
+    assert shared in queries["recover"]
+    assert not any("{{" in sql for sql in queries.values())
+
+
 def test_copy_columns_follow_the_job_fields() -> None:
     """The COPY column list is the Job dataclass's field order, which insert_jobs relies on."""
     query = load_queries()["copy_jobs"]

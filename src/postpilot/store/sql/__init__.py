@@ -3,6 +3,8 @@
 `queries.sql` holds named blocks, each opened by a line `-- name: <name> --`; `load_queries`
 returns them as a dict, without their comment lines and with each line trimmed: shorter text
 is what psycopg caches and the server parses (no string literal in these files spans lines).
+A block named `fragment.<name>` is SQL several queries share, written once: `{{fragment.<name>}}`
+in a query stands for it.
 Schema migrations are the files `NNNN_<description>.sql`, applied in version order by
 postpilot.store.postgres and recorded in the `postpilot_migrations` table.
 Only postpilot.store.postgres uses this package's files; the SQLite store's are in the
@@ -21,7 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-_NAME_LINE = re.compile(r"^-- name: ([a-z_][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
+_NAME_LINE = re.compile(r"^-- name: ((?:fragment\.)?[a-z_][a-z0-9_]*) --[ \t]*$", re.MULTILINE)
+_FRAGMENT = re.compile(r"\{\{(fragment\.[a-z_][a-z0-9_]*)\}\}")
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -57,16 +60,30 @@ def _read(filename: str) -> str:
 
 def parse_queries(text: str) -> dict[str, str]:
     """The named blocks of a queries file; text before the first name line is ignored.
-    A repeated name is an error, since the later block would silently win."""
+    A repeated name is an error, since the later block would silently win. A block named
+    `fragment.<name>` is no query: its text replaces `{{fragment.<name>}}` in the others (one
+    copy of SQL that several queries share); an unknown or unused fragment is an error."""
     matches = list(_NAME_LINE.finditer(text))
-    queries: dict[str, str] = {}
+    blocks: dict[str, str] = {}
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         name = match.group(1)
-        if name in queries:
+        if name in blocks:
             raise ValueError(f"query {name!r} is defined twice")
         lines = (line.strip() for line in text[match.end() : end].splitlines())
-        queries[name] = "\n".join(line for line in lines if line and not line.startswith("--"))
+        blocks[name] = "\n".join(line for line in lines if line and not line.startswith("--"))
+    fragments = {name: sql for name, sql in blocks.items() if name.startswith("fragment.")}
+    queries = {name: sql for name, sql in blocks.items() if name not in fragments}
+    used: set[str] = set()
+    for name, sql in queries.items():
+        for reference in _FRAGMENT.findall(sql):
+            if reference not in fragments:
+                raise ValueError(f"query {name!r} uses an unknown {reference!r}")
+            used.add(reference)
+            sql = sql.replace("{{" + reference + "}}", fragments[reference])
+        queries[name] = sql
+    if unused := sorted(set(fragments) - used):
+        raise ValueError(f"{unused[0]!r} is used by no query")
     return queries
 
 

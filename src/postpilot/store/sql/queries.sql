@@ -60,6 +60,25 @@ FROM jobs WHERE campaign = %(campaign)s
 GROUP BY account, status, error_type
 ORDER BY account, status, error_type;
 
+-- name: fragment.expiry_set --
+-- The SET list of an expired claim (postpilot.jobs.apply_expiry), shared by claim's
+-- `recovered` step and recover: back to pending/retrying when the publish had not started,
+-- else unconfirmed. A started publish keeps its token: the stalled holder's late answer
+-- settles it.
+status = CASE WHEN r.publish_started_at IS NOT NULL THEN 'unconfirmed'
+              WHEN r.retry_at IS NOT NULL THEN 'retrying'
+              ELSE 'pending' END,
+claimed_at = CASE WHEN r.publish_started_at IS NULL THEN NULL ELSE r.claimed_at END,
+completed_at = CASE WHEN r.publish_started_at IS NULL THEN r.completed_at ELSE %(now)s END,
+error = CASE WHEN r.publish_started_at IS NULL THEN r.error ELSE %(expired_error)s END,
+error_type = CASE WHEN r.publish_started_at IS NULL THEN r.error_type
+                  ELSE %(expired_error_type)s END,
+error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
+                      ELSE %(expired_error_category)s END,
+lease_token = CASE WHEN r.publish_started_at IS NULL THEN '' ELSE r.lease_token END,
+lease_expires_at = NULL,
+holds_account = false
+
 -- name: claim --
 -- The whole claim in one statement:
 --   unavailable  accounts no claim may take now: a live lease holder in any campaign, a
@@ -151,24 +170,7 @@ expired AS (
     FOR UPDATE OF e SKIP LOCKED
 ),
 recovered AS (
-    -- keep in step with the recover query below
-    UPDATE jobs r SET
-        status = CASE WHEN r.publish_started_at IS NOT NULL THEN 'unconfirmed'
-                      WHEN r.retry_at IS NOT NULL THEN 'retrying'
-                      ELSE 'pending' END,
-        claimed_at = CASE WHEN r.publish_started_at IS NULL THEN NULL ELSE r.claimed_at END,
-        completed_at = CASE WHEN r.publish_started_at IS NULL THEN r.completed_at
-                            ELSE %(now)s END,
-        error = CASE WHEN r.publish_started_at IS NULL THEN r.error
-                     ELSE %(expired_error)s END,
-        error_type = CASE WHEN r.publish_started_at IS NULL THEN r.error_type
-                          ELSE %(expired_error_type)s END,
-        error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
-                              ELSE %(expired_error_category)s END,
-        -- a started publish keeps its token: the stalled holder's late answer settles it
-        lease_token = CASE WHEN r.publish_started_at IS NULL THEN '' ELSE r.lease_token END,
-        lease_expires_at = NULL,
-        holds_account = false
+    UPDATE jobs r SET {{fragment.expiry_set}}
     FROM expired
     WHERE r.campaign = expired.campaign AND r.job_id = expired.job_id
     RETURNING r.job_id
@@ -210,21 +212,7 @@ WITH expired AS (
       AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
     FOR UPDATE OF e SKIP LOCKED
 )
-UPDATE jobs r SET
-    status = CASE WHEN r.publish_started_at IS NOT NULL THEN 'unconfirmed'
-                  WHEN r.retry_at IS NOT NULL THEN 'retrying'
-                  ELSE 'pending' END,
-    claimed_at = CASE WHEN r.publish_started_at IS NULL THEN NULL ELSE r.claimed_at END,
-    completed_at = CASE WHEN r.publish_started_at IS NULL THEN r.completed_at
-                        ELSE %(now)s END,
-    error = CASE WHEN r.publish_started_at IS NULL THEN r.error ELSE %(expired_error)s END,
-    error_type = CASE WHEN r.publish_started_at IS NULL THEN r.error_type
-                      ELSE %(expired_error_type)s END,
-    error_category = CASE WHEN r.publish_started_at IS NULL THEN r.error_category
-                          ELSE %(expired_error_category)s END,
-    lease_token = CASE WHEN r.publish_started_at IS NULL THEN '' ELSE r.lease_token END,
-    lease_expires_at = NULL,
-    holds_account = false
+UPDATE jobs r SET {{fragment.expiry_set}}
 FROM expired
 WHERE r.campaign = expired.campaign AND r.job_id = expired.job_id
 RETURNING r.job_id, r.status, r.seq, r.ins;
