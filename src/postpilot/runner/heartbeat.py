@@ -77,6 +77,33 @@ class _Watch:
     renew_at: float
 
 
+class Settled:
+    """What a process's idle slots sleep on: a slot with nothing to claim while others publish
+    waits until one of them settles a job (its account may be free again, or the pass over)
+    or the process stops, instead of polling out its whole idle delay."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Read before the claim a slot may sleep after."""
+        with self._changed:
+            return self._generation
+
+    def bump(self) -> None:
+        """A job was settled, or the process stops: wake the sleeping slots."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def wait(self, since: int, timeout: float, stopping: threading.Event) -> None:
+        """Sleep up to `timeout` unless something was settled after `since` or stopping is set."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._generation != since or stopping.is_set(), timeout)
+
+
 class Heartbeat(threading.Thread):
     """Renews the lease of every in-flight job of its process every lease/3 and enforces the
     per-job timeout.
@@ -99,6 +126,8 @@ class Heartbeat(threading.Thread):
         self._wake = threading.Event()
         #: (host, worker id) of every slot in a shared store's registry.
         self.registered: list[tuple[str, str]] = []
+        #: Bumped whenever a slot of the process (or a job timeout here) settles a job.
+        self.settled = Settled()
         #: Called with the slot's worker id once a timed-out job is settled.
         self.on_timeout: Callable[[str], None] = lambda _worker_id: None
 
@@ -210,6 +239,7 @@ class Heartbeat(threading.Thread):
             # The lease expires on its own; recovery settles the job by the same rule.
             log.error("could not settle timed-out job %s: %s", job.job_id, exc)
         finally:
+            self.settled.bump()
             self.on_timeout(worker_id)
 
 

@@ -160,6 +160,7 @@ class Worker:
                 run_id=self.spec.run_id,
                 accounts=self.accounts,
             )
+            settled = self.heartbeat.settled.generation
             job = self.store.claim(request)
             if job is None:
                 outlook = self.store.outlook(request)
@@ -167,9 +168,14 @@ class Worker:
                     log.info("worker %s: nothing left to claim in this pass", self.worker_id)
                     return EXIT_DRAINED
                 # A publish is in flight: its end may free an account or the job may retry.
-                self.stopping.wait(self._idle_delay(now, outlook.next_due))
+                # One ending in this process wakes the slot at once (heartbeat.Settled).
+                delay = self._idle_delay(now, outlook.next_due)
+                self.heartbeat.settled.wait(settled, delay, self.stopping)
                 continue
-            self.process(job)
+            try:
+                self.process(job)
+            finally:
+                self.heartbeat.settled.bump()
         return EXIT_DRAINED
 
     @property

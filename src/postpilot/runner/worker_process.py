@@ -104,6 +104,7 @@ class _SlotThread(threading.Thread):
         self.code = code
         if code != EXIT_DRAINED:
             self.process.stopping.set()  # the store or the code is broken: stop the process
+            self.process.heartbeat.settled.bump()
 
 
 class WorkerProcess:
@@ -134,6 +135,7 @@ class WorkerProcess:
         """First SIGTERM/SIGINT: finish the running publishes, claim nothing more."""
         log.info("signal %d: finishing the running publishes, then stopping", signum)
         self.stopping.set()
+        self.heartbeat.settled.bump()  # idle slots stop at once
         self._commands.put(None)
 
     def _replace(self, slot: str) -> None:
