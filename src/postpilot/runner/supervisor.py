@@ -108,13 +108,8 @@ class Workers:
 
             WorkerSpec(
                 run_id=self.run_id,
-                campaign_name=self.ctx.campaign_name,
-                progress_file=self.ctx.progress_file,
-                project_root=self.ctx.project_root,
+                settings=WorkerSpec.settings_of(self.ctx.settings),
                 store_dsn=self.ctx.store_dsn,
-                publisher=dict(self.ctx.publisher),
-                timezone=self.ctx.timezone,
-                daily_limit=self.ctx.max_posts_per_account_per_day,
                 accounts=self.ctx.get_accounts(),
                 lease_seconds=self.parallel.lease_seconds,
                 job_timeout_seconds=self.parallel.job_timeout_seconds,
@@ -122,7 +117,6 @@ class Workers:
                 backoff_base_seconds=self.retry.backoff_base_seconds,
                 backoff_cap_seconds=self.retry.backoff_cap_seconds,
                 extra_sys_path=[p for p in sys.path if p],
-                videos_dir=self.ctx.videos_dir,
                 store_outage_seconds=self.parallel.store_outage_seconds,
                 store_busy_seconds=settings.load().store_busy_seconds,
             ).write(path)

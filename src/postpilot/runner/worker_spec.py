@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from postpilot.config import PostingContext
+from postpilot.config import ContextSettings, PostingContext
 from postpilot.store import open_store
 from postpilot.store.base import JobStore
+
+if TYPE_CHECKING:
+    from postpilot.campaign import CampaignConfig
 
 #: Exit codes the orchestrator tells apart.
 EXIT_DRAINED = 0
@@ -31,13 +34,11 @@ class WorkerSpec:
     """What a worker needs, written by the orchestrator as JSON."""
 
     run_id: str
-    campaign_name: str | None
-    progress_file: str
-    project_root: str
+    #: The orchestrator's context's settings, as config.ContextSettings' fields (written by
+    #: settings_of): the one copy of the campaign's settings a worker is given. Paths are
+    #: the strings the orchestrator's context holds (this host's paths).
+    settings: Mapping[str, Any]
     store_dsn: str | None
-    publisher: Mapping[str, Any]
-    timezone: str
-    daily_limit: int
     accounts: list[str]
     lease_seconds: float
     job_timeout_seconds: float
@@ -45,8 +46,6 @@ class WorkerSpec:
     backoff_base_seconds: float
     backoff_cap_seconds: float
     extra_sys_path: list[str] = field(default_factory=list)
-    #: This host's path of the campaign's videos folder: jobs store paths relative to it.
-    videos_dir: str | None = None
     #: POSTPILOT_STORE_OUTAGE_SECONDS of the run (runner/outage.py).
     store_outage_seconds: float = 30.0
     #: POSTPILOT_STORE_BUSY_SECONDS of the run, read by the orchestrator: a worker process
@@ -54,19 +53,58 @@ class WorkerSpec:
     #: process ~10 MiB; bench/run_bench.py measures it).
     store_busy_seconds: float = 30.0
 
+    @staticmethod
+    def settings_of(settings: CampaignConfig | ContextSettings) -> dict[str, Any]:
+        """The `settings` field for a context's settings (a CampaignConfig has every
+        ContextSettings attribute). accounts_file is left empty: a worker is given its
+        accounts in `accounts` and never reads the file."""
+        values = {f.name: getattr(settings, f.name) for f in fields(ContextSettings)}
+        values["accounts_file"] = ""
+        values["publisher"] = dict(settings.publisher)
+        return values
+
     def context(self) -> PostingContext:
         """The PostingContext the store and publisher are opened with."""
-        return PostingContext(
-            progress_file=self.progress_file,
-            accounts_file="",
-            videos_dir=self.videos_dir,
-            campaign_name=self.campaign_name,
-            project_root=self.project_root,
-            timezone=self.timezone,
-            max_posts_per_account_per_day=self.daily_limit,
-            publisher=self.publisher,
-            store_dsn=self.store_dsn,
-        )
+        return PostingContext(settings=ContextSettings(**self.settings), store_dsn=self.store_dsn)
+
+    # -- the settings the worker reads, from `settings` -------------------------------------
+    @property
+    def campaign_name(self) -> str | None:
+        """The campaign served; None = legacy mode."""
+        name: str | None = self.settings["name"]
+        return name
+
+    @property
+    def progress_file(self) -> str:
+        """The job store's progress file."""
+        return str(self.settings["progress_file"])
+
+    @property
+    def project_root(self) -> str:
+        """The project root (POSTPILOT_HOME)."""
+        return str(self.settings["project_root"])
+
+    @property
+    def publisher(self) -> Mapping[str, Any]:
+        """The publisher block."""
+        publisher: Mapping[str, Any] = self.settings["publisher"]
+        return publisher
+
+    @property
+    def timezone(self) -> str:
+        """The time zone days are counted in."""
+        return str(self.settings["timezone"])
+
+    @property
+    def daily_limit(self) -> int:
+        """The daily limit per account."""
+        return int(self.settings["max_posts_per_account_per_day"])
+
+    @property
+    def videos_dir(self) -> str | None:
+        """This host's path of the campaign's videos folder: jobs store paths relative to it."""
+        videos_dir: str | None = self.settings.get("videos_dir")
+        return videos_dir
 
     def open_store(self) -> JobStore:
         """A store connection of the run, as the orchestrator opened its own."""

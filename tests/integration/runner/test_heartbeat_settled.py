@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from postpilot.config import ContextSettings
 from postpilot.jobs import Job, utcnow
 from postpilot.runner.worker import Heartbeat, StoreCheckpoint, WorkerSpec
 from postpilot.store.base import ClaimRequest
@@ -20,10 +21,13 @@ LEASE = timedelta(seconds=30)
 
 def _spec(root: Path) -> WorkerSpec:
     """A worker spec for one slot on the SQLite store under `root`."""
+    settings = ContextSettings(
+        progress_file=str(root / "progress.db"), accounts_file="", name="c",
+        project_root=str(root), timezone="UTC", max_posts_per_account_per_day=10,
+    )  # fmt: skip
     return WorkerSpec(
-        run_id="r", campaign_name="c", progress_file=str(root / "progress.db"),
-        project_root=str(root), store_dsn=None, publisher={"type": "outbox"}, timezone="UTC",
-        daily_limit=10, accounts=["a"], lease_seconds=30.0, job_timeout_seconds=600.0,
+        run_id="r", settings=WorkerSpec.settings_of(settings), store_dsn=None,
+        accounts=["a"], lease_seconds=30.0, job_timeout_seconds=600.0,
         idle_poll_seconds=0.1, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
     )  # fmt: skip
 

@@ -44,13 +44,16 @@ def _spec(root: Path) -> Path:
         json.dumps(
             {
                 "run_id": "r",
-                "campaign_name": "c",
-                "progress_file": str(root / "progress.db"),
-                "project_root": str(root),
+                "settings": {
+                    "name": "c",
+                    "progress_file": str(root / "progress.db"),
+                    "accounts_file": "",
+                    "project_root": str(root),
+                    "publisher": {"type": "outbox"},
+                    "timezone": "UTC",
+                    "max_posts_per_account_per_day": 10,
+                },
                 "store_dsn": None,
-                "publisher": {"type": "outbox"},
-                "timezone": "UTC",
-                "daily_limit": 10,
                 "accounts": ["a"],
                 "lease_seconds": 30.0,
                 "job_timeout_seconds": 600.0,
@@ -93,12 +96,9 @@ def _seeded_spec(root: Path) -> tuple[Path, PostingContext]:
         store.close()
     path = root / "run.spec.json"
     WorkerSpec(
-        run_id="r", campaign_name=ctx.campaign_name, progress_file=ctx.progress_file,
-        project_root=ctx.project_root, store_dsn=None, publisher=dict(ctx.publisher),
-        timezone=ctx.timezone, daily_limit=ctx.max_posts_per_account_per_day,
+        run_id="r", settings=WorkerSpec.settings_of(ctx.settings), store_dsn=None,
         accounts=ctx.get_accounts(), lease_seconds=30.0, job_timeout_seconds=600.0,
         idle_poll_seconds=0.05, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
-        videos_dir=ctx.videos_dir,
     ).write(path)  # fmt: skip
     return path, ctx
 
