@@ -23,16 +23,21 @@ def _sleep_in_thread(settled: Settled, since: int, stopping: threading.Event) ->
     return woke
 
 
-def test_a_settled_job_wakes_a_sleeping_slot() -> None:
-    """bump() ends a 120 s sleep begun before it; the sleeper returns long before its timeout."""
-    settled, stopping = Settled(), threading.Event()
-    woke = _sleep_in_thread(settled, settled.generation, stopping)
-    settled.bump()
+def _assert_woke_early(woke: list[float]) -> None:
+    """The sleeper returned, well before its 120 s timeout."""
     deadline = time.monotonic() + 60
     while not woke and time.monotonic() < deadline:
         time.sleep(0.01)
     assert woke
     assert woke[0] < 60
+
+
+def test_a_settled_job_wakes_a_sleeping_slot() -> None:
+    """bump() ends a 120 s sleep begun before it; the sleeper returns long before its timeout."""
+    settled, stopping = Settled(), threading.Event()
+    woke = _sleep_in_thread(settled, settled.generation, stopping)
+    settled.bump()
+    _assert_woke_early(woke)
 
 
 def test_a_job_settled_before_the_sleep_is_not_missed() -> None:
@@ -51,8 +56,4 @@ def test_stopping_wakes_a_sleeping_slot() -> None:
     woke = _sleep_in_thread(settled, settled.generation, stopping)
     stopping.set()
     settled.bump()
-    deadline = time.monotonic() + 60
-    while not woke and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert woke
-    assert woke[0] < 60
+    _assert_woke_early(woke)

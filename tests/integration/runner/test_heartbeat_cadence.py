@@ -9,24 +9,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from postpilot.config import ContextSettings
 from postpilot.jobs import Job, utcnow
-from postpilot.runner.worker import Heartbeat, StoreCheckpoint, WorkerSpec
+from postpilot.runner.worker import Heartbeat, StoreCheckpoint
 from postpilot.store.base import ClaimRequest
 from postpilot.store.sqlite import SqliteJobStore
-
-
-def _spec(root: Path, lease_seconds: float) -> WorkerSpec:
-    """A worker spec on the SQLite store under `root` with the given lease."""
-    settings = ContextSettings(
-        progress_file=str(root / "progress.db"), accounts_file="", name="c",
-        project_root=str(root), timezone="UTC", max_posts_per_account_per_day=10,
-    )  # fmt: skip
-    return WorkerSpec(
-        run_id="r", settings=WorkerSpec.settings_of(settings), store_dsn=None,
-        accounts=[], lease_seconds=lease_seconds, job_timeout_seconds=600.0,
-        idle_poll_seconds=0.1, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
-    )  # fmt: skip
+from tests.integration.runner.test_heartbeat_settled import _spec
 
 
 def _store_with_claims(

@@ -19,7 +19,7 @@ from postpilot.store.sqlite import SqliteJobStore
 LEASE = timedelta(seconds=30)
 
 
-def _spec(root: Path) -> WorkerSpec:
+def _spec(root: Path, lease_seconds: float = 30.0) -> WorkerSpec:
     """A worker spec for one slot on the SQLite store under `root`."""
     settings = ContextSettings(
         progress_file=str(root / "progress.db"), accounts_file="", name="c",
@@ -27,7 +27,7 @@ def _spec(root: Path) -> WorkerSpec:
     )  # fmt: skip
     return WorkerSpec(
         run_id="r", settings=WorkerSpec.settings_of(settings), store_dsn=None,
-        accounts=["a"], lease_seconds=30.0, job_timeout_seconds=600.0,
+        accounts=[], lease_seconds=lease_seconds, job_timeout_seconds=600.0,
         idle_poll_seconds=0.1, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
     )  # fmt: skip
 

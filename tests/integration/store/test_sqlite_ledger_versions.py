@@ -120,11 +120,10 @@ def test_a_ledger_of_the_previous_release_is_upgraded_and_keeps_its_rows(tmp_pat
     assert _ledger(tmp_path / "new" / "ledger.db")[0] == after_objects
 
 
-def test_a_ledger_of_a_newer_ledger_version_is_refused(tmp_path: Path) -> None:
-    """A ledger migrated by a newer postpilot is not misread: SchemaVersionError naming the
-    file and both versions, and nothing in it changes."""
-    _open(tmp_path).close()
-    ledger = tmp_path / "ledger.db"
+def _newer_ledger(root: Path) -> Path:
+    """A ledger under `root` that says a newer postpilot migrated it."""
+    _open(root).close()
+    ledger = root / "ledger.db"
     conn = _raw(ledger)
     try:
         conn.execute(
@@ -132,6 +131,13 @@ def test_a_ledger_of_a_newer_ledger_version_is_refused(tmp_path: Path) -> None:
         )
     finally:
         conn.close()
+    return ledger
+
+
+def test_a_ledger_of_a_newer_ledger_version_is_refused(tmp_path: Path) -> None:
+    """A ledger migrated by a newer postpilot is not misread: SchemaVersionError naming the
+    file and both versions, and nothing in it changes."""
+    ledger = _newer_ledger(tmp_path)
     before = _ledger(ledger)
     with pytest.raises(SchemaVersionError) as caught:
         _open(tmp_path)
@@ -145,15 +151,7 @@ def test_a_ledger_of_a_newer_ledger_version_is_refused(tmp_path: Path) -> None:
 def test_a_read_only_open_refuses_a_newer_ledger_version(tmp_path: Path) -> None:
     """--status (a read-only open, which never migrates) refuses a ledger of a newer ledger
     version too, with the same message, instead of misreading it."""
-    _open(tmp_path).close()
-    ledger = tmp_path / "ledger.db"
-    conn = _raw(ledger)
-    try:
-        conn.execute(
-            "UPDATE meta SET value = ? WHERE key = 'ledger_version'", (str(LEDGER_VERSION + 1),)
-        )
-    finally:
-        conn.close()
+    ledger = _newer_ledger(tmp_path)
     with pytest.raises(SchemaVersionError, match=f"ledger schema version {LEDGER_VERSION + 1}"):
         SqliteJobStore(tmp_path / "c" / "progress.db", ledger, "alpha", read_only=True)
 
