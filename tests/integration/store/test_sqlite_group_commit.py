@@ -89,6 +89,31 @@ def _in_threads(targets: list[Callable[[], None]]) -> dict[int, BaseException]:
     return errors
 
 
+def _behind_an_open_write(
+    batches: WriteBatches,
+    statements: list[str],
+    held_first: threading.Event,
+    first: Callable[[], None],
+    others: list[Callable[[], None]],
+) -> dict[int, BaseException]:
+    """Run `first` (a write that waits for `held_first` inside its block) until its INSERT
+    ran, queue `others` behind it, release it once they all wait for the connection, and
+    return what the others raised (by index)."""
+    starter = threading.Thread(target=first)
+    starter.start()
+    _wait_until(lambda: any(s.startswith("INSERT") for s in statements))
+    errors: dict[int, BaseException] = {}
+    runner = threading.Thread(target=lambda: errors.update(_in_threads(others)))
+    runner.start()
+    _wait_until(lambda: _queued(batches) == len(others))
+    held_first.set()
+    starter.join(10)
+    runner.join(30)
+    assert not starter.is_alive()
+    assert not runner.is_alive()
+    return errors
+
+
 @pytest.fixture
 def held_first() -> Iterator[threading.Event]:
     """Set by a test once the other writers are queued; the first writer waits for it."""
@@ -119,16 +144,8 @@ def test_queued_writes_share_one_commit_and_each_returns_committed(
 
         return write
 
-    starter = threading.Thread(target=first)
-    starter.start()
-    _wait_until(lambda: any(s.startswith("INSERT") for s in statements))
     others = [later(f"r{i}") for i in range(7)]
-    runner = threading.Thread(target=lambda: _in_threads(others))
-    runner.start()
-    _wait_until(lambda: _queued(batches) == 7)
-    held_first.set()
-    starter.join(10)
-    runner.join(30)
+    assert _behind_an_open_write(batches, statements, held_first, first, others) == {}
     assert _committed_ids(files[0]) == {"first", *(f"r{i}" for i in range(7))}
     assert all(seen_after_return.values())
     assert len(seen_after_return) == 8
@@ -153,18 +170,8 @@ def test_a_failing_write_rolls_back_alone(
             conn.execute("INSERT INTO rows VALUES ('doomed', 'a')")
             raise ValueError("the caller's own error")
 
-    starter = threading.Thread(target=first)
-    starter.start()
-    _wait_until(lambda: any(s.startswith("INSERT") for s in statements))
-    errors: dict[int, BaseException] = {}
-    runner = threading.Thread(
-        target=lambda: errors.update(_in_threads([failing, lambda: _insert(batches, "after")]))
-    )
-    runner.start()
-    _wait_until(lambda: _queued(batches) == 2)
-    held_first.set()
-    starter.join(10)
-    runner.join(30)
+    others = [failing, lambda: _insert(batches, "after")]
+    errors = _behind_an_open_write(batches, statements, held_first, first, others)
     assert [type(e) for e in errors.values()] == [ValueError]
     assert _committed_ids(files[0]) == {"first", "after"}
 
@@ -186,19 +193,8 @@ def test_a_failed_commit_fails_every_write_it_held(
         except StoreError as exc:
             errors[99] = exc
 
-    starter = threading.Thread(target=first)
-    starter.start()
-    _wait_until(lambda: any(s.startswith("INSERT") for s in statements))
-    runner = threading.Thread(
-        target=lambda: errors.update(
-            _in_threads([lambda: _insert(batches, "orphan", account="nobody")])
-        )
-    )
-    runner.start()
-    _wait_until(lambda: _queued(batches) == 1)
-    held_first.set()
-    starter.join(10)
-    runner.join(30)
+    orphan = [lambda: _insert(batches, "orphan", account="nobody")]
+    errors.update(_behind_an_open_write(batches, statements, held_first, first, orphan))
     assert sorted(errors) == [0, 99]
     assert all(isinstance(e, StoreError) and "FOREIGN KEY" in str(e) for e in errors.values())
     assert _committed_ids(files[0]) == set()
@@ -225,15 +221,7 @@ def test_a_read_sees_only_committed_writes(
             read.append({row[0] for row in conn.execute("SELECT id FROM rows")})
             read.append(_committed_ids(files[0]))
 
-    starter = threading.Thread(target=first)
-    starter.start()
-    _wait_until(lambda: any(s.startswith("INSERT") for s in statements))
-    runner = threading.Thread(target=reader)
-    runner.start()
-    _wait_until(lambda: _queued(batches) == 1)
-    held_first.set()
-    starter.join(10)
-    runner.join(10)
+    assert _behind_an_open_write(batches, statements, held_first, first, [reader]) == {}
     assert read == [{"first"}, {"first"}]
 
 
@@ -250,15 +238,8 @@ def test_a_write_needing_a_flush_never_joins_a_transaction_that_skips_it(
             conn.execute("INSERT INTO rows VALUES ('claim', 'a')")
             held_first.wait(10)
 
-    starter = threading.Thread(target=unflushed)
-    starter.start()
-    _wait_until(lambda: any(s.startswith("INSERT") for s in statements))
-    runner = threading.Thread(target=lambda: _insert(batches, "complete"))
-    runner.start()
-    _wait_until(lambda: _queued(batches) == 1)
-    held_first.set()
-    starter.join(10)
-    runner.join(10)
+    complete = [lambda: _insert(batches, "complete")]
+    assert _behind_an_open_write(batches, statements, held_first, unflushed, complete) == {}
     begins = [i for i, s in enumerate(statements) if s == "BEGIN IMMEDIATE"]
     second = statements.index("INSERT INTO rows VALUES ('complete', 'a')")
     assert len(begins) == 2
