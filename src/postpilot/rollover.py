@@ -12,6 +12,7 @@ day places every video the campaign has not yet published (the ledger remembers 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,7 +90,12 @@ def roll_over(ctx: PostingContext, store: JobStore, now: datetime) -> Archived |
     return archive_and_clear(ctx, store, day, ctx.archive_dir)
 
 
-def schedule_summary(ctx: PostingContext, store: JobStore, now: datetime) -> dict[str, Any]:
+def schedule_summary(
+    ctx: PostingContext,
+    store: JobStore,
+    now: datetime,
+    first: dict[str, Job] | None = None,
+) -> dict[str, Any]:
     """What remains and when it goes out: remaining/total videos (or account posts under
     every_account), the next slot in the store, and a sentence for humans. Reads no video."""
     from postpilot.planning import ONCE, PlanVideo, remaining_count
@@ -110,8 +116,9 @@ def schedule_summary(ctx: PostingContext, store: JobStore, now: datetime) -> dic
         if campaign.distribution == ONCE
         else sum(1 for v in videos for a in accounts if not v.account or v.account == a)
     )
-    waiting = store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING])
-    due_times = [j.scheduled_at or now for j in waiting]
+    if first is None:
+        first = first_waiting(store, now)
+    due_times = [j.scheduled_at or now for j in first.values()]
     next_slot = min(due_times) if due_times else None
     if next_slot is None and remaining:
         next_slot = _first_slot_after_today(ctx, len(accounts), now)
@@ -132,6 +139,28 @@ def schedule_summary(ctx: PostingContext, store: JobStore, now: datetime) -> dic
         "next_slot": next_slot.isoformat() if next_slot else None,
         "message": message,
     }
+
+
+def first_waiting(store: JobStore, now: datetime) -> dict[str, Job]:
+    """Each account's first waiting job (pending or retrying) by due time, then seq order.
+    A store that finds them itself (a SQL window over its jobs) is asked; otherwise every
+    waiting job is read, which at 100k jobs took --status from a fraction of a second to 4 s."""
+    from postpilot.store.base import SupportsWaitingHeads
+
+    if isinstance(store, SupportsWaitingHeads):
+        return {job.account: job for job in store.waiting_heads(now)}
+    return first_of_each_account(store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING]), now)
+
+
+def first_of_each_account(waiting: Iterable[Job], now: datetime) -> dict[str, Job]:
+    """Of jobs in seq order, each account's first by due time (scheduled_at, else now)."""
+    first: dict[str, Job] = {}
+    for job in waiting:
+        due = job.scheduled_at or now
+        held = first.get(job.account)
+        if held is None or due < (held.scheduled_at or now):
+            first[job.account] = job
+    return first
 
 
 def _first_slot_after_today(ctx: PostingContext, accounts: int, now: datetime) -> datetime | None:
@@ -166,7 +195,12 @@ def roll_over_preview(ctx: PostingContext, inputs: PlanInputs, now: datetime) ->
     return inputs
 
 
-def account_next(ctx: PostingContext, store: JobStore, now: datetime) -> list[dict[str, Any]]:
+def account_next(
+    ctx: PostingContext,
+    store: JobStore,
+    now: datetime,
+    first: dict[str, Job] | None = None,
+) -> list[dict[str, Any]]:
     """Per account: its next slot and what it will post (from the seeded jobs; an account
     with nothing seeded shows its next slot on the coming days and no video yet)."""
     from postpilot.planning import _filename
@@ -176,12 +210,8 @@ def account_next(ctx: PostingContext, store: JobStore, now: datetime) -> list[di
     if campaign is None:
         return []
     accounts = ctx.get_accounts()
-    first: dict[str, Job] = {}
-    for job in store.list_jobs([JobStatus.PENDING, JobStatus.RETRYING]):
-        due = job.scheduled_at or now
-        held = first.get(job.account)
-        if held is None or due < (held.scheduled_at or now):
-            first[job.account] = job
+    if first is None:
+        first = first_waiting(store, now)
     rows: list[dict[str, Any]] = []
     today = local_date(now, ctx.timezone)
     for index, account in enumerate(accounts):

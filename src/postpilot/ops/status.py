@@ -134,7 +134,7 @@ def _schedule_status(
     ctx: PostingContext, data: dict[str, Any], store: JobStore | None, now: datetime
 ) -> None:
     """Campaigns: `schedule` (times, each account's next slot and video) and `remaining`."""
-    from postpilot.rollover import account_next, schedule_summary
+    from postpilot.rollover import account_next, first_waiting, schedule_summary
 
     campaign = ctx.campaign_config
     if campaign is None:
@@ -145,11 +145,12 @@ def _schedule_status(
         store = MemoryJobStore(ctx.store_name)
     source = store
     try:
-        summary = schedule_summary(ctx, source, now)
+        first = first_waiting(source, now)  # read once: both parts below need it
+        summary = schedule_summary(ctx, source, now, first)
         data["schedule"] = {
             "distribution": campaign.distribution,
             **(campaign.schedule.to_json() if campaign.schedule else {"times": None}),
-            "accounts": account_next(ctx, source, now),
+            "accounts": account_next(ctx, source, now, first),
         }
         data["remaining"] = {
             key: summary[key] for key in ("remaining", "total", "next_slot", "message")

@@ -289,6 +289,17 @@ class HistoricPost:
 
 
 @runtime_checkable
+class SupportsWaitingHeads(Protocol):
+    """Stores that find each account's next job in the store itself (--status on a large
+    campaign would otherwise read every waiting job; postpilot.rollover.first_waiting)."""
+
+    def waiting_heads(self, now: datetime) -> list[Job]:
+        """Each account's first waiting job (pending or retrying) by due time (scheduled_at,
+        or `now` when unset), then seq, then insert order; the result in seq order."""
+        ...
+
+
+@runtime_checkable
 class SupportsHistory(Protocol):
     """Stores that accept prior history into the project ledger (postpilot --migrate)."""
 

@@ -68,6 +68,11 @@ class PostgresLedger(PostgresConnection):
         )
         return [_to_job(row) for row in rows]
 
+    def waiting_heads(self, now: datetime) -> list[Job]:
+        """Each account's first waiting job (store.base.SupportsWaitingHeads), in SQL."""
+        params = {"campaign": self.campaign, "now": now}
+        return [_to_job(row) for row in self._query("waiting_heads", params, "list jobs")]
+
     def counts(self) -> dict[str, int]:
         """{"total": n, <every status>: n}."""
         counts = status_counts(())

@@ -61,6 +61,11 @@ class SqliteLedger(SqliteConnection):
                 )
             return [_to_job(row) for row in rows]
 
+    def waiting_heads(self, now: datetime) -> list[Job]:
+        """Each account's first waiting job (store.base.SupportsWaitingHeads), in SQL."""
+        with self._read() as conn:
+            return [_to_job(row) for row in conn.execute(_SQ["waiting_heads"], (_ts(now),))]
+
     def counts(self) -> dict[str, int]:
         """{"total": n, <every status>: n}."""
         with self._read() as conn:

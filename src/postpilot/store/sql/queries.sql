@@ -51,6 +51,14 @@ WHERE campaign = %(campaign)s
   AND (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
 ORDER BY seq, ins;
 
+-- name: waiting_heads --
+SELECT * FROM (
+  SELECT DISTINCT ON (account) * FROM jobs
+  WHERE campaign = %(campaign)s AND status IN ('pending', 'retrying')
+  ORDER BY account, COALESCE(scheduled_at, %(now)s), seq, ins
+) AS heads
+ORDER BY seq, ins;
+
 -- name: counts --
 SELECT status, count(*) AS n FROM jobs WHERE campaign = %(campaign)s GROUP BY status;
 

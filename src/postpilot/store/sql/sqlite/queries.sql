@@ -125,6 +125,12 @@ SELECT {job_columns} FROM c.jobs ORDER BY seq, rowid;
 SELECT {job_columns} FROM c.jobs WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq,
 rowid;
 
+-- name: waiting_heads --
+-- (the window sorts rowids only; the heads' rows are read once found)
+SELECT {job_columns} FROM c.jobs WHERE rowid IN (SELECT r FROM (SELECT rowid AS r, ROW_NUMBER()
+OVER (PARTITION BY account ORDER BY COALESCE(scheduled_at, ?), seq, rowid) AS head FROM c.jobs
+WHERE status IN ('pending', 'retrying')) WHERE head = 1) ORDER BY seq, rowid;
+
 -- name: counts --
 SELECT status, COUNT(*) FROM c.jobs GROUP BY status;
 
