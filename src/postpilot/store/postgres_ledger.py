@@ -71,7 +71,8 @@ class PostgresLedger(PostgresConnection):
     def waiting_heads(self, now: datetime) -> list[Job]:
         """Each account's first waiting job (store.base.SupportsWaitingHeads), in SQL."""
         params = {"campaign": self.campaign, "now": now}
-        return [_to_job(row) for row in self._query("waiting_heads", params, "list jobs")]
+        rows = self._query("waiting_heads", params, "find each account's next job")
+        return [_to_job(row) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """{"total": n, <every status>: n}."""
