@@ -7,8 +7,9 @@
 One run, one database, each system in a schema of its own, the same workload: J jobs are
 seeded, then W worker processes (spawned, each with its own connection) race through durable
 claim+complete cycles until the queue is empty or `--seconds` have passed. A cycle is:
-- postpilot: `PostgresJobStore.claim` then `complete` (two transactions; one claimed job per
-  account, over `--accounts` accounts, as a publishing run does);
+- postpilot: `PostgresJobStore.complete_and_claim`, the success and the next claim in one
+  transaction, as a publishing slot records a success (one claimed job per account, over
+  `--accounts` accounts, as a publishing run does);
 - pgqueuer (durable tables): dequeue then log the completion, at batch size 1 (one job per
   dequeue, as postpilot claims) and at its default batch size (10 per dequeue; completions
   are buffered and flushed together);
@@ -90,16 +91,25 @@ def postpilot_worker(dsn: str, schema: str, seconds: float, start: Any, out: Any
     worker_id = f"bench-{os.getpid()}"
     start.wait()
     t0 = time.perf_counter()
+    job = None
     while time.perf_counter() - t0 < seconds:
         now = utcnow()
         day = local_day(now, "UTC")
-        job = store.claim(ClaimRequest(worker_id, now, LEASE, 10**9, day))
+        request = ClaimRequest(worker_id, now, LEASE, 10**9, day)
         if job is None:
-            if store.counts()["pending"] == 0:
-                break
-            continue  # every free account is held by another worker right now
-        if not store.complete(job.job_id, job.lease_token, now, day=day):
-            raise RuntimeError(f"lost the lease of {job.job_id}")
+            job = store.claim(request)
+            if job is None:
+                if store.counts()["pending"] == 0:
+                    break
+                continue  # every free account is held by another worker right now
+        # As a publishing slot records a success: with its next claim, in one transaction.
+        done, job = store.complete_and_claim(
+            job.job_id, job.lease_token, now, day=day, request=request
+        )
+        if not done:
+            raise RuntimeError("lost a lease")
+    if job is not None:
+        store.release(job.job_id, job.lease_token)
     out.put(time.perf_counter() - t0)
     store.close()
 

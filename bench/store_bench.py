@@ -5,18 +5,19 @@
                                 [--dir FOLDER] [--store postgresql://...]
 
 For each size N the store is seeded with N jobs over `--accounts` accounts in ONE
-insert_jobs call (one transaction), then W worker processes race through claim+complete
-cycles (`--cycles` in total, or `--seconds`, whichever ends first), each process with its own
-store object, as postpilot's workers do. The daily limit is large enough never to block.
+insert_jobs call (one transaction), then W worker processes race through complete+claim
+cycles (store.base.complete_and_claim, as a publishing slot records a success; `--cycles`
+in total, or `--seconds`, whichever ends first), each process with its own store object, as
+postpilot's workers do. The daily limit is large enough never to block.
 
 The reference, measured in the same run and in the same folder: the disk's fsync rate (a
 4 KiB write + fsync loop), probed ~1 s before and after all cells and 0.5 s between every two
 cells. A shared disk's rate swings by an order of magnitude from one probe to the next, so a
 single probe is noise: every ratio uses the median of all the probes of the run, and the
 report lists every probe with its spread (min, max) so a reader can judge the run. With the
-SQLite store one cycle is two transactions (claim, complete), each writing both files (the
-campaign's progress.db and the project ledger), but only 1 device flush: the complete flushes
-the ledger; the claim and the complete's job row are recoverable without a flush (see
+SQLite store one cycle is one transaction (a complete with the next claim), writing both files
+(the campaign's progress.db and the project ledger), with 1 device flush: the ledger's; the
+claim and the complete's job row are recoverable without a flush (see
 postpilot/store/sqlite.py, "Flushes per claim+complete cycle"; a real publish adds
 start_publish, which flushes both files before anything is sent). SQLite does
 not group-commit. The issue's targets are reported as ratios:
@@ -52,11 +53,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from postpilot.jobs import Job, local_day, utcnow  # noqa: E402 - after the sys.path set-up
-from postpilot.store.base import ClaimRequest, JobStore  # noqa: E402
+from postpilot.store.base import ClaimRequest, JobStore, complete_and_claim  # noqa: E402
 
-#: SQLite: claim and complete are one transaction each; only the complete's ledger is flushed.
+#: SQLite: a complete and the next claim are one transaction; only the ledger is flushed.
 SQLITE_FLUSHES_PER_CYCLE = 1
-SQLITE_COMMITS_PER_CYCLE = 2
+SQLITE_COMMITS_PER_CYCLE = 1
 LEASE = timedelta(minutes=10)
 
 
@@ -112,19 +113,28 @@ def worker(spec: StoreSpec, cycles: int, deadline_s: float, start: Any, out: Any
     start.wait()
     t0 = time.perf_counter()
     done = 0
+    job: Job | None = None
     while done < cycles and time.perf_counter() - t0 < deadline_s:
         now = utcnow()
         day = local_day(now, "UTC")
-        job = store.claim(ClaimRequest(worker_id, now, LEASE, 10**9, day))
+        request = ClaimRequest(worker_id, now, LEASE, 10**9, day)
         if job is None:
-            # Every free account is held by another worker (or the queue is empty): yield.
-            time.sleep(0)
-            if store.counts()["pending"] == 0:
-                break
-            continue
-        if not store.complete(job.job_id, job.lease_token, now, day=day):
-            raise RuntimeError(f"lost the lease of {job.job_id}")
+            job = store.claim(request)
+            if job is None:
+                # Every free account is held by another worker (or the queue is empty).
+                time.sleep(0)
+                if store.counts()["pending"] == 0:
+                    break
+                continue
+        # As a publishing slot does: the success and the next claim in one transaction.
+        ok, job = complete_and_claim(
+            store, job.job_id, job.lease_token, now, day=day, request=request
+        )
+        if not ok:
+            raise RuntimeError("lost a lease")
         done += 1
+    if job is not None:
+        store.release(job.job_id, job.lease_token)
     out.put((done, time.perf_counter() - t0))
     store.close()
 

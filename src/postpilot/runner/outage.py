@@ -17,7 +17,7 @@ Retrying a write whose answer was lost is safe by the store's contract: every wr
 claimed job is a compare-and-set on its lease token. Two writes get a second look: a claim
 that had to be tried again may have taken a job whose answer was lost (that claim is given back
 at once, its publish never started), and a success recorded twice reads False the second time
-(the job is read back to tell).
+(the job is read back to tell); complete_and_claim, both at once, gets both looks.
 """
 
 from __future__ import annotations
@@ -181,6 +181,8 @@ def ride_out(store: S, outage: Outage) -> S:
     if "claim" in wrapped and "complete" in wrapped:
         wrapped["claim"] = _claim_again(store, wrapped["claim"], outage)
         wrapped["complete"] = _complete_again(store, wrapped["complete"], outage)
+    if "complete_and_claim" in wrapped:
+        wrapped["complete_and_claim"] = _both_again(store, wrapped["complete_and_claim"], outage)
     for name, method in wrapped.items():
         setattr(store, name, method)
     return store
@@ -230,13 +232,31 @@ def _complete_again(store: Any, ridden: Callable[..., Any], outage: Outage) -> C
         done, again = outage.call(raw, job_id, token, now, **kwargs)
         if done or not again:
             return bool(done)
-        # The first try may have been recorded before its answer was lost.
-        job = store.get(job_id)
-        return bool(
-            job is not None
-            and job.status is JobStatus.SUCCESS
-            and job.remote_id == kwargs.get("remote_id", "")
-        )
+        return _recorded(store, job_id, kwargs.get("remote_id", ""))
 
     complete.__doc__ = raw.__doc__
     return complete
+
+
+def _recorded(store: Any, job_id: str, remote_id: str) -> bool:
+    """Whether a success tried again was recorded by a try whose answer was lost."""
+    job = store.get(job_id)
+    return bool(job is not None and job.status is JobStatus.SUCCESS and job.remote_id == remote_id)
+
+
+def _both_again(store: Any, ridden: Callable[..., Any], outage: Outage) -> Callable[..., Any]:
+    """complete_and_claim tried again gets both second looks: the success is read back, and a
+    claim of a lost answer is given back."""
+    raw = ridden.__wrapped__  # type: ignore[attr-defined]
+
+    def complete_and_claim(
+        job_id: str, token: str, now: datetime, *, request: ClaimRequest, **kwargs: Any
+    ) -> tuple[bool, Job | None]:
+        (done, job), again = outage.call(raw, job_id, token, now, request=request, **kwargs)
+        if again:
+            done = done or _recorded(store, job_id, kwargs.get("remote_id", ""))
+            _give_back_lost_claims(store, request, job)
+        return bool(done), job
+
+    complete_and_claim.__doc__ = raw.__doc__
+    return complete_and_claim

@@ -65,6 +65,7 @@ from postpilot.store.base import (
     BLOCK_RATE_LIMIT,
     ClaimRequest,
     WorkerRegistry,
+    complete_and_claim,
 )
 from postpilot.store.dashboard import is_paused
 from postpilot.video_paths import VideoPathError, locate
@@ -141,42 +142,71 @@ class Worker:
             self.spec.run_id,
             os.getpid(),
         )
-        lease = timedelta(seconds=self.spec.lease_seconds)
-        while not self.stopping.is_set() and not self.abandoned.is_set():
-            if os.getppid() != self._parent:
-                log.warning("orchestrator is gone; stopping")
-                self.stopping.set()
-                break
-            if is_paused(self.store):
+        # A job claimed in the transaction that recorded the previous success (so past this
+        # loop's checks); given back unstarted when the loop ends before its publish.
+        job: Job | None = None
+        try:
+            while not self.stopping.is_set() and not self.abandoned.is_set():
+                if job is None:
+                    if not self._may_go_on():
+                        return EXIT_DRAINED
+                    request = self._request(utcnow())
+                    settled = self.heartbeat.settled.generation
+                    job = self.store.claim(request)
+                    if job is None:
+                        outlook = self.store.outlook(request)
+                        if not outlook.in_flight:
+                            log.info(
+                                "worker %s: nothing left to claim in this pass", self.worker_id
+                            )
+                            return EXIT_DRAINED
+                        # A publish is in flight: its end may free an account or the job may
+                        # retry. One ending in this process wakes the slot at once
+                        # (heartbeat.Settled).
+                        delay = self._idle_delay(request.now, outlook.next_due)
+                        self.heartbeat.settled.wait(settled, delay, self.stopping)
+                        continue
+                claimed, job = job, None
+                try:
+                    job = self.process(claimed)
+                finally:
+                    self.heartbeat.settled.bump()
+            return EXIT_DRAINED
+        finally:
+            if job is not None:
+                self._give_back(job)
+
+    def _may_go_on(self, say: bool = True) -> bool:
+        """Whether this slot may claim another job: not stopping or abandoned, its
+        orchestrator alive, the campaign not paused (logged when `say`)."""
+        if self.stopping.is_set() or self.abandoned.is_set():
+            return False
+        if os.getppid() != self._parent:
+            log.warning("orchestrator is gone; stopping")
+            self.stopping.set()
+            return False
+        if is_paused(self.store):
+            if say:
                 log.info("worker %s: campaign paused; claiming nothing", self.worker_id)
-                return EXIT_DRAINED
-            now = utcnow()
-            request = ClaimRequest(
-                worker_id=self.worker_id,
-                now=now,
-                lease=lease,
-                daily_limit=self.spec.daily_limit,
-                day=local_day(now, self.spec.timezone),
-                run_id=self.spec.run_id,
-                accounts=self.accounts,
-            )
-            settled = self.heartbeat.settled.generation
-            job = self.store.claim(request)
-            if job is None:
-                outlook = self.store.outlook(request)
-                if not outlook.in_flight:
-                    log.info("worker %s: nothing left to claim in this pass", self.worker_id)
-                    return EXIT_DRAINED
-                # A publish is in flight: its end may free an account or the job may retry.
-                # One ending in this process wakes the slot at once (heartbeat.Settled).
-                delay = self._idle_delay(now, outlook.next_due)
-                self.heartbeat.settled.wait(settled, delay, self.stopping)
-                continue
-            try:
-                self.process(job)
-            finally:
-                self.heartbeat.settled.bump()
-        return EXIT_DRAINED
+            return False
+        return True
+
+    def _request(self, now: datetime) -> ClaimRequest:
+        return ClaimRequest(
+            worker_id=self.worker_id,
+            now=now,
+            lease=timedelta(seconds=self.spec.lease_seconds),
+            daily_limit=self.spec.daily_limit,
+            day=local_day(now, self.spec.timezone),
+            run_id=self.spec.run_id,
+            accounts=self.accounts,
+        )
+
+    def _give_back(self, job: Job) -> None:
+        """Release a claim whose publish never started (else its lease expiry does it)."""
+        with contextlib.suppress(StoreError):
+            if self.store.release(job.job_id, job.lease_token):
+                log.info("job %s: claim given back unstarted", job.job_id)
 
     @property
     def registry_id(self) -> str:
@@ -200,8 +230,9 @@ class Worker:
             delay = min(delay, max(0.01, (due - now).total_seconds()))
         return delay
 
-    def process(self, job: Job) -> None:
-        """Publish one claimed job and record the outcome under its lease."""
+    def process(self, job: Job) -> Job | None:
+        """Publish one claimed job and record the outcome under its lease; the slot's next
+        job when the transaction recording a success claimed it (Worker.run)."""
         lost = threading.Event()
         checkpoint = StoreCheckpoint(self.store, job, lost)
         self.heartbeat.watch(self.worker_id, job, checkpoint, lost)
@@ -213,22 +244,22 @@ class Worker:
             self.heartbeat.unwatch(self.worker_id, job)
             failure = Failure(ErrorCategory.CONTENT, "invalid_video_path", str(exc))
             self._failed(job, failure, None)
-            return
+            return None
         try:
             published = self.publisher.publish(located, Account(job.account), checkpoint)
         except LeaseLost:
             log.error("job %s: lease lost; leaving it to recovery", job.job_id)
-            return
+            return None
         except OutcomeUnknown as exc:
             self._unconfirmed(job, exc.to_failure().message)
-            return
+            return None
         except PublishError as exc:
             if checkpoint.started.is_set() and exc.maybe_delivered:
                 # A lost answer after the publish started is never a retry (never-twice.md).
                 self._unconfirmed(job, f"the answer to a publish request was lost: {exc}")
             else:
                 self._failed(job, exc.to_failure(), exc)
-            return
+            return None
         except Exception as exc:  # a publisher bug must not kill the worker
             message = f"{type(exc).__name__}: {exc}"
             if checkpoint.started.is_set():
@@ -236,27 +267,45 @@ class Worker:
             else:
                 category, error_type = classify_error(message)
                 self._failed(job, Failure(category, error_type, message), None)
-            return
+            return None
         finally:
             self.heartbeat.unwatch(self.worker_id, job)
-        self._succeeded(job, published.remote_id, published.url)
+        return self._succeeded(job, published.remote_id, published.url)
 
-    def _succeeded(self, job: Job, remote_id: str, url: str) -> None:
+    def _succeeded(self, job: Job, remote_id: str, url: str) -> Job | None:
+        """Record the success; when the slot goes on, claim its next job in the same
+        transaction (store.base.complete_and_claim: one commit per job instead of two)."""
         failure: StoreError | None = None
+        chain = self._may_go_on(say=False)
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             now = utcnow()
+            day = local_day(now, self.spec.timezone)
+            following: Job | None = None
             try:
-                ok = self.store.complete(
-                    job.job_id,
-                    job.lease_token,
-                    now,
-                    day=local_day(now, self.spec.timezone),
-                    remote_id=remote_id,
-                    remote_url=url,
-                )
+                if chain:
+                    ok, following = complete_and_claim(
+                        self.store,
+                        job.job_id,
+                        job.lease_token,
+                        now,
+                        day=day,
+                        remote_id=remote_id,
+                        remote_url=url,
+                        request=self._request(now),
+                    )
+                else:
+                    ok = self.store.complete(
+                        job.job_id,
+                        job.lease_token,
+                        now,
+                        day=day,
+                        remote_id=remote_id,
+                        remote_url=url,
+                    )
             except StoreError as exc:
                 log.warning("recording success of %s failed (%d): %s", job.job_id, attempt, exc)
                 failure = exc
+                chain = False  # nothing was written; the success alone is tried again
                 time.sleep(min(2.0**attempt * 0.1, 5.0))
                 continue
             if ok:
@@ -265,13 +314,14 @@ class Worker:
                 log.error(
                     "job %s published but its lease was lost: reconcile settles it", job.job_id
                 )
-            return
+            return following
         # Never turn this into a failure: the lease will expire after publish_started_at, the
         # job becomes unconfirmed and reconcile() finds the post.
         log.error("could not record the success of %s; leaving it to reconcile", job.job_id)
         self.stopping.set()
         if isinstance(failure, StoreUnavailable | StoreFull):
             raise failure  # the slot reports it: the run stops with its message
+        return None
 
     def _unconfirmed(self, job: Job, reason: str) -> None:
         log.error("job %s: outcome unknown (%s): marked unconfirmed", job.job_id, reason)

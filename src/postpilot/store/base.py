@@ -300,6 +300,56 @@ class SupportsWaitingHeads(Protocol):
 
 
 @runtime_checkable
+class SupportsCompleteAndClaim(Protocol):
+    """Stores that record a success and take the slot's next job in one transaction: a
+    publishing slot that goes on after a success then pays one commit per job, not two."""
+
+    def complete_and_claim(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+        request: ClaimRequest,
+    ) -> tuple[bool, Job | None]:
+        """complete(job_id, token, now, ...) then claim(request), atomically: the claim sees
+        the success (the account it freed, its count). Returns what each would have."""
+        ...
+
+
+def complete_and_claim(
+    store: JobStore,
+    job_id: str,
+    token: str,
+    now: datetime,
+    *,
+    day: str,
+    remote_id: str = "",
+    remote_url: str = "",
+    request: ClaimRequest,
+) -> tuple[bool, Job | None]:
+    """The store's complete_and_claim, or complete then claim where it has none (the memory
+    reference): the two give the same answers and leave the same state."""
+    combined = getattr(store, "complete_and_claim", None)
+    if combined is not None:
+        done, job = combined(
+            job_id,
+            token,
+            now,
+            day=day,
+            remote_id=remote_id,
+            remote_url=remote_url,
+            request=request,
+        )
+        return bool(done), job
+    done = store.complete(job_id, token, now, day=day, remote_id=remote_id, remote_url=remote_url)
+    return done, store.claim(request)
+
+
+@runtime_checkable
 class SupportsHistory(Protocol):
     """Stores that accept prior history into the project ledger (postpilot --migrate)."""
 

@@ -116,6 +116,38 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
     # -- the claim cycle ----------------------------------------------------------------------
     def claim(self, request: ClaimRequest) -> Job | None:
         """One statement per attempt (see the module doc); retried when it loses a race."""
+        return self._claim(request, None)[1]
+
+    def complete_and_claim(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+        request: ClaimRequest,
+    ) -> tuple[bool, Job | None]:
+        """complete()'s statement, then the claim's, in one transaction (one commit)."""
+        if not token:
+            return False, self.claim(request)
+        settle = {
+            "campaign": self.campaign,
+            "job_id": job_id,
+            "token": token,
+            "now": now,
+            "day": day,
+            "remote_id": remote_id,
+            "remote_url": remote_url,
+        }
+        return self._claim(request, settle)
+
+    def _claim(
+        self, request: ClaimRequest, settle: dict[str, Any] | None
+    ) -> tuple[bool, Job | None]:
+        """The claim, after `settle`'s complete in the same transaction when given; (whether
+        that complete recorded the success, the claimed job)."""
         now = request.now
         params: dict[str, Any] = {
             "campaign": self.campaign,
@@ -128,12 +160,17 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
             "run_id": request.run_id,
             **_EXPIRY,
         }
+        done = False
         lost = 0
-        with self._errors("claim a job"):
+        action = "claim a job" if settle is None else "record a completed publish"
+        with self._errors(action):
             while True:
                 params["token"] = new_token()
                 try:
                     with self._transaction() as conn:
+                        if settle is not None:
+                            completed = self._rows(conn, "complete", settle)
+                            done = bool(completed and completed[0]["n"])
                         rows = self._rows(conn, "claim", params)
                         if rows and not rows[0]["duplicate"]:
                             recheck = {**params, "account": rows[0]["account"]}
@@ -146,15 +183,20 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
                 except _RACES:
                     lost += 1
                     if lost >= CLAIM_ATTEMPTS:
-                        raise
+                        if settle is None:
+                            raise
+                        # The success must not wait for a claim: record it alone.
+                        alone = self._query("complete", settle, action)
+                        return bool(alone and alone[0]["n"]), None
                     # Spread the retries of claimers that collided.
                     time.sleep(random.uniform(0, 0.002 * lost))
                     continue
+                settle = None  # committed: later attempts only claim
                 if not rows:
-                    return None
+                    return done, None
                 job = _to_job(rows[0])
                 if not rows[0]["duplicate"]:
-                    return job
+                    return done, job
                 self._skip_duplicate(job, now)
 
     def _skip_duplicate(self, job: Job, now: datetime) -> None:

@@ -99,31 +99,51 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
         """One transaction: recover expired leases, then take the lowest-seq claimable job
         whose account is free, unblocked and under its daily limit."""
         with self._write(unflushed=("main", "c")) as conn:
-            self._recover(conn, request.now, cleanup=False)
-            while True:
-                job = self._candidate(conn, request)
-                if job is None:
-                    return None
-                if self._posted_by_other(conn, job):
-                    self._write_job(conn, job, apply_duplicate(job, request.now))
-                    continue
-                token = new_token()
-                claimed = job.evolve(
-                    status=JobStatus.CLAIMED,
-                    worker_id=request.worker_id,
-                    claimed_at=request.now,
-                    run_id=request.run_id,
-                    lease_token=token,
-                    lease_expires_at=request.now + request.lease,
-                    publish_started_at=None,
-                )
-                # The account lease goes to the ledger (committed first, see module doc).
-                conn.execute(
-                    _SQ["put_lease"],
-                    (job.account, self.campaign, job.job_id, token, _ts(claimed.lease_expires_at)),
-                )
-                self._write_job(conn, job, claimed)
-                return claimed
+            return self._claim(conn, request)
+
+    def complete_and_claim(
+        self,
+        job_id: str,
+        token: str,
+        now: datetime,
+        *,
+        day: str,
+        remote_id: str = "",
+        remote_url: str = "",
+        request: ClaimRequest,
+    ) -> tuple[bool, Job | None]:
+        """complete() then claim() in one transaction, flushed as complete() is (the claim's
+        writes are recoverable either way; the module doc's crash rules hold for each)."""
+        with self._write(unflushed=("c",)) as conn:
+            done = self._complete(conn, job_id, token, now, day, remote_id, remote_url)
+            return done, self._claim(conn, request)
+
+    def _claim(self, conn: sqlite3.Connection, request: ClaimRequest) -> Job | None:
+        self._recover(conn, request.now, cleanup=False)
+        while True:
+            job = self._candidate(conn, request)
+            if job is None:
+                return None
+            if self._posted_by_other(conn, job):
+                self._write_job(conn, job, apply_duplicate(job, request.now))
+                continue
+            token = new_token()
+            claimed = job.evolve(
+                status=JobStatus.CLAIMED,
+                worker_id=request.worker_id,
+                claimed_at=request.now,
+                run_id=request.run_id,
+                lease_token=token,
+                lease_expires_at=request.now + request.lease,
+                publish_started_at=None,
+            )
+            # The account lease goes to the ledger (committed first, see module doc).
+            conn.execute(
+                _SQ["put_lease"],
+                (job.account, self.campaign, job.job_id, token, _ts(claimed.lease_expires_at)),
+            )
+            self._write_job(conn, job, claimed)
+            return claimed
 
     def _candidate(self, conn: sqlite3.Connection, request: ClaimRequest) -> Job | None:
         """The first claimable job in claim order: a walk of the accounts' heads up to now
@@ -189,14 +209,26 @@ class SqliteJobStore(SqliteDashboardMixin, SqliteLedger, CasStore[sqlite3.Connec
     ) -> bool:
         """Ledger first (count, posted row), then the job as success; frees the account."""
         with self._write(unflushed=("c",)) as conn:
-            job = self._held(conn, job_id, token, settling=True)
-            if job is None:
-                return False
-            self._record_posted(conn, job, token, day, now, remote_id, remote_url)
-            self._drop_lease(conn, job)
-            self._unhold(conn, job)
-            self._write_job(conn, job, apply_success(job, now, remote_id, remote_url))
-            return True
+            return self._complete(conn, job_id, token, now, day, remote_id, remote_url)
+
+    def _complete(
+        self,
+        conn: sqlite3.Connection,
+        job_id: str,
+        token: str,
+        now: datetime,
+        day: str,
+        remote_id: str,
+        remote_url: str,
+    ) -> bool:
+        job = self._held(conn, job_id, token, settling=True)
+        if job is None:
+            return False
+        self._record_posted(conn, job, token, day, now, remote_id, remote_url)
+        self._drop_lease(conn, job)
+        self._unhold(conn, job)
+        self._write_job(conn, job, apply_success(job, now, remote_id, remote_url))
+        return True
 
     def recover_expired(self, now: datetime) -> Recovery:
         """Expired claims of this campaign back to the queue, or unconfirmed."""

@@ -40,7 +40,14 @@ from postpilot.jobs import (
     local_day,
     may_be_in_flight,
 )
-from postpilot.store.base import BLOCK_NEEDS_REAUTH, BLOCK_RATE_LIMIT, ClaimRequest, JobStore
+from postpilot.store.base import (
+    BLOCK_NEEDS_REAUTH,
+    BLOCK_RATE_LIMIT,
+    ClaimRequest,
+    JobStore,
+    SupportsCompleteAndClaim,
+    complete_and_claim,
+)
 from postpilot.store.memory import MemoryJobStore, MemoryLedger
 from postpilot.store.sqlite import SqliteJobStore
 from tests.integration.store.conftest import postgres_factory
@@ -123,6 +130,12 @@ class StoreComparison(RuleBasedStateMachine):
             make, cleanup = family()
             self.cleanups.append(cleanup)
             self.stores.append({c: make(c) for c in self.campaigns})
+        # The durable stores run their own combined op, not the reference's two calls.
+        assert all(
+            isinstance(store, SupportsCompleteAndClaim)
+            for stores in self.stores[1:]
+            for store in stores.values()
+        )
         self.now = START
         self.held: list[Claim] = []
         self.stale: list[Claim] = []
@@ -239,7 +252,10 @@ class StoreComparison(RuleBasedStateMachine):
             day=self.day,
             accounts=None if only is None else frozenset({self.accounts[only]}),
         )
-        raw = [stores[name].claim(request) for stores in self.stores]
+        self.took(name, [stores[name].claim(request) for stores in self.stores])
+
+    def took(self, name: str, raw: list[Job | None]) -> None:
+        """Check that every store claimed the same job (or none) and hold it."""
         assert all((r is None) == (raw[0] is None) for r in raw), f"claim disagrees: {raw}"
         self.drop_recovered(name)
         if raw[0] is None:
@@ -311,6 +327,42 @@ class StoreComparison(RuleBasedStateMachine):
             live = before.lease_expires_at is not None and before.lease_expires_at > self.now
             self.count(before, live or before.publish_started_at is not None)
         self.forget(claim)
+
+    @precondition(lambda self: self.held)
+    @rule(index=st.integers(0, 10), only=st.none() | st.integers(0, 2))
+    def complete_and_claim(self, index: int, only: int | None) -> None:
+        """A store's combined op answers and leaves what complete then claim do (the
+        reference, which has no combined op, does exactly those two)."""
+        claim = self.pick(self.held, index)
+        before = self.stores[0][claim.campaign].get(claim.job_id)
+        assert before is not None
+        request = ClaimRequest(
+            worker_id="w",
+            now=self.now,
+            lease=LEASE,
+            daily_limit=LIMIT,
+            day=self.day,
+            accounts=None if only is None else frozenset({self.accounts[only]}),
+        )
+        answers = [
+            complete_and_claim(
+                stores[claim.campaign],
+                claim.job_id,
+                claim.tokens[i],
+                self.now,
+                day=self.day,
+                remote_id="r",
+                request=request,
+            )
+            for i, stores in enumerate(self.stores)
+        ]
+        oks = [ok for ok, _ in answers]
+        assert all(ok == oks[0] for ok in oks), f"stores disagree: {answers}"
+        if oks[0]:
+            live = before.lease_expires_at is not None and before.lease_expires_at > self.now
+            self.count(before, live or before.publish_started_at is not None)
+        self.forget(claim)
+        self.took(claim.campaign, [job for _, job in answers])
 
     @precondition(lambda self: self.held)
     @rule(
