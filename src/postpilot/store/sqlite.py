@@ -51,6 +51,9 @@ Flushes per claim+complete cycle: 1
     - complete's job row (campaign): the ledger's `posted` row, flushed first, carries the
       lease token, and recovery turns a claimed job with such a row into a success.
     Process crashes (kill -9) lose nothing either way: WAL commits survive them unflushed.
+    complete_and_claim (a slot going on after a success) is both in one transaction, flushed
+    as complete is: a crash between its two commits leaves the success to recovery as above
+    and the new claim as an orphan lease, which this campaign's claims treat as free.
 
 Timestamps
     ISO-8601 UTC text of fixed width (`2024-05-01T08:00:00.000000Z`), so SQL compares them
