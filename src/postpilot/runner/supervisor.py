@@ -36,6 +36,7 @@ from postpilot.runner.worker_spec import (
     EXIT_JOB_TIMEOUT,
     EXIT_STORE_UNAVAILABLE,
     IDLE_LINE,
+    LOOK_COMMAND,
     WorkerSpec,
 )
 from postpilot.store.base import JobStore
@@ -265,6 +266,7 @@ class Workers:
         if code is None:
             if slot.idle.is_set():
                 slot.done = True  # alive, its slots drained: it waits for the next pass
+                self._nudge_others(slot)
             return
         _close_stdin(slot.proc)
         slot.proc = None
@@ -299,6 +301,15 @@ class Workers:
             f"restart {slot.restarts}/{self.parallel.max_worker_restarts} in {delay:.1f}s"
         )
         slot.restart_at = now_mono + delay
+
+    def _nudge_others(self, drained: Slot) -> None:
+        """A process drained: idle slots of the others may be waiting on its last publish
+        (only their own process's wake them), so they look again now, not after a poll."""
+        for slot in self.procs:
+            if slot is not drained and slot.proc is not None and slot.proc.stdin is not None:
+                with contextlib.suppress(OSError):  # it exited: supervise reaps it
+                    slot.proc.stdin.write(f"{LOOK_COMMAND}\n".encode())
+                    slot.proc.stdin.flush()
 
     def _settle_dead_worker(self, store: JobStore, slot: Slot, code: int) -> None:
         """A reaped worker process holds no lease any more: settle the claims of its slots now,

@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -382,5 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     return process_main(argv)
 
 
+def _run_as_process() -> None:
+    """`python -m postpilot.runner.worker`: run, then exit without the interpreter's teardown
+    (runner/worker_process.py exit_now)."""
+    from postpilot.runner.worker_process import exit_now
+
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _run_as_process()

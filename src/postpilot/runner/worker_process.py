@@ -30,8 +30,10 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from postpilot.errors import StoreError, StoreFull, StoreUnavailable
+from postpilot.publishers import preload_publisher
 from postpilot.runner.outage import STORE_FAULT_LINE, Outage, fault_line, ride_out
 from postpilot.runner.worker import (
     EXIT_BAD_SPEC,
@@ -43,7 +45,7 @@ from postpilot.runner.worker import (
     WorkerSpec,
     current_slot,
 )
-from postpilot.runner.worker_spec import IDLE_LINE
+from postpilot.runner.worker_spec import IDLE_LINE, LOOK_COMMAND
 from postpilot.store import JobStore, shared_by_threads
 
 log = logging.getLogger("postpilot.worker")
@@ -169,6 +171,9 @@ class WorkerProcess:
 
     def _read_commands(self) -> None:
         for line in sys.stdin:
+            if line.strip() == LOOK_COMMAND:
+                self.heartbeat.settled.bump()  # idle slots claim again now
+                continue
             self._commands.put(line.strip())
         self._commands.put(None)  # end of file: the run is over
 
@@ -176,6 +181,7 @@ class WorkerProcess:
         """Passes until stdin closes or a signal stops the process; the exit code."""
         self.heartbeat.start()
         threading.Thread(target=self._read_commands, name="commands", daemon=True).start()
+        preload_publisher(self.spec.publisher)  # while the orchestrator seeds (prestart)
         if self.wait and self._wait_for_command() is None:
             return EXIT_DRAINED  # the run ended before its first pass
         while True:
@@ -223,3 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, process.request_stop)
     signal.signal(signal.SIGINT, process.request_stop)
     return process.run()
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the worker process with `code` once its output is flushed, skipping the
+    interpreter's teardown: every store write is committed by then, and that teardown (freeing
+    every module and object of the process) took ~0.12 s at the end of each run, while the
+    orchestrator waited for the exit."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

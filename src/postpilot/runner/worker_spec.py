@@ -27,6 +27,9 @@ EXIT_BAD_SPEC = 5
 
 #: The line a worker process prints when all its slots are drained for this pass.
 IDLE_LINE = "\x1epostpilot-worker-idle"
+#: The command that wakes a process's idle slots during a pass (another process drained:
+#: its last publish, which they may be waiting on, has ended); any other line starts a pass.
+LOOK_COMMAND = "look"
 
 
 @dataclass(frozen=True, slots=True)

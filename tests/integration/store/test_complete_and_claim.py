@@ -8,9 +8,15 @@ calls (store.base.complete_and_claim); the durable stores must run their own.
 
 from __future__ import annotations
 
-from postpilot.jobs import JobStatus
+from pathlib import Path
+from typing import Any
+
+from postpilot.errors import StoreUnavailable
+from postpilot.jobs import Job, JobStatus
+from postpilot.runner.outage import Outage, ride_out
 from postpilot.store import JobStore
 from postpilot.store.base import SupportsCompleteAndClaim, complete_and_claim
+from postpilot.store.sqlite import SqliteJobStore
 from tests.integration.store.conftest import StoreFactory
 from tests.integration.store.test_contract import DAY, NOW, claimed, job, request
 
@@ -93,3 +99,39 @@ def test_a_duplicate_met_by_the_claim_is_skipped(make_store: StoreFactory) -> No
     assert skipped is not None
     assert skipped.status is JobStatus.SKIPPED
     assert skipped.error_type == "duplicate_content"
+
+
+class AnswerLostOnce(SqliteJobStore):
+    """A real SQLite store whose first complete_and_claim commits, then loses its answer."""
+
+    lost = False
+
+    def complete_and_claim(self, *args: Any, **kwargs: Any) -> tuple[bool, Job | None]:
+        answer = super().complete_and_claim(*args, **kwargs)
+        if not self.lost:
+            self.lost = True
+            raise StoreUnavailable("the answer to the commit was lost")
+        return answer
+
+
+def test_a_lost_answer_reads_the_success_back_and_gives_the_lost_claim_back(
+    tmp_path: Path,
+) -> None:
+    """Tried again after a lost answer: the success counts once and reads True, and the claim
+    the lost try made (publish not started) is given back, not left to its lease."""
+    store = AnswerLostOnce(tmp_path / "c" / "progress.db", tmp_path / "ledger.db", "alpha")
+    store.insert_jobs([job("a1", "acc1", seq=1), job("a2", "acc1", seq=2), job("b1", "acc2")])
+    first = claimed(store)
+    ridden = ride_out(store, Outage(30.0, lambda _line: None))
+    done, following = ridden.complete_and_claim(
+        first.job_id, first.lease_token, NOW, day=DAY, remote_id="r1", request=request()
+    )
+    assert store.lost
+    assert done is True
+    assert following is not None
+    assert following.job_id == "b1"
+    given_back = store.get("a2")
+    assert given_back is not None
+    assert given_back.status is JobStatus.PENDING
+    assert store.daily_count("acc1", DAY) == 1
+    store.close()
