@@ -279,28 +279,17 @@ class Worker:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             now = utcnow()
             day = local_day(now, self.spec.timezone)
-            following: Job | None = None
             try:
-                if chain:
-                    ok, following = complete_and_claim(
-                        self.store,
-                        job.job_id,
-                        job.lease_token,
-                        now,
-                        day=day,
-                        remote_id=remote_id,
-                        remote_url=url,
-                        request=self._request(now),
-                    )
-                else:
-                    ok = self.store.complete(
-                        job.job_id,
-                        job.lease_token,
-                        now,
-                        day=day,
-                        remote_id=remote_id,
-                        remote_url=url,
-                    )
+                ok, following = complete_and_claim(
+                    self.store,
+                    job.job_id,
+                    job.lease_token,
+                    now,
+                    day=day,
+                    remote_id=remote_id,
+                    remote_url=url,
+                    request=self._request(now) if chain else None,
+                )
             except StoreError as exc:
                 log.warning("recording success of %s failed (%d): %s", job.job_id, attempt, exc)
                 failure = exc

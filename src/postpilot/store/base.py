@@ -329,24 +329,20 @@ def complete_and_claim(
     day: str,
     remote_id: str = "",
     remote_url: str = "",
-    request: ClaimRequest,
+    request: ClaimRequest | None,
 ) -> tuple[bool, Job | None]:
-    """The store's complete_and_claim, or complete then claim where it has none (the memory
-    reference): the two give the same answers and leave the same state."""
-    combined = getattr(store, "complete_and_claim", None)
+    """Record a success (complete) and, given a request, claim the next job with it: in one
+    transaction where the store has complete_and_claim, else complete then claim (the memory
+    reference); the two give the same answers and leave the same state."""
+    combined = None if request is None else getattr(store, "complete_and_claim", None)
     if combined is not None:
         done, job = combined(
-            job_id,
-            token,
-            now,
-            day=day,
-            remote_id=remote_id,
-            remote_url=remote_url,
+            job_id, token, now, day=day, remote_id=remote_id, remote_url=remote_url,
             request=request,
-        )
+        )  # fmt: skip
         return bool(done), job
     done = store.complete(job_id, token, now, day=day, remote_id=remote_id, remote_url=remote_url)
-    return done, store.claim(request)
+    return done, None if request is None else store.claim(request)
 
 
 @runtime_checkable

@@ -94,3 +94,27 @@ def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, dict
     if not lines:
         raise AssertionError(f"run printed no results (exit {proc.returncode}):\n{err[-3000:]}")
     return proc.returncode, json.loads(lines[-1])
+
+
+def seeded_spec(root: Path, name: str, accounts: list[str]) -> tuple[Path, PostingContext]:
+    """A campaign of one instant video per account, seeded, and the spec file of a run of it
+    (what a worker process is started with: `python -m postpilot.runner.worker SPEC SLOTS`)."""
+    from postpilot.jobs import utcnow
+    from postpilot.runner.worker_spec import WorkerSpec
+    from postpilot.seeding import seed_store
+    from postpilot.store import open_store
+
+    folder = make_campaign(root, name, accounts, len(accounts), publisher={"latency_seconds": 0})
+    ctx = context(folder)
+    store = open_store(ctx)
+    try:
+        assert seed_store(ctx, store, utcnow()).created == len(accounts)
+    finally:
+        store.close()
+    path = root / "run.spec.json"
+    WorkerSpec(
+        run_id="r", settings=WorkerSpec.settings_of(ctx.settings), store_dsn=None,
+        accounts=ctx.get_accounts(), lease_seconds=30.0, job_timeout_seconds=600.0,
+        idle_poll_seconds=0.05, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
+    ).write(path)  # fmt: skip
+    return path, ctx

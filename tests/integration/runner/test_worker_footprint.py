@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from postpilot.config import PostingContext
-from postpilot.jobs import utcnow
-from postpilot.runner.worker_spec import WorkerSpec
-from postpilot.seeding import seed_store
 from postpilot.store import open_store
 from tests.fakes.counting_publisher import read_journal
-from tests.integration.runner.campaigns import REPO, context, make_campaign, run_env
+from tests.integration.runner.campaigns import REPO, run_env, seeded_spec
 
 #: A worker process's start in miniature: the process (its heartbeat store) and one slot.
 _WORKER_START = """
@@ -85,24 +81,6 @@ def test_a_worker_process_opens_its_stores_with_the_spec_busy_timeout_and_no_pyd
     assert result == {"loaded": [], "busy": [7.0, 7.0]}
 
 
-def _seeded_spec(root: Path) -> tuple[Path, PostingContext]:
-    """A campaign with two claimable jobs, seeded, and the spec file of a run of it."""
-    folder = make_campaign(root, "wait", ["a1", "a2"], 2, publisher={"latency_seconds": 0})
-    ctx = context(folder)
-    store = open_store(ctx)
-    try:
-        assert seed_store(ctx, store, utcnow()).created == 2
-    finally:
-        store.close()
-    path = root / "run.spec.json"
-    WorkerSpec(
-        run_id="r", settings=WorkerSpec.settings_of(ctx.settings), store_dsn=None,
-        accounts=ctx.get_accounts(), lease_seconds=30.0, job_timeout_seconds=600.0,
-        idle_poll_seconds=0.05, backoff_base_seconds=0.0, backoff_cap_seconds=0.0,
-    ).write(path)  # fmt: skip
-    return path, ctx
-
-
 @pytest.mark.parametrize(("wait", "published"), [(True, 0), (False, 2)])
 def test_a_waiting_worker_process_claims_nothing_before_its_first_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait: bool, published: int
@@ -110,7 +88,7 @@ def test_a_waiting_worker_process_claims_nothing_before_its_first_command(
     """With --wait a worker process ended before its first command publishes nothing;
     without it the same process runs a pass at once."""
     monkeypatch.setenv("POSTPILOT_HOME", str(tmp_path))
-    spec, ctx = _seeded_spec(tmp_path)
+    spec, ctx = seeded_spec(tmp_path, "wait", ["a1", "a2"])
     done = subprocess.run(
         [sys.executable, "-m", "postpilot.runner.worker", str(spec), "0,1"]
         + (["--wait"] if wait else []),

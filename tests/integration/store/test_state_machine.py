@@ -174,6 +174,17 @@ class StoreComparison(RuleBasedStateMachine):
             return [self.norm(family, v) for v in value]
         return value
 
+    def request(self, only: int | None) -> ClaimRequest:
+        """A claim at the machine's clock, for every account or only account `only`."""
+        return ClaimRequest(
+            worker_id="w",
+            now=self.now,
+            lease=LEASE,
+            daily_limit=LIMIT,
+            day=self.day,
+            accounts=None if only is None else frozenset({self.accounts[only]}),
+        )
+
     def pick(self, claims: list[Claim], index: int) -> Claim:
         return claims[index % len(claims)]
 
@@ -244,14 +255,7 @@ class StoreComparison(RuleBasedStateMachine):
     @rule(campaign=st.integers(0, 1), only=st.none() | st.integers(0, 2))
     def claim(self, campaign: int, only: int | None) -> None:
         name = self.campaigns[campaign]
-        request = ClaimRequest(
-            worker_id="w",
-            now=self.now,
-            lease=LEASE,
-            daily_limit=LIMIT,
-            day=self.day,
-            accounts=None if only is None else frozenset({self.accounts[only]}),
-        )
+        request = self.request(only)
         self.took(name, [stores[name].claim(request) for stores in self.stores])
 
     def took(self, name: str, raw: list[Job | None]) -> None:
@@ -272,14 +276,7 @@ class StoreComparison(RuleBasedStateMachine):
     @rule(campaign=st.integers(0, 1), only=st.none() | st.integers(0, 2))
     def outlook(self, campaign: int, only: int | None) -> None:
         name = self.campaigns[campaign]
-        request = ClaimRequest(
-            worker_id="w",
-            now=self.now,
-            lease=LEASE,
-            daily_limit=LIMIT,
-            day=self.day,
-            accounts=None if only is None else frozenset({self.accounts[only]}),
-        )
+        request = self.request(only)
         self.agree(name, lambda _, s: s.outlook(request))
         self.agree(name, lambda _, s: s.next_due_at(self.now))
 
@@ -336,14 +333,7 @@ class StoreComparison(RuleBasedStateMachine):
         claim = self.pick(self.held, index)
         before = self.stores[0][claim.campaign].get(claim.job_id)
         assert before is not None
-        request = ClaimRequest(
-            worker_id="w",
-            now=self.now,
-            lease=LEASE,
-            daily_limit=LIMIT,
-            day=self.day,
-            accounts=None if only is None else frozenset({self.accounts[only]}),
-        )
+        request = self.request(only)
         answers = [
             complete_and_claim(
                 stores[claim.campaign],
