@@ -306,10 +306,11 @@ class Workers:
         """A process drained: idle slots of the others may be waiting on its last publish
         (only their own process's wake them), so they look again now, not after a poll."""
         for slot in self.procs:
-            if slot is not drained and slot.proc is not None and slot.proc.stdin is not None:
+            stdin = None if slot is drained or slot.proc is None else slot.proc.stdin
+            if stdin is not None and not stdin.closed:
                 with contextlib.suppress(OSError):  # it exited: supervise reaps it
-                    slot.proc.stdin.write(f"{LOOK_COMMAND}\n".encode())
-                    slot.proc.stdin.flush()
+                    stdin.write(f"{LOOK_COMMAND}\n".encode())
+                    stdin.flush()
 
     def _settle_dead_worker(self, store: JobStore, slot: Slot, code: int) -> None:
         """A reaped worker process holds no lease any more: settle the claims of its slots now,
