@@ -100,6 +100,11 @@ _EXPIRY = _expiry_fields()
 _SETTLING = (JobStatus.CLAIMED, JobStatus.UNCONFIRMED)
 
 
+def _recorded(rows: list[dict[str, Any]]) -> bool:
+    """Whether the `complete` statement recorded the success (its row count)."""
+    return bool(rows and rows[0]["n"])
+
+
 class _StaleClaim(Exception):
     """A claim whose account filled its day (or got blocked) while the claim statement ran."""
 
@@ -132,15 +137,7 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
         """complete()'s statement, then the claim's, in one transaction (one commit)."""
         if not token:
             return False, self.claim(request)
-        settle = {
-            "campaign": self.campaign,
-            "job_id": job_id,
-            "token": token,
-            "now": now,
-            "day": day,
-            "remote_id": remote_id,
-            "remote_url": remote_url,
-        }
+        settle = self._completion(job_id, token, now, day, remote_id, remote_url)
         return self._claim(request, settle)
 
     def _claim(
@@ -169,8 +166,7 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
                 try:
                     with self._transaction() as conn:
                         if settle is not None:
-                            completed = self._rows(conn, "complete", settle)
-                            done = bool(completed and completed[0]["n"])
+                            done = _recorded(self._rows(conn, "complete", settle))
                         rows = self._rows(conn, "claim", params)
                         if rows and not rows[0]["duplicate"]:
                             recheck = {**params, "account": rows[0]["account"]}
@@ -186,8 +182,7 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
                         if settle is None:
                             raise
                         # The success must not wait for a claim: record it alone.
-                        alone = self._query("complete", settle, action)
-                        return bool(alone and alone[0]["n"]), None
+                        return _recorded(self._query("complete", settle, action)), None
                     # Spread the retries of claimers that collided.
                     time.sleep(random.uniform(0, 0.002 * lost))
                     continue
@@ -330,7 +325,14 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
         """Ledger (count, posted) and the job's success in one statement; frees the account."""
         if not token:
             return False
-        params = {
+        params = self._completion(job_id, token, now, day, remote_id, remote_url)
+        return _recorded(self._query("complete", params, "record a completed publish"))
+
+    def _completion(
+        self, job_id: str, token: str, now: datetime, day: str, remote_id: str, remote_url: str
+    ) -> dict[str, Any]:
+        """The `complete` statement's parameters."""
+        return {
             "campaign": self.campaign,
             "job_id": job_id,
             "token": token,
@@ -339,8 +341,6 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
             "remote_id": remote_id,
             "remote_url": remote_url,
         }
-        rows = self._query("complete", params, "record a completed publish")
-        return bool(rows and rows[0]["n"])
 
     def recover_expired(self, now: datetime) -> Recovery:
         """Expired claims of this campaign back to the queue, or unconfirmed."""
