@@ -26,7 +26,7 @@ tests/unit/test_exception_tree.py keeps this drawing and the code in step.
         └── PublishError [publishers.errors]  the publish failed; `category` decides what next
             ├── TransientError              retry with backoff (5xx, timeouts, dropped
             │   │                           connections); `retry_at` from Retry-After
-            │   ├── NetworkError [publishers.http]  transport failure; `maybe_delivered` says
+            │   ├── NetworkError                transport failure; `maybe_delivered` says
             │   │                           whether the request may have arrived
             │   └── ContainerGone [publishers.instagram_errors]  the container must be made again
             ├── RateLimited                 wait until `retry_at`, attempts kept;

@@ -24,8 +24,7 @@ from typing import Any
 
 from postpilot.jobs import Job
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
-from postpilot.publishers.errors import ContentError, TransientError
-from postpilot.publishers.http import NetworkError
+from postpilot.publishers.errors import ContentError, NetworkError, TransientError
 
 
 def read_journal(path: Path) -> list[str]:

@@ -34,6 +34,7 @@ from postpilot.publishers.errors import (
     AuthError,
     ContentError,
     LeaseLost,
+    NetworkError,
     OutcomeUnknown,
     PermanentError,
     PublishError,
@@ -42,7 +43,7 @@ from postpilot.publishers.errors import (
 )
 
 if TYPE_CHECKING:
-    from postpilot.publishers.http import HttpClient, NetworkError, raise_for_platform
+    from postpilot.publishers.http import HttpClient, raise_for_platform
 
 __all__ = [
     "Account",
@@ -68,7 +69,7 @@ __all__ = [
 ]
 
 #: Names served from postpilot.publishers.http on first access (it imports the HTTP driver).
-_FROM_HTTP = frozenset({"HttpClient", "NetworkError", "raise_for_platform"})
+_FROM_HTTP = frozenset({"HttpClient", "raise_for_platform"})
 
 
 def __getattr__(name: str) -> Any:

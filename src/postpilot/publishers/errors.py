@@ -61,6 +61,22 @@ class TransientError(PublishError):
     error_type = "transient"
 
 
+class NetworkError(TransientError):
+    """The platform could not be reached, or the connection broke before a full answer.
+
+    `maybe_delivered` is False only when the request certainly never reached the server
+    (connect failure); otherwise the server may have acted on it. Defined here, not with the
+    HTTP driver (publishers/http.py raises it), so a channel can raise it without importing
+    httpx.
+    """
+
+    error_type = "network"
+
+    def __init__(self, message: str, *, maybe_delivered: bool, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.maybe_delivered = maybe_delivered
+
+
 class RateLimited(PublishError):
     """A platform quota or rate window is exhausted."""
 

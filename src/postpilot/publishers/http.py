@@ -27,6 +27,7 @@ import httpx2 as httpx
 from postpilot import clock
 from postpilot.publishers.errors import (
     AuthError,
+    NetworkError,
     PermanentError,
     PublishError,
     RateLimited,
@@ -86,20 +87,6 @@ def _install_log_redaction() -> None:
 
 
 _install_log_redaction()
-
-
-class NetworkError(TransientError):
-    """The platform could not be reached, or the connection broke before a full answer.
-
-    `maybe_delivered` is False only when the request certainly never reached the server
-    (connect failure); otherwise the server may have acted on it.
-    """
-
-    error_type = "network"
-
-    def __init__(self, message: str, *, maybe_delivered: bool, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.maybe_delivered = maybe_delivered
 
 
 def retry_after(response: Response, now: datetime) -> datetime | None:

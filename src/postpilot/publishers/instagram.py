@@ -34,13 +34,14 @@ from postpilot.publishers.block import text as _text
 from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import (
     ContentError,
+    NetworkError,
     OutcomeUnknown,
     PermanentError,
     PublishError,
     RateLimited,
     TransientError,
 )
-from postpilot.publishers.http import HttpClient, NetworkError, redact
+from postpilot.publishers.http import HttpClient, redact
 from postpilot.publishers.instagram_api import InstagramApi
 from postpilot.publishers.instagram_errors import NOT_READY, ContainerGone, wants_new_container
 from postpilot.publishers.oauth import TokenSession

@@ -32,6 +32,7 @@ from postpilot.publishers.block import text as _text
 from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import (
     ContentError,
+    NetworkError,
     OutcomeUnknown,
     PermanentError,
     PublishError,
@@ -39,7 +40,6 @@ from postpilot.publishers.errors import (
 )
 from postpilot.publishers.http import (
     HttpClient,
-    NetworkError,
     Response,
     error_for_status,
     response_text,

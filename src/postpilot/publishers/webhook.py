@@ -54,6 +54,7 @@ from postpilot.jobs import Job
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.credential_store import CredentialStore
 from postpilot.publishers.errors import (
+    NetworkError,
     OutcomeUnknown,
     PermanentError,
     PublishError,
@@ -63,7 +64,6 @@ from postpilot.publishers.errors import (
 from postpilot.publishers.http import (
     STREAM_BLOCK,
     HttpClient,
-    NetworkError,
     Response,
     file_chunks,
     response_json,

@@ -39,8 +39,8 @@ from postpilot.errors import ConfigError
 from postpilot.jobs import Job, utcnow
 from postpilot.publishers.base import Account, Checkpoint, Published, Reconciled, ReconcileResult
 from postpilot.publishers.credential_store import CredentialStore
-from postpilot.publishers.errors import OutcomeUnknown, PublishError, TransientError
-from postpilot.publishers.http import HttpClient, NetworkError, Response
+from postpilot.publishers.errors import NetworkError, OutcomeUnknown, PublishError, TransientError
+from postpilot.publishers.http import HttpClient, Response
 from postpilot.publishers.video import VideoInfo, VideoLimits, preflight
 from postpilot.publishers.youtube_api import (
     TOKEN_URL,
