@@ -22,6 +22,7 @@ from postpilot.jobs import Job, JobStatus, local_day
 from postpilot.schedule import describe_when
 
 if TYPE_CHECKING:
+    from postpilot.campaign import MatchReport
     from postpilot.config import PostingContext
     from postpilot.planning import PlanInputs
     from postpilot.store.base import JobStore
@@ -95,15 +96,17 @@ def schedule_summary(
     store: JobStore,
     now: datetime,
     first: dict[str, Job] | None = None,
+    report: MatchReport | None = None,
 ) -> dict[str, Any]:
     """What remains and when it goes out: remaining/total videos (or account posts under
-    every_account), the next slot in the store, and a sentence for humans. Reads no video."""
+    every_account), the next slot in the store, and a sentence for humans. Reads no video;
+    lists the videos folder unless given its `report` (the one the day was seeded from)."""
     from postpilot.planning import ONCE, PlanVideo, remaining_count
 
     campaign = ctx.campaign_config
     if campaign is None:
         return {}
-    matched = campaign.match_videos().matched
+    matched = (report or campaign.match_videos()).matched
     videos = [
         PlanVideo(m.filename, m.video_path, m.caption, "", m.line, m.publish_at, m.account)
         for m in matched

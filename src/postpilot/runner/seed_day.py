@@ -5,12 +5,15 @@ decides the passes."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from postpilot.config import PostingContext
 from postpilot.jobs import utcnow
 from postpilot.runner.display import RunDisplay
 from postpilot.store.base import JobStore
+
+if TYPE_CHECKING:
+    from postpilot.campaign import MatchReport
 
 
 class DaySeeded(NamedTuple):
@@ -37,11 +40,14 @@ def roll_over_day(ctx: PostingContext, store: JobStore, display: RunDisplay) -> 
         display.event(f"{ctx.describe()}: {done}")
 
 
-def schedule_summary(ctx: PostingContext, store: JobStore) -> dict[str, Any]:
-    """What remains of the campaign and when it goes out (runner/results.py reports it)."""
+def schedule_summary(
+    ctx: PostingContext, store: JobStore, report: MatchReport | None = None
+) -> dict[str, Any]:
+    """What remains of the campaign and when it goes out (runner/results.py reports it), from
+    the videos folder's match `report` when the caller has it."""
     from postpilot.rollover import schedule_summary as summarize
 
-    return summarize(ctx, store, utcnow())
+    return summarize(ctx, store, utcnow(), report=report)
 
 
 def seed_day(ctx: PostingContext, store: JobStore, display: RunDisplay) -> DaySeeded:
@@ -55,7 +61,7 @@ def seed_day(ctx: PostingContext, store: JobStore, display: RunDisplay) -> DaySe
     why = seed_lines(result)
     for line in why:  # the same reasons --seed-only gives, names included
         display.event(f"{desc}: {line}")
-    summary = schedule_summary(ctx, store)
+    summary = schedule_summary(ctx, store, result.match_report)
     waits = all(reason == REASON_DAILY_LIMIT for _, reason in result.skipped)
     later = summary and summary["total"] and (not summary["remaining"] or waits)
     if store.counts()["total"] == 0 and later:
