@@ -1,13 +1,15 @@
 """Worker-pool efficiency and --status latency. Prints JSON; not a test.
 
-    python bench/run_bench.py [--jobs 400] [--latency 0.2] [--workers 1,4,8,16]
+    python bench/run_bench.py [--jobs 400] [--latency 0.2] [--workers 1,8,16,64]
                                [--status-jobs 100000]
 
 Efficiency = (ceil(J / W) * L) / wall time: 1.0 means every publish slot was busy all the time
 (W slots cannot finish J jobs in fewer than ceil(J/W) rounds). Each publish is the counting
 test channel with a fixed latency L, so the figure measures the run engine's own overhead
 (process start, claims, heartbeats, recording). The reference measured in the same run is the
-ideal wall time itself and the interpreter's start-up time.
+ideal wall time itself and the interpreter's start-up time. Every width runs twice: `pool` as
+this checkout runs (under PYTHONDONTWRITEBYTECODE=1 each worker process compiles every module
+it imports), then `pool_with_bytecode_compiled`, as a wheel's installer leaves postpilot.
 
 Memory: while each pool runs, a sampler reads /proc/<pid>/smaps_rollup of every postpilot
 process (this process, which is the orchestrator, and all its descendants: the workers) every
@@ -272,14 +274,37 @@ def _ratios(
     }
 
 
-def _compile_postpilot() -> list[Path]:
-    """Compile src/postpilot's bytecode; the .pyc files that did not exist before."""
-    package = REPO / "src" / "postpilot"
-    before = set(package.rglob("*.pyc"))
+def _compile_postpilot(*extra: Path) -> list[Path]:
+    """Compile src/postpilot's bytecode (and that of the `extra` folders); the .pyc files that
+    did not exist before."""
+    folders = [REPO / "src" / "postpilot", *extra]
+    before = {pyc for folder in folders for pyc in folder.rglob("*.pyc")}
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(package)], check=True, capture_output=True
+        [sys.executable, "-m", "compileall", "-q", *map(str, folders)],
+        check=True,
+        capture_output=True,
     )
-    return sorted(set(package.rglob("*.pyc")) - before)
+    return sorted({pyc for folder in folders for pyc in folder.rglob("*.pyc")} - before)
+
+
+def pools_both_ways(jobs: int, latency: float, widths: list[int]) -> dict[str, Any]:
+    """Each pool as this checkout runs it, then with the bytecode compiled (as a wheel's
+    installer leaves it): under PYTHONDONTWRITEBYTECODE=1 every process of an editable
+    checkout compiles each module it imports again, ~0.1 s of CPU per process that competes
+    with the orchestrator's seeding on a 2-core machine before the first publish. The
+    counting channel's folder is compiled too, as a user's channel would be installed."""
+    checked_out = [pool_efficiency(jobs, latency, w) for w in widths]
+    created = _compile_postpilot(REPO / "tests")
+    try:
+        compiled = [pool_efficiency(jobs, latency, w) for w in widths]
+    finally:
+        for compiled_file in created:
+            compiled_file.unlink(missing_ok=True)
+    return {
+        "bytecode_written": not os.environ.get("PYTHONDONTWRITEBYTECODE"),
+        "pool": checked_out,
+        "pool_with_bytecode_compiled": compiled,
+    }
 
 
 def main() -> None:
@@ -296,11 +321,11 @@ def main() -> None:
         print(json.dumps({"cpu_count": os.cpu_count(), "startup": startup_latency()}, indent=2))
         return
     os.environ.setdefault("POSTPILOT_LEASE_SECONDS", "30")
-    pools = [pool_efficiency(args.jobs, args.latency, int(w)) for w in args.workers.split(",")]
+    widths = [int(w) for w in args.workers.split(",")]
     report = {
         "cpu_count": os.cpu_count(),
         "latency_seconds": args.latency,
-        "pool": pools,
+        **pools_both_ways(args.jobs, args.latency, widths),
         "targets": "efficiency >= 0.95 at W=8; >= 0.9 at W=64 with J=800, total RSS < 150 MiB",
         "status": status_latency(args.status_jobs) if args.status_jobs else None,
         "startup": None if args.no_startup else startup_latency(),
