@@ -33,6 +33,11 @@ The claim
     account checks, so jobs of busy, blocked or capped accounts are visited too. Seeding plans
     at most a day's room per account, which keeps that walk short; a queue of very many jobs
     on few capped accounts makes each claim that finds nothing visit them all.
+    Round trips: the claim runs in a transaction in psycopg's pipeline mode, so BEGIN, the
+    claim (and, for complete_and_claim, the complete before it, whose writes the claim sees:
+    the server runs a pipeline in order) travel in one round trip, the recheck of the
+    claimed account's day in a second, COMMIT in a third; a lost race raises at the sync
+    and rolls back the whole transaction, the complete with it, before the next attempt.
 
 Every other change of a claimed job is a write conditional on its lease token (I7): a single
 statement where SQL can say it (complete, heartbeat, start_publish), else a locked
@@ -164,13 +169,20 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
             while True:
                 params["token"] = new_token()
                 try:
-                    with self._transaction() as conn:
-                        if settle is not None:
-                            done = _recorded(self._rows(conn, "complete", settle))
-                        rows = self._rows(conn, "claim", params)
+                    with self._pipelined() as (conn, pipeline):
+                        # One round trip for BEGIN, the complete and the claim, whose
+                        # statement sees the complete's writes (the server runs them in order).
+                        completed = None if settle is None else self._send(conn, "complete", settle)
+                        claimed = self._send(conn, "claim", params)
+                        pipeline.sync()
+                        if completed is not None:
+                            done = _recorded(self._fetched(completed, "complete"))
+                        rows = self._fetched(claimed, "claim")
                         if rows and not rows[0]["duplicate"]:
                             recheck = {**params, "account": rows[0]["account"]}
-                            if self._rows(conn, "claim_recheck", recheck)[0]["stale"]:
+                            rechecked = self._send(conn, "claim_recheck", recheck)
+                            pipeline.sync()
+                            if self._fetched(rechecked, "claim_recheck")[0]["stale"]:
                                 raise _StaleClaim
                 except _StaleClaim:
                     # Rolled back: the account reached its limit (or was blocked) while the

@@ -176,13 +176,33 @@ class PostgresConnection:
         with self._pool.connection() as conn, conn.transaction():
             yield conn
 
+    @contextmanager
+    def _pipelined(self) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
+        """A transaction in psycopg's pipeline mode: BEGIN and the statements sent before the
+        caller's first `pipeline.sync()` travel in one round trip, and COMMIT in the one that
+        ends the pipeline. Results are read (_fetched) only after a sync."""
+        with self._pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
+            yield conn, pipeline
+
     def _rows(
         self, conn: psycopg.Connection[Any], name: str, params: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
         """Rows of a named statement as dicts. The column names are read once per query (psycopg's
         description objects cost more than the claim's own Python work)."""
-        with conn.cursor() as cur:
-            cur.execute(_Q[name], params)
+        return self._fetched(self._send(conn, name, params), name)
+
+    def _send(
+        self, conn: psycopg.Connection[Any], name: str, params: Mapping[str, Any]
+    ) -> psycopg.Cursor[Any]:
+        """Execute a named statement; in pipeline mode its result is read later (_fetched)."""
+        cur = conn.cursor()
+        cur.execute(_Q[name], params)
+        return cur
+
+    def _fetched(self, cur: psycopg.Cursor[Any], name: str) -> list[dict[str, Any]]:
+        """The rows of a statement _send executed (in pipeline mode: before the last sync), as
+        dicts; the cursor is closed."""
+        with cur:
             result = cur.pgresult
             if result is None or result.status != ExecStatus.TUPLES_OK:
                 return []

@@ -3,7 +3,8 @@ per campaign, all sharing one project ledger within the test.
 
 PostgreSQL joins through tests.integration.store.pg (make_pg_store_factory). Without that
 module, or without a reachable server, its cases skip; in CI (CI=true) an unreachable server
-fails instead, so a broken database never passes silently.
+fails instead, so a broken database never passes silently. The PostgreSQL-only tests take
+`dsn` (a fresh schema) and `open_store` (stores on it). psycopg is imported only by them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,30 @@ def postgres_factory(request: pytest.FixtureRequest) -> StoreFactory:
             pytest.fail(f"PostgreSQL unreachable in CI: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     return factory
+
+
+@pytest.fixture
+def dsn(request: pytest.FixtureRequest) -> str:
+    """A DSN on a fresh schema (skips without PostgreSQL, fails in CI)."""
+    pg = importlib.import_module("tests.integration.store.pg")
+    return str(pg.require_postgres(request))
+
+
+@pytest.fixture
+def open_store(dsn: str) -> Iterator[Callable[..., JobStore]]:
+    """Opens PostgreSQL stores on the test's schema; closes them all at teardown."""
+    from postpilot.store.postgres import PostgresJobStore
+
+    opened: list[JobStore] = []
+
+    def make(campaign: str = "alpha", **kw: object) -> JobStore:
+        store = PostgresJobStore(dsn, campaign, **kw)  # type: ignore[arg-type]
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture(params=STORE_KINDS)

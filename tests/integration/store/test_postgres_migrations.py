@@ -18,7 +18,6 @@ from postpilot.jobs import JobStatus
 from postpilot.store.base import ClaimRequest
 from postpilot.store.postgres import PostgresJobStore
 from postpilot.store.sql import load_queries, migrations
-from tests.integration.store.pg import require_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -32,12 +31,6 @@ _LEDGER_ROWS = (
     "INSERT INTO account_blocks VALUES ('acct_c', 'auth', 'token revoked', NULL)",
 )
 _TABLES = ("daily_counts", "posted", "account_blocks", "jobs")
-
-
-@pytest.fixture
-def dsn(request: pytest.FixtureRequest) -> str:
-    """A DSN on a fresh schema (skips without PostgreSQL, fails in CI)."""
-    return require_postgres(request)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """What only the PostgreSQL store has to prove: migrations under concurrency, the database's
-own enforcement of one lease per account, SKIP LOCKED claims racing on real connections,
-recovery across "hosts", error translation without leaking the DSN's password, and the
-multi-host pieces (orchestrator lock, worker registry).
+own enforcement of one lease per account, recovery across "hosts", error translation without
+leaking the DSN's password, and the multi-host pieces (orchestrator lock, worker registry).
 
-Every test gets a schema of its own (tests.integration.store.pg); time is an explicit `now`.
+Every test gets a schema of its own (the `dsn` and `open_store` fixtures of conftest.py); time
+is an explicit `now`. Claims racing on real connections are in test_postgres_races.py.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,54 +24,14 @@ from psycopg import errors as pg_errors
 
 from postpilot.errors import SchemaVersionError, StoreError, StoreUnavailable
 from postpilot.jobs import ErrorCategory, Failure, Job, JobStatus, RetryPolicy
-from postpilot.store.base import ClaimRequest, CoordinatedStore, JobStore
+from postpilot.store.base import CoordinatedStore, JobStore
 from postpilot.store.postgres import PostgresJobStore, describe_dsn
 from postpilot.store.sql import load_queries, migrations, parse_queries
-from tests.integration.store.pg import require_postgres
+from tests.integration.store.pg_cases import DAY, LEASE, NOW, job, raw, request
 
-NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-DAY = "2024-05-01"
-LEASE = timedelta(minutes=5)
 REPO = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def dsn(request: pytest.FixtureRequest) -> str:
-    """A DSN on a fresh schema (skips without PostgreSQL, fails in CI)."""
-    return require_postgres(request)
-
-
-@pytest.fixture
-def open_store(dsn: str) -> Iterator[Callable[..., PostgresJobStore]]:
-    """Opens stores on the test's schema; closes them all at teardown."""
-    opened: list[PostgresJobStore] = []
-
-    def make(campaign: str = "alpha", **kw: object) -> PostgresJobStore:
-        store = PostgresJobStore(dsn, campaign, **kw)  # type: ignore[arg-type]
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
-
-
-def request(now: datetime = NOW, worker: str = "w", limit: int = 10) -> ClaimRequest:
-    """A claim request with test defaults."""
-    return ClaimRequest(worker_id=worker, now=now, lease=LEASE, daily_limit=limit, day=DAY)
-
-
-def job(job_id: str, account: str = "acc1", **kw: object) -> Job:
-    """A job with test defaults."""
-    fields: dict[str, object] = {"video_path": f"{job_id}.mp4", "caption": "c", **kw}
-    return Job(job_id=job_id, account=account, **fields)  # type: ignore[arg-type]
-
-
-def raw(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
-    """A plain connection on the test's schema, as an operator's psql would be."""
-    return psycopg.connect(dsn, autocommit=True)
 
 
 # -- SQL files and migrations ------------------------------------------------------------------
@@ -173,108 +132,6 @@ def test_the_database_rejects_a_second_lease_holder_even_from_raw_sql(
                 conn.execute(take, (campaign, job_id))
         with pytest.raises(pg_errors.CheckViolation):
             conn.execute("UPDATE jobs SET holds_account = true WHERE job_id = 'b1'")
-
-
-def test_racing_claimers_never_share_a_job(open_store: Callable[..., PostgresJobStore]) -> None:
-    """Six threads, each with its own store (connection), claim 120 jobs of 120 accounts at
-    once: every job is claimed exactly once (FOR UPDATE SKIP LOCKED)."""
-    seeder = open_store("alpha")
-    seeder.insert_jobs([job(f"j{i}", f"acc{i}") for i in range(120)])
-    stores = [open_store("alpha") for _ in range(6)]
-    got: list[list[str]] = [[] for _ in stores]
-    barrier = threading.Barrier(len(stores))
-
-    def run(index: int) -> None:
-        barrier.wait()
-        while (claimed := stores[index].claim(request(worker=f"w{index}"))) is not None:
-            got[index].append(claimed.job_id)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(stores))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    every = [job_id for ids in got for job_id in ids]
-    assert sorted(every) == sorted(f"j{i}" for i in range(120))
-    assert seeder.counts()["claimed"] == 120
-
-
-def test_racing_claimers_of_few_accounts_take_one_job_per_account(
-    open_store: Callable[..., PostgresJobStore],
-) -> None:
-    """Eight threads racing over 40 jobs of 3 accounts end with exactly one claim per account
-    (whichever job of it): the losers of a same-account race retry and find the account taken."""
-    seeder = open_store("alpha")
-    seeder.insert_jobs([job(f"j{i}", f"acc{i % 3}") for i in range(40)])
-    stores = [open_store("alpha") for _ in range(8)]
-    barrier = threading.Barrier(len(stores))
-    got: list[Job] = []
-    lock = threading.Lock()
-
-    def run(store: PostgresJobStore) -> None:
-        barrier.wait()
-        while (claimed := store.claim(request())) is not None:
-            with lock:
-                got.append(claimed)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    # SKIP LOCKED promises no order, so which job of an account wins is not asserted.
-    assert sorted(j.account for j in got) == ["acc0", "acc1", "acc2"]
-    assert all(j.account == f"acc{int(j.job_id[1:]) % 3}" for j in got)
-    assert len({j.job_id for j in got}) == 3
-    assert seeder.counts()["claimed"] == 3
-
-
-def test_a_claim_racing_the_account_s_last_success_of_the_day_claims_nothing(
-    dsn: str, open_store: Callable[..., PostgresJobStore]
-) -> None:
-    """A claim whose statement started before another campaign's holder of the account recorded
-    the day's last allowed success (limit 1) is rolled back and retried: it never takes a
-    second job."""
-    alpha, beta = open_store("alpha"), open_store("beta")
-    alpha.insert_jobs([job("a2")])
-    beta.insert_jobs([job("b1")])
-    holder = psycopg.connect(dsn)  # a transaction, as another host's claim->complete would be
-    try:
-        # Another host holds acc1 for beta (uncommitted): the claim below does not see it, picks
-        # a2 and waits on the one-lease-per-account constraint until this transaction ends.
-        holder.execute(
-            "UPDATE jobs SET status = 'claimed', holds_account = true, lease_token = 'x', "
-            "lease_expires_at = %s WHERE campaign = 'beta' AND job_id = 'b1'",
-            (NOW + LEASE,),
-        )
-        result: list[Job | None] = []
-        claimer = threading.Thread(target=lambda: result.append(alpha.claim(request(limit=1))))
-        claimer.start()
-        with raw(dsn) as probe:
-            deadline = time.monotonic() + 60
-            waiting = (
-                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
-                " WHERE %s = ANY (pg_blocking_pids(pid)))"
-            )
-            blocker = (holder.info.backend_pid,)
-            while not probe.execute(waiting, blocker).fetchone()[0]:  # type: ignore[index]
-                assert time.monotonic() < deadline, "the claim never waited on the holder"
-                time.sleep(0.01)
-        # The holder's publish succeeds: the day's one success is counted, the lease released.
-        holder.execute(
-            "UPDATE jobs SET status = 'success', holds_account = false, lease_token = '' "
-            "WHERE campaign = 'beta' AND job_id = 'b1'"
-        )
-        holder.execute(
-            "INSERT INTO daily_counts (account, day, count) VALUES ('acc1', %s, 1)", (DAY,)
-        )
-        holder.commit()
-        claimer.join(timeout=60)
-    finally:
-        holder.close()
-    assert result == [None]
-    assert alpha.counts()["claimed"] == 0
-    assert alpha.daily_count("acc1", DAY) == 1
 
 
 # -- leases across hosts ------------------------------------------------------------------------
