@@ -194,9 +194,14 @@ class PostgresConnection:
     def _send(
         self, conn: psycopg.Connection[Any], name: str, params: Mapping[str, Any]
     ) -> psycopg.Cursor[Any]:
-        """Execute a named statement; in pipeline mode its result is read later (_fetched)."""
+        """Execute a named statement; in pipeline mode its result is read later (_fetched).
+        A statement that fails at once closes its cursor, as _rows always did."""
         cur = conn.cursor()
-        cur.execute(_Q[name], params)
+        try:
+            cur.execute(_Q[name], params)
+        except BaseException:
+            cur.close()
+            raise
         return cur
 
     def _fetched(self, cur: psycopg.Cursor[Any], name: str) -> list[dict[str, Any]]:
