@@ -53,7 +53,24 @@ class PostgresLedger(PostgresConnection):
                 for job in new:
                     params = _job_params(job)
                     copy.write_row([params[name] for name in _FIELDS])
-            return len(new)
+        if new:
+            self._refresh_planner_stats(len(new))
+        return len(new)
+
+    def _refresh_planner_stats(self, added: int) -> None:
+        """ANALYZE jobs and account_heads when `added` rows are a tenth or more of what the
+        planner last counted (or it never counted): autovacuum would do the same, but up to a
+        minute later, and the claim planned without statistics reads the whole jobs table for
+        the live lease holders instead of their partial index (about 1.5 ms a claim at 5,000
+        jobs, growing with the table). The rows are committed already, so a failure here is
+        left to the next statement to report."""
+        try:
+            with self._pool.connection() as conn:
+                row = conn.execute(_Q["planner_row_estimate"]).fetchone()
+                if row is None or row[0] < 0 or added * 10 >= row[0]:
+                    conn.execute(_Q["refresh_planner_stats"])
+        except psycopg.Error:
+            pass
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""

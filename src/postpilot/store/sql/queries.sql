@@ -42,6 +42,14 @@ COPY jobs (job_id, account, video_path, caption, status, worker_id, claimed_at, 
            remote_id, remote_url, checkpoint, content_sha256, scheduled_at)
 FROM STDIN;
 
+-- name: planner_row_estimate --
+-- The planner's row count of jobs: -1 before the first ANALYZE (or VACUUM).
+SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass;
+
+-- name: refresh_planner_stats --
+-- SKIP_LOCKED: a table another ANALYZE or VACUUM holds is being counted already.
+ANALYZE (SKIP_LOCKED) jobs, account_heads;
+
 -- name: get_job --
 SELECT * FROM jobs WHERE campaign = %(campaign)s AND job_id = %(job_id)s;
 
@@ -143,16 +151,19 @@ head AS (
     FOR UPDATE OF j SKIP LOCKED
 ),
 again AS (
+    -- The due key once recovered, as migration 0004 computes it for pending and retrying
+    -- alike: greatest() ignores a NULL retry time, and '0001-01-01Z' is its year one.
     SELECT j.campaign, j.job_id, j.account,
-           CASE WHEN j.retry_at IS NULL THEN coalesce(j.scheduled_at, '0001-01-01 00:00:00+00'::timestamptz)
-                ELSE coalesce(greatest(j.scheduled_at, j.retry_at), '0001-01-01 00:00:00+00'::timestamptz) END AS due_key,
+           coalesce(greatest(j.scheduled_at, j.retry_at), '0001-01-01Z'::timestamptz) AS due_key,
            j.seq, j.ins, j.content_sha256
     FROM jobs j
+    -- (t <= now) IS NOT FALSE: t is NULL or not after now. This statement must stay within
+    -- psycopg's query cache (a test pins it), so its text is kept short.
     WHERE j.campaign = %(campaign)s AND j.status = 'claimed'
-      AND (j.lease_expires_at IS NULL OR j.lease_expires_at <= %(now)s)
+      AND (j.lease_expires_at <= %(now)s) IS NOT FALSE
       AND j.publish_started_at IS NULL
-      AND (j.retry_at IS NULL OR j.retry_at <= %(now)s)
-      AND (j.scheduled_at IS NULL OR j.scheduled_at <= %(now)s)
+      AND (j.retry_at <= %(now)s) IS NOT FALSE
+      AND (j.scheduled_at <= %(now)s) IS NOT FALSE
       AND j.account <> ''
       AND (%(accounts)s::text[] IS NULL OR j.account = ANY (%(accounts)s::text[]))
       AND j.account NOT IN (SELECT account FROM unavailable)
