@@ -33,11 +33,12 @@ The claim
     account checks, so jobs of busy, blocked or capped accounts are visited too. Seeding plans
     at most a day's room per account, which keeps that walk short; a queue of very many jobs
     on few capped accounts makes each claim that finds nothing visit them all.
-    Round trips: the claim runs in a transaction in psycopg's pipeline mode, so BEGIN, the
-    claim (and, for complete_and_claim, the complete before it, whose writes the claim sees:
-    the server runs a pipeline in order) travel in one round trip, the recheck of the
-    claimed account's day in a second, COMMIT in a third; a lost race raises at the sync
-    and rolls back the whole transaction, the complete with it, before the next attempt.
+    Round trips: one per attempt. In psycopg's pipeline mode BEGIN, the claim (and, for
+    complete_and_claim, the complete before it, whose writes the claim sees: the server runs
+    a pipeline in order), the recheck of the claimed account's day and COMMIT travel
+    together. A lost race, or a recheck that finds the account filled or blocked meanwhile
+    (it raises: migration 0007), makes the server skip COMMIT; the whole transaction, the
+    complete with it, is rolled back before the next attempt.
 
 Every other change of a claimed job is a write conditional on its lease token (I7): a single
 statement where SQL can say it (complete, heartbeat, start_publish), else a locked
@@ -59,6 +60,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from postpilot.jobs import Job, JobStatus, apply_expiry, apply_release
@@ -108,10 +110,6 @@ _SETTLING = (JobStatus.CLAIMED, JobStatus.UNCONFIRMED)
 def _recorded(rows: list[dict[str, Any]]) -> bool:
     """Whether the `complete` statement recorded the success (its row count)."""
     return bool(rows and rows[0]["n"])
-
-
-class _StaleClaim(Exception):
-    """A claim whose account filled its day (or got blocked) while the claim statement ran."""
 
 
 class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.Connection[Any]]):
@@ -169,22 +167,14 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
             while True:
                 params["token"] = new_token()
                 try:
-                    with self._pipelined() as (conn, pipeline):
-                        # One round trip for BEGIN, the complete and the claim, whose
-                        # statement sees the complete's writes (the server runs them in order).
+                    # One round trip: BEGIN, the complete, the claim (which sees the complete's
+                    # writes: the server runs them in order), the recheck of the claimed
+                    # account's day, COMMIT.
+                    with self._pipelined() as conn:
                         completed = None if settle is None else self._send(conn, "complete", settle)
                         claimed = self._send(conn, "claim", params)
-                        pipeline.sync()
-                        if completed is not None:
-                            done = _recorded(self._fetched(completed, "complete"))
-                        rows = self._fetched(claimed, "claim")
-                        if rows and not rows[0]["duplicate"]:
-                            recheck = {**params, "account": rows[0]["account"]}
-                            rechecked = self._send(conn, "claim_recheck", recheck)
-                            pipeline.sync()
-                            if self._fetched(rechecked, "claim_recheck")[0]["stale"]:
-                                raise _StaleClaim
-                except _StaleClaim:
+                        rechecked = self._send(conn, "claim_recheck", params)
+                except pg_errors.RaiseException:
                     # Rolled back: the account reached its limit (or was blocked) while the
                     # claim ran. The next attempt's snapshot sees it and passes the account by.
                     continue
@@ -198,6 +188,10 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
                     # Spread the retries of claimers that collided.
                     time.sleep(random.uniform(0, 0.002 * lost))
                     continue
+                if completed is not None:
+                    done = _recorded(self._fetched(completed, "complete"))
+                rows = self._fetched(claimed, "claim")
+                self._fetched(rechecked, "claim_recheck")
                 settle = None  # committed: later attempts only claim
                 if not rows:
                     return done, None

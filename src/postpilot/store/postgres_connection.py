@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import ExecStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -42,6 +42,10 @@ _RACES = (
     pg_errors.DeadlockDetected,
     pg_errors.SerializationFailure,
 )
+
+
+#: A connection left in a transaction that _pipelined must roll back.
+_IN_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
 def describe_dsn(dsn: str) -> str:
@@ -177,12 +181,22 @@ class PostgresConnection:
             yield conn
 
     @contextmanager
-    def _pipelined(self) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
-        """A transaction in psycopg's pipeline mode: BEGIN and the statements sent before the
-        caller's first `pipeline.sync()` travel in one round trip, and COMMIT in the one that
-        ends the pipeline. Results are read (_fetched) only after a sync."""
-        with self._pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
-            yield conn, pipeline
+    def _pipelined(self) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction in one round trip (psycopg's pipeline mode): BEGIN, the statements the
+        caller sends (_send) and COMMIT travel together; their results are read (_fetched)
+        after the block. A statement that fails makes the server skip the rest, COMMIT with
+        it: the error is raised here once the transaction is rolled back."""
+        with self._pool.connection() as conn:
+            try:
+                with conn.pipeline() as pipeline:
+                    conn.execute(b"BEGIN")
+                    yield conn
+                    conn.execute(b"COMMIT")
+                    pipeline.sync()
+            except BaseException:
+                if conn.info.transaction_status in _IN_TRANSACTION:
+                    conn.rollback()
+                raise
 
     def _rows(
         self, conn: psycopg.Connection[Any], name: str, params: Mapping[str, Any]

@@ -400,23 +400,31 @@ LIMIT 1;
 DELETE FROM jobs WHERE campaign = %(campaign)s AND status <> 'claimed';
 
 -- name: claim_recheck --
--- Run in the claim's transaction right after it, with a fresh snapshot: the claim statement read
--- the account's count and blocks as of its own start, and a holder that completed (or blocked
--- the account) while the statement ran is not in that snapshot. The claim's account lease is
--- uncommitted here, so no other publish of the account can start or finish until it ends.
--- (Unconfirmed jobs count toward the limit as in the claim.)
+-- Sent in the claim's transaction right after it (same round trip), run with a fresh
+-- snapshot: the claim statement read the account's count and blocks as of its own start, and
+-- a holder that completed (or blocked the account) while the statement ran is not in that
+-- snapshot. The claim's account lease is uncommitted here, so no other publish of the account
+-- can start or finish until it ends. (Unconfirmed jobs count toward the limit as in the claim.)
+-- The claimed row is found by the claim's fresh token among the (few) lease holders; when the
+-- claim took nothing there is no row and nothing is checked. A stale claim raises
+-- (migration 0007): the server skips COMMIT, and the client rolls back and claims again.
 -- The claim's commit does not wait for its WAL flush (synchronous_commit off, this transaction
 -- only): a claim lost in a server crash is a job back in the queue that nobody published,
 -- since no publish starts before start_publish, whose synchronous commit flushes the WAL up
 -- to and including the claim; a holder whose claim was lost gets False from start_publish.
+-- A success complete_and_claim recorded in the same transaction is lost with it: its job is
+-- left claimed with its publish started, which holds the account and which lease expiry makes
+-- unconfirmed (reconciled, never published again blindly).
 SELECT set_config('synchronous_commit', 'off', true) AS commit_mode,
-       coalesce((SELECT d.count FROM daily_counts d
-                 WHERE d.account = %(account)s AND d.day = %(day)s), 0)
-       + (SELECT count(*) FROM jobs w
-          WHERE w.account = %(account)s AND w.status = 'unconfirmed') >= %(limit)s
-       OR EXISTS (SELECT 1 FROM account_blocks b
-                  WHERE b.account = %(account)s AND b.block <> ''
-                    AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s)) AS stale;
+       postpilot_refuse_stale_claim(
+           coalesce((SELECT d.count FROM daily_counts d
+                     WHERE d.account = c.account AND d.day = %(day)s), 0)
+           + (SELECT count(*) FROM jobs w
+              WHERE w.account = c.account AND w.status = 'unconfirmed') >= %(limit)s
+           OR EXISTS (SELECT 1 FROM account_blocks b
+                      WHERE b.account = c.account AND b.block <> ''
+                        AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s))) AS fresh
+FROM jobs c WHERE c.holds_account AND c.lease_token = %(token)s;
 
 -- name: daily_count --
 SELECT count FROM daily_counts WHERE account = %(account)s AND day = %(day)s;
