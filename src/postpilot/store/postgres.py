@@ -25,14 +25,16 @@ One publish per account (I2)
     so no campaign or host starts a second publish on the account meanwhile.
 
 The claim
-    One statement (queries.sql `claim`): `FOR UPDATE SKIP LOCKED` on the lowest-seq
-    claimable job, recovery of the campaign's expired leases folded in, the daily counter
-    and blocks checked, an expired lease of any campaign taken over. Two claimers racing for
-    one account make the constraint fail for one of them, which retries.
-    Cost: the claim walks the campaign's claimable jobs in seq order until one passes the
-    account checks, so jobs of busy, blocked or capped accounts are visited too. Seeding plans
-    at most a day's room per account, which keeps that walk short; a queue of very many jobs
-    on few capped accounts makes each claim that finds nothing visit them all.
+    One statement (queries.sql `claim`): the campaign's account heads (each account's first
+    waiting job, migrations 0004 and 0008) due by now, in claim order, without the accounts
+    the ledger rules out; the first head's job that `FOR UPDATE SKIP LOCKED` can lock is
+    taken; recovery of the campaign's expired leases folded in, an expired lease of any
+    campaign taken over. Two claimers racing for one account make the constraint fail for
+    one of them, which retries.
+    Cost: one row per account with waiting jobs, whatever the number of jobs. Heads are
+    updated in place (HOT), so claims since the last vacuum leave nothing to step over.
+    insert_jobs refreshes the planner's statistics after a large seed
+    (_refresh_planner_stats), so the first minute of a campaign is planned like the rest.
     Round trips: one per attempt. In psycopg's pipeline mode BEGIN, the claim (and, for
     complete_and_claim, the complete before it, whose writes the claim sees: the server runs
     a pipeline in order), the recheck of the claimed account's day and COMMIT travel

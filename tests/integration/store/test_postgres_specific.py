@@ -61,39 +61,6 @@ def test_a_fragment_is_written_once_and_used_where_named() -> None:
     assert not any("{{" in sql for sql in queries.values())
 
 
-def test_every_query_fits_psycopg_s_query_cache() -> None:
-    """psycopg converts a statement's %(name)s placeholders once and caches the result only for
-    statements of up to MAX_CACHED_STATEMENT_LENGTH bytes; a longer claim was converted anew on
-    every cycle (a third of a millisecond of CPU each)."""
-    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
-
-    too_long = {
-        name: len(sql.encode())
-        for name, sql in load_queries().items()
-        if len(sql.encode()) > MAX_CACHED_STATEMENT_LENGTH
-    }
-    assert too_long == {}
-
-
-def test_seeding_a_new_table_leaves_planner_statistics_and_a_small_addition_does_not(
-    dsn: str, open_store: Callable[..., PostgresJobStore]
-) -> None:
-    """The first insert (into a table never analyzed) refreshes the planner's statistics of
-    jobs and account_heads at once; an addition under a tenth of the counted rows leaves that
-    to autovacuum."""
-    store = open_store("alpha")
-    estimate = "SELECT reltuples FROM pg_class WHERE oid = %s::regclass"
-    with raw(dsn) as conn:
-        assert conn.execute(estimate, ("jobs",)).fetchone() == (-1,)
-        store.insert_jobs([job(f"j{i}", f"acc{i % 20}") for i in range(200)])
-        assert conn.execute(estimate, ("jobs",)).fetchone() == (200,)
-        assert conn.execute(estimate, ("account_heads",)).fetchone() == (20,)
-        store.insert_jobs([job(f"k{i}", "acc99") for i in range(19)])
-        assert conn.execute(estimate, ("jobs",)).fetchone() == (200,)
-        store.insert_jobs([job(f"m{i}", "acc98") for i in range(22)])
-        assert conn.execute(estimate, ("jobs",)).fetchone() == (241,)
-
-
 def test_copy_columns_follow_the_job_fields() -> None:
     """The COPY column list is the Job dataclass's field order, which insert_jobs relies on."""
     query = load_queries()["copy_jobs"]

@@ -137,18 +137,22 @@ WITH unavailable AS (
            >= %(limit)s
 ),
 head AS (
+    -- The heads in claim order, then each one's job locked in turn until one is free: the
+    -- LATERAL lookup keeps the planner from joining every head to jobs first (a merge join
+    -- read the campaign's whole primary key). The job must still be the head (another claim
+    -- may have moved it: its lock is taken on the newest version).
     SELECT j.campaign, j.job_id, j.account, j.due_key, j.seq, j.ins, j.content_sha256
-    FROM account_heads a
-    JOIN jobs j ON j.campaign = a.campaign AND j.job_id = a.job_id
-    WHERE a.campaign = %(campaign)s AND a.due_key <= %(now)s
-      -- rechecked on a row another claim changed meanwhile; IS TRUE keeps the planner on the
-      -- primary key (many jobs share one slot: an index on due_key would read them all)
-      AND (j.due_key = a.due_key) IS TRUE
-      AND (%(accounts)s::text[] IS NULL OR a.account = ANY (%(accounts)s::text[]))
-      AND a.account NOT IN (SELECT account FROM unavailable)
+    FROM (SELECT a.job_id, a.due_key, a.seq, a.ins FROM account_heads a
+          WHERE a.campaign = %(campaign)s AND a.due_key <= %(now)s
+            AND a.account = ANY (coalesce(%(accounts)s::text[], ARRAY[a.account]))
+            AND a.account NOT IN (SELECT account FROM unavailable)
+          ORDER BY a.due_key, a.seq, a.ins) AS a
+    CROSS JOIN LATERAL (
+        SELECT * FROM jobs j
+        WHERE j.campaign = %(campaign)s AND j.job_id = a.job_id AND j.due_key = a.due_key
+        FOR UPDATE SKIP LOCKED) AS j
     ORDER BY a.due_key, a.seq, a.ins
     LIMIT 1
-    FOR UPDATE OF j SKIP LOCKED
 ),
 again AS (
     -- The due key once recovered, as migration 0004 computes it for pending and retrying
@@ -165,7 +169,7 @@ again AS (
       AND (j.retry_at <= %(now)s) IS NOT FALSE
       AND (j.scheduled_at <= %(now)s) IS NOT FALSE
       AND j.account <> ''
-      AND (%(accounts)s::text[] IS NULL OR j.account = ANY (%(accounts)s::text[]))
+      AND j.account = ANY (coalesce(%(accounts)s::text[], ARRAY[j.account]))
       AND j.account NOT IN (SELECT account FROM unavailable)
     ORDER BY 4, j.seq, j.ins
     LIMIT 1
@@ -184,7 +188,7 @@ pick AS (
 expired AS (
     SELECT e.campaign, e.job_id FROM jobs e
     WHERE e.campaign = %(campaign)s AND e.status = 'claimed'
-      AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+      AND (e.lease_expires_at <= %(now)s) IS NOT FALSE
       AND e.job_id NOT IN (SELECT job_id FROM pick)
     FOR UPDATE OF e SKIP LOCKED
 ),
@@ -192,7 +196,6 @@ recovered AS (
     UPDATE jobs r SET {{fragment.expiry_set}}
     FROM expired
     WHERE r.campaign = expired.campaign AND r.job_id = expired.job_id
-    RETURNING r.job_id
 ),
 claimed AS (
     UPDATE jobs c SET
@@ -213,8 +216,7 @@ taken AS (
     FROM pick
     WHERE NOT pick.duplicate AND t.account = pick.account AND t.holds_account
       AND t.campaign <> %(campaign)s
-      AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= %(now)s)
-    RETURNING t.job_id
+      AND (t.lease_expires_at <= %(now)s) IS NOT FALSE
 )
 SELECT false AS duplicate, claimed.* FROM claimed
 UNION ALL
