@@ -407,8 +407,8 @@ DELETE FROM jobs WHERE campaign = %(campaign)s AND status <> 'claimed';
 -- a holder that completed (or blocked the account) while the statement ran is not in that
 -- snapshot. The claim's account lease is uncommitted here, so no other publish of the account
 -- can start or finish until it ends. (Unconfirmed jobs count toward the limit as in the claim.)
--- The claimed row is found by the claim's fresh token among the (few) lease holders; when the
--- claim took nothing there is no row and nothing is checked. A stale claim raises
+-- The claimed row is found by its lease expiry, one probe of jobs_claimed, and the claim's fresh
+-- token; when the claim took nothing there is no row and nothing is checked. A stale claim raises
 -- (migration 0007): the server skips COMMIT, and the client rolls back and claims again.
 -- The claim's commit does not wait for its WAL flush (synchronous_commit off, this transaction
 -- only): a claim lost in a server crash is a job back in the queue that nobody published,
@@ -426,7 +426,9 @@ SELECT set_config('synchronous_commit', 'off', true) AS commit_mode,
            OR EXISTS (SELECT 1 FROM account_blocks b
                       WHERE b.account = c.account AND b.block <> ''
                         AND (b.blocked_until IS NULL OR b.blocked_until > %(now)s))) AS fresh
-FROM jobs c WHERE c.holds_account AND c.lease_token = %(token)s;
+FROM jobs c
+WHERE c.campaign = %(campaign)s AND c.status = 'claimed' AND c.lease_expires_at = %(expires)s
+  AND c.lease_token = %(token)s;
 
 -- name: daily_count --
 SELECT count FROM daily_counts WHERE account = %(account)s AND day = %(day)s;
