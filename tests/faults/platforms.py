@@ -33,6 +33,7 @@ from tests.faults.harness import (
     run_campaign,
     statuses,
 )
+from tests.pause import pause_between_transactions
 
 
 def _add_credentials(root: Path, accounts: dict[str, dict[str, Any]]) -> None:
@@ -296,8 +297,7 @@ def stall_during_publish(
         while not pids and time.monotonic() < wait_until:
             time.sleep(0.01)
             pids = worker_pids(root, name)
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+        pause_between_transactions(pids, root)
         began.append(time.monotonic())
 
         def resume() -> None:

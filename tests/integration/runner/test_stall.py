@@ -20,6 +20,7 @@ from postpilot.store import open_store
 from tests.fakes.counting_publisher import read_entries
 from tests.integration.runner.campaigns import context, finish, make_campaign, start_run
 from tests.integration.store.pg import require_postgres
+from tests.pause import pause_between_transactions
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +72,7 @@ def test_a_worker_stopped_past_its_lease_keeps_the_shared_account(
     two = make_campaign(project_root, "two", ["shared"], 1)
     first = start_run(one, 1, passes=1, **env)
     worker = _started_worker(one, time.monotonic() + 60)
-    os.kill(worker, signal.SIGSTOP)
+    pause_between_transactions([worker], project_root)
     try:
         # The stall is the fault under test: real time passes while the worker is stopped.
         time.sleep(LEASE_SECONDS * STALL_LEASES)
