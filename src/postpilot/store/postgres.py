@@ -193,7 +193,7 @@ class PostgresJobStore(PostgresDashboardMixin, PostgresLedger, CasStore[psycopg.
                 if completed is not None:
                     done = _recorded(self._fetched(completed, "complete"))
                 rows = self._fetched(claimed, "claim")
-                self._fetched(rechecked, "claim_recheck")
+                rechecked.close()  # the recheck answers by raising; its row is never read
                 settle = None  # committed: later attempts only claim
                 if not rows:
                     return done, None

@@ -41,7 +41,6 @@ def test_seeding_a_new_table_leaves_planner_statistics_and_a_small_addition_does
     jobs and account_heads at once; an addition under a tenth of the counted rows leaves that
     to autovacuum."""
     store = open_store("alpha")
-
     with raw(dsn) as conn:
         assert conn.execute(_ESTIMATE, ("jobs",)).fetchone() == (-1,)
         store.insert_jobs([job(f"j{i}", f"acc{i % 20}") for i in range(200)])
